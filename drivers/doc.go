@@ -1,0 +1,15 @@
+// Package drivers defines what a unionbench storage driver is: something that
+// turns a stack of declarative layer specs into directories laid out exactly as
+// Docker's driver of the same name lays them out, and mounts containers on top.
+//
+// The interface is deliberately narrow (create, mount, unmount, remove, usage):
+// every scenario and the conformance suite in drivers/drivertest are written
+// against it alone, so a scenario never knows which driver it is measuring.
+//
+// A driver that cannot run on this host is not an error condition of the
+// harness: New returns an error wrapping ErrNotSupported with the reason, and
+// reports show it as "n/a (reason)".
+//
+// Do not use this package to manage a real Docker root: every driver refuses
+// /var/lib/docker and works only inside a unionbench work directory.
+package drivers

@@ -1,0 +1,114 @@
+package drivers
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/unionbench/unionbench/layerspec"
+)
+
+// ErrNotSupported is wrapped by every error that means "this driver or
+// variant cannot run on this host"; errors.Is(err, ErrNotSupported) is how
+// tests decide to skip and reports decide to print "n/a".
+var ErrNotSupported = errors.New("driver not supported")
+
+// NotSupported returns an error wrapping ErrNotSupported with a reason.
+func NotSupported(driver, format string, args ...any) error {
+	return fmt.Errorf("%s: %s: %w", driver, fmt.Sprintf(format, args...), ErrNotSupported)
+}
+
+// Driver is one storage driver rooted at one directory. Layers are named by
+// the caller; a layer is either a read-only image layer (Create) or a
+// read-write container layer (CreateReadWrite), as in Docker's graphdriver.
+//
+// Lifecycle of a container on an image whose top layer is "img":
+//
+//	d.CreateReadWrite("c-init", "img", layerspec.DockerInit())
+//	d.CreateReadWrite("c", "c-init", nil)
+//	dir, _ := d.Mount("c")   // the merged view
+//	...
+//	d.Unmount("c")
+//	d.Remove("c"); d.Remove("c-init")
+//
+// NewContainer and RemoveContainer do exactly that.
+type Driver interface {
+	// Name is the variant name used in results, e.g. "overlay2" or
+	// "overlay2+metacopy=on".
+	Name() string
+
+	// Root is the directory the driver keeps its layers under (Docker's
+	// /var/lib/docker/<driver>).
+	Root() string
+
+	// Create makes a read-only image layer on parent ("" for a base layer)
+	// and applies spec to it in the driver's own on-disk format.
+	Create(id, parent string, spec *layerspec.Layer) error
+
+	// CreateReadWrite makes a container layer (init or writable) on parent.
+	// spec may be nil.
+	CreateReadWrite(id, parent string, spec *layerspec.Layer) error
+
+	// Mount returns the directory that shows the union of id and all its
+	// parents, mounting it if the driver needs a mount. Mounting an already
+	// mounted layer returns the same directory.
+	Mount(id string) (string, error)
+
+	// Unmount undoes Mount. Unmounting a layer that is not mounted is not an
+	// error.
+	Unmount(id string) error
+
+	// Remove deletes the layer's directories. A mounted layer is unmounted
+	// first; a layer that still has children is refused.
+	Remove(id string) error
+
+	// Usage reports what the layer's own directories hold on disk.
+	Usage(id string) (Usage, error)
+
+	// Depth returns how many layers are stacked under and including id.
+	Depth(id string) (int, error)
+
+	// MaxDepth is the deepest image (in layers, containers' init and
+	// writable layers included) this driver will build.
+	MaxDepth() int
+
+	// Cleanup unmounts everything this driver mounted. The directories stay.
+	Cleanup() error
+}
+
+// Usage is what one layer's own directories hold.
+type Usage struct {
+	Bytes  int64 `json:"bytes"`  // allocated bytes (st_blocks*512) of inodes first seen in this layer
+	Inodes int64 `json:"inodes"` // distinct inodes under the layer's directories
+}
+
+// Options configures a driver instance.
+type Options struct {
+	// MountOptions are the variant's extra overlay options, e.g.
+	// ["metacopy=on", "redirect_dir=on"]; the variant name is derived from them.
+	MountOptions []string
+	// MaxDepth overrides the driver's default depth limit (e.g. overlay2's
+	// 128, Docker's limit) up to the kernel's own limit. 0 keeps the default.
+	MaxDepth int
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+// ValidateID rejects layer ids that are not plain directory names.
+func ValidateID(id string) error {
+	if !idPattern.MatchString(id) {
+		return fmt.Errorf("invalid layer id %q: want 1-128 characters of [A-Za-z0-9_.-], not starting with . _ or -", id)
+	}
+	return nil
+}
+
+// DepthError is returned when a layer would exceed a driver's depth limit.
+type DepthError struct {
+	Driver string
+	Depth  int
+	Max    int
+}
+
+func (e *DepthError) Error() string {
+	return fmt.Sprintf("%s: a stack of %d layers exceeds this driver's limit of %d", e.Driver, e.Depth, e.Max)
+}

@@ -1,0 +1,321 @@
+package layerspec
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Apply writes layer l into the directory root in the given format.
+//
+// lowers are the layer directories below this one, topmost first, in the
+// same format. They are only read, to give a directory that this layer
+// creates implicitly (as the parent of an entry) the mode, owner and user
+// xattrs it has below: in a union the upper copy of a directory decides its
+// attributes, so an implicit 0755 would change what the container sees.
+// Full-tree formats pass no lowers, because their root already holds the
+// directory.
+//
+// Every path is resolved below root with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS,
+// so a spec (or a symlink an earlier entry created) cannot make Apply write
+// outside root.
+func Apply(root string, l *Layer, f WhiteoutFormat, lowers []string) error {
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	a, err := newApplier(root, f, lowers)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	for i := range l.Entries {
+		if err := a.apply(&l.Entries[i]); err != nil {
+			return fmt.Errorf("apply %s %q in %s: %w", l.Entries[i].Kind, l.Entries[i].Path, root, err)
+		}
+	}
+	return nil
+}
+
+type applier struct {
+	root   string
+	format WhiteoutFormat
+	lowers []int          // O_PATH fds of the lower layer roots
+	dirs   map[string]int // open fds of directories in this layer, by relative path ("" is root)
+	buf    []byte
+}
+
+func newApplier(root string, f WhiteoutFormat, lowers []string) (*applier, error) {
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, wrap("open", root, err)
+	}
+	a := &applier{root: root, format: f, dirs: map[string]int{"": fd}}
+	for _, lo := range lowers {
+		lfd, err := unix.Open(lo, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			a.close()
+			return nil, wrap("open", lo, err)
+		}
+		a.lowers = append(a.lowers, lfd)
+	}
+	return a, nil
+}
+
+func (a *applier) close() {
+	for _, fd := range a.dirs {
+		unix.Close(fd)
+	}
+	for _, fd := range a.lowers {
+		unix.Close(fd)
+	}
+}
+
+// forget drops cached fds of rel and everything below it, after rel was
+// removed or replaced.
+func (a *applier) forget(rel string) {
+	for p, fd := range a.dirs {
+		if p != "" && (p == rel || strings.HasPrefix(p, rel+"/")) {
+			unix.Close(fd)
+			delete(a.dirs, p)
+		}
+	}
+}
+
+// dir returns an fd of directory rel in this layer, creating missing
+// components as implicit directories.
+func (a *applier) dir(rel string) (int, error) {
+	if fd, ok := a.dirs[rel]; ok {
+		return fd, nil
+	}
+	parent, name := path.Split(rel)
+	parent = strings.TrimSuffix(parent, "/")
+	pfd, err := a.dir(parent)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := openDir(pfd, name)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) || errors.Is(err, unix.EXDEV) {
+		if err := a.mkdir(pfd, rel, nil); err != nil {
+			return -1, err
+		}
+		fd, err = openDir(pfd, name)
+	}
+	if err != nil {
+		return -1, wrap("open", rel, err)
+	}
+	a.dirs[rel] = fd
+	return fd, nil
+}
+
+// openDir opens a directory beneath dirfd without following any symlink.
+func openDir(dirfd int, name string) (int, error) {
+	return unix.Openat2(dirfd, name, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS,
+	})
+}
+
+// mkdir creates directory rel (whose parent is pfd), replacing a non-directory.
+// With e == nil the directory is implicit and takes its attributes from the
+// lower layers.
+func (a *applier) mkdir(pfd int, rel string, e *Entry) error {
+	name := path.Base(rel)
+	var st unix.Stat_t
+	if err := unix.Fstatat(pfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return a.setAttrs(pfd, name, e, true)
+	}
+	hid, err := a.format.ClearWhiteout(pfd, name)
+	if err != nil {
+		return err
+	}
+	if err := a.removeAt(pfd, rel); err != nil {
+		return err
+	}
+	if err := unix.Mkdirat(pfd, name, 0o755); err != nil {
+		return wrap("mkdir", rel, err)
+	}
+	// A new directory in this layer shadows the one below, so it starts
+	// with the lower one's attributes, then takes what the entry declares.
+	if err := a.inheritAttrs(pfd, rel); err != nil {
+		return err
+	}
+	if err := a.setAttrs(pfd, name, e, true); err != nil {
+		return err
+	}
+	if hid {
+		return a.format.Opaque(pfd, name)
+	}
+	return nil
+}
+
+func (a *applier) removeAt(pfd int, rel string) error {
+	a.forget(rel)
+	return removeAllAt(pfd, path.Base(rel))
+}
+
+// inheritAttrs copies mode, owner and user xattrs of rel from the topmost
+// lower layer that has it, stopping at a whiteout.
+func (a *applier) inheritAttrs(pfd int, rel string) error {
+	parent, name := path.Split(rel)
+	for _, lfd := range a.lowers {
+		if parent != "" {
+			dfd, err := unix.Openat2(lfd, parent, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS})
+			if err != nil {
+				continue
+			}
+			hidden := a.format.IsWhiteout(dfd, name)
+			unix.Close(dfd)
+			if hidden {
+				return nil
+			}
+		} else if a.format.IsWhiteout(lfd, name) {
+			return nil
+		}
+		fd, err := unix.Openat2(lfd, rel, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS})
+		if err != nil {
+			continue
+		}
+		defer unix.Close(fd)
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return wrap("stat lower", rel, err)
+		}
+		e := &Entry{Kind: Dir, Mode: modeOf(st.Mode), UID: int(st.Uid), GID: int(st.Gid), Xattrs: userXattrs(fd)}
+		if e.Mode == 0 {
+			e.Mode = 0o755 // a dir of mode 000 below is rare; Perm treats 0 as default
+		}
+		return a.setAttrs(pfd, name, e, true)
+	}
+	return nil
+}
+
+// setAttrs sets mode, owner and xattrs of name in pfd from e (nil: leave).
+func (a *applier) setAttrs(pfd int, name string, e *Entry, isDir bool) error {
+	if e == nil {
+		return nil
+	}
+	// Always chown: an existing directory may belong to someone else.
+	{
+		if err := unix.Fchownat(pfd, name, e.UID, e.GID, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return wrap("chown", name, err)
+		}
+	}
+	// chmod after chown: chown clears setuid/setgid bits.
+	if err := unix.Fchmodat(pfd, name, uint32(unixPerm(e.Perm())), 0); err != nil {
+		return wrap("chmod", name, err)
+	}
+	if len(e.Xattrs) == 0 {
+		return nil
+	}
+	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	if isDir {
+		flags |= unix.O_DIRECTORY
+	}
+	fd, err := unix.Openat(pfd, name, flags, 0)
+	if err != nil {
+		return wrap("open", name, err)
+	}
+	defer unix.Close(fd)
+	return setXattrs(fd, name, e.Xattrs)
+}
+
+func setXattrs(fd int, name string, xattrs map[string]string) error {
+	for k, v := range xattrs {
+		if err := unix.Fsetxattr(fd, k, []byte(v), 0); err != nil {
+			return wrap("setxattr "+k, name, err)
+		}
+	}
+	return nil
+}
+
+func (a *applier) apply(e *Entry) error {
+	parent, name := path.Split(e.Path)
+	parent = strings.TrimSuffix(parent, "/")
+	pfd, err := a.dir(parent)
+	if err != nil {
+		return err
+	}
+	switch e.Kind {
+	case Dir:
+		return a.mkdir(pfd, e.Path, e)
+	case Opaque:
+		if err := a.mkdir(pfd, e.Path, e); err != nil {
+			return err
+		}
+		a.forget(e.Path) // FlatFormat empties it
+		return a.format.Opaque(pfd, name)
+	case Delete:
+		a.forget(e.Path)
+		return a.format.Whiteout(pfd, name)
+	}
+	// Everything else replaces whatever the name held in this layer. In a
+	// full-tree format the old name may be a hard link into the parent
+	// layer's tree, so it is unlinked, never written in place.
+	if _, err := a.format.ClearWhiteout(pfd, name); err != nil {
+		return err
+	}
+	if err := a.removeAt(pfd, e.Path); err != nil {
+		return err
+	}
+	switch e.Kind {
+	case File:
+		return a.writeFile(pfd, name, e)
+	case Symlink:
+		if err := unix.Symlinkat(e.Target, pfd, name); err != nil {
+			return wrap("symlink", e.Path, err)
+		}
+		if e.UID != 0 || e.GID != 0 {
+			return wrap("lchown", e.Path, unix.Fchownat(pfd, name, e.UID, e.GID, unix.AT_SYMLINK_NOFOLLOW))
+		}
+		return nil
+	case Hardlink:
+		tparent, tname := path.Split(e.Target)
+		tfd, err := a.dir(strings.TrimSuffix(tparent, "/"))
+		if err != nil {
+			return err
+		}
+		return wrap("link", e.Path, unix.Linkat(tfd, tname, pfd, name, 0))
+	}
+	return fmt.Errorf("unknown kind %q", e.Kind)
+}
+
+func (a *applier) writeFile(pfd int, name string, e *Entry) error {
+	fd, err := unix.Openat(pfd, name, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return wrap("create", e.Path, err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	defer f.Close()
+	if e.Sparse {
+		if err := f.Truncate(e.Size); err != nil {
+			return err
+		}
+	} else if e.Size > 0 {
+		if a.buf == nil {
+			a.buf = make([]byte, 1<<20)
+		}
+		// onlyWriter hides os.File's ReadFrom so the reused buffer is used.
+		if _, err := io.CopyBuffer(onlyWriter{f}, e.Content(), a.buf); err != nil {
+			return err
+		}
+	}
+	if e.UID != 0 || e.GID != 0 { // a new file is already root's
+		if err := f.Chown(e.UID, e.GID); err != nil {
+			return err
+		}
+	}
+	if err := unix.Fchmod(fd, uint32(unixPerm(e.Perm()))); err != nil {
+		return wrap("chmod", e.Path, err)
+	}
+	if len(e.Xattrs) > 0 {
+		return setXattrs(fd, e.Path, e.Xattrs)
+	}
+	return nil
+}
+
+type onlyWriter struct{ io.Writer }
