@@ -7,4 +7,7 @@ require (
 	golang.org/x/sys v0.49.0
 )
 
-require go.yaml.in/yaml/v3 v3.0.5 // indirect
+require (
+	github.com/moby/sys/mountinfo v0.7.3 // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+)
