@@ -84,11 +84,12 @@ func runChild(opts Options) int {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)
 		return 1
 	}
-	scratch, err := os.MkdirTemp(opts.ScratchParent, "unionbench-")
+	scratch, lock, err := makeScratch(opts.ScratchParent)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox: scratch directory:", err)
 		return 1
 	}
+	defer lock.Close()
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sandbox:", err)

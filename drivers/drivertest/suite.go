@@ -1,0 +1,106 @@
+package drivertest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/mountutil"
+	"github.com/unionbench/unionbench/layerspec"
+)
+
+// Factory makes a driver rooted at root (an empty directory on the backing
+// filesystem under test).
+type Factory func(t *testing.T, root string) (drivers.Driver, error)
+
+// mustRunOnCI are the drivers whose suite may not skip when CI=true.
+var mustRunOnCI = map[string]bool{"overlay2": true, "overlay": true, "vfs": true}
+
+// Backings lists the backing filesystem kinds the suite runs on; the
+// environment variable UNIONBENCH_BACKINGS (comma-separated) narrows it for
+// a quick local run.
+func Backings() []backing.Kind {
+	all := []backing.Kind{backing.Tmpfs, backing.Ext4, backing.Xfs, backing.Btrfs, backing.Dir}
+	env := os.Getenv("UNIONBENCH_BACKINGS")
+	if env == "" {
+		return all
+	}
+	var out []backing.Kind
+	for _, s := range strings.Split(env, ",") {
+		out = append(out, backing.Kind(strings.TrimSpace(s)))
+	}
+	return out
+}
+
+// skip skips, or fails on CI for the drivers CI must exercise.
+func skip(t *testing.T, driver string, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("CI") == "true" && mustRunOnCI[driver] {
+		t.Fatalf("CI=true: the %s conformance suite must run here, but: %s", driver, msg)
+	}
+	t.Skip(msg)
+}
+
+// Run runs every check of the suite for one driver on every backing kind.
+func Run(t *testing.T, driver string, factory Factory) {
+	if os.Geteuid() != 0 {
+		skip(t, driver, "the %s conformance suite mounts filesystems and needs root", driver)
+	}
+	for _, kind := range Backings() {
+		t.Run("backing="+string(kind), func(t *testing.T) {
+			fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: kind, Size: 2 << 30})
+			if err != nil {
+				skip(t, driver, "backing %s: %v", kind, err)
+			}
+			t.Cleanup(func() { assert.NoError(t, fs.Close()) })
+			n := 0
+			newDriver := func(t *testing.T) drivers.Driver {
+				n++
+				root := filepath.Join(fs.Dir, fmt.Sprintf("root%d", n))
+				require.NoError(t, os.Mkdir(root, 0o700))
+				d, err := factory(t, root)
+				if errors.Is(err, drivers.ErrNotSupported) {
+					skip(t, driver, "%v", err)
+				}
+				require.NoError(t, err)
+				t.Cleanup(func() {
+					assert.NoError(t, d.Cleanup())
+					mounts, err := mountutil.MountsUnder(root)
+					assert.NoError(t, err)
+					assert.Empty(t, mounts, "Cleanup left mounts under the driver root")
+				})
+				return d
+			}
+			for _, c := range checks {
+				t.Run(c.name, func(t *testing.T) { c.run(t, newDriver(t)) })
+			}
+		})
+	}
+}
+
+type check struct {
+	name string
+	run  func(t *testing.T, d drivers.Driver)
+}
+
+var checks = []check{
+	{"UpperLayerWins", upperLayerWins},
+	{"WhiteoutHidesLowerFile", whiteoutHides},
+	{"OpaqueDirHidesLowerContents", opaqueHides},
+	{"DeleteAndRecreateAcrossLayers", deleteAndRecreate},
+	{"HardLinksAndSymlinksSurvive", linksSurvive},
+	{"DeepStackEqualsFlattenedTree", deepStack},
+	{"ContainerWritesLandOnlyInItsLayer", writesLandInUpper},
+	{"RemoveLeavesNothingBehind", removeLeavesNothing},
+	{"MountIsIdempotent", mountIdempotent},
+	{"RejectsBadRequests", rejectsBadRequests},
+}

@@ -1,0 +1,27 @@
+package hostinfo
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestReadThisHost(t *testing.T) {
+	f := Read()
+	assert.NotEmpty(t, f.Kernel)
+	assert.Positive(t, f.CPUs)
+	assert.Positive(t, f.MemoryBytes)
+	assert.Contains(t, f.Filesystems, "proc", "proc is always registered")
+	assert.True(t, HasFilesystem("proc"))
+	assert.False(t, HasFilesystem("no-such-fs"))
+}
+
+func TestOsRelease(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "os-release")
+	require.NoError(t, os.WriteFile(p, []byte("NAME=x\nPRETTY_NAME=\"Ubuntu 20.04.6 LTS\"\n"), 0o644))
+	assert.Equal(t, "Ubuntu 20.04.6 LTS", osRelease(p))
+	assert.Equal(t, "unknown", osRelease(filepath.Join(t.TempDir(), "missing")))
+}
