@@ -2,6 +2,7 @@ package layerspec
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -176,4 +177,27 @@ func TestImplicitParentInheritsLowerAttrs(t *testing.T) {
 	got, _, err := Snapshot(upper)
 	require.NoError(t, err)
 	assert.Equal(t, &Node{Type: "dir", Mode: 0o711, UID: 7, GID: 8, Xattrs: map[string]string{"user.k": "v"}}, got["p"])
+}
+
+func TestWriteTarUnpacksToTheSameTree(t *testing.T) {
+	needRoot(t)
+	layers := []*Layer{{Entries: []Entry{
+		{Path: "d", Kind: Dir, Mode: 0o750, UID: 5, GID: 6},
+		{Path: "d/f", Kind: File, Size: 3000, Seed: 2, Mode: 0o640},
+		{Path: "d/h", Kind: Hardlink, Target: "d/f"},
+		{Path: "s", Kind: Symlink, Target: "d/f"},
+	}}}
+	var buf strings.Builder
+	require.NoError(t, WriteTar(&buf, layers[0]))
+	dir := t.TempDir()
+	tarFile := filepath.Join(t.TempDir(), "l.tar")
+	require.NoError(t, os.WriteFile(tarFile, []byte(buf.String()), 0o644))
+	out, err := exec.Command("tar", "-x", "-f", tarFile, "-C", dir).CombinedOutput()
+	require.NoError(t, err, string(out))
+	want, err := Flatten(layers)
+	require.NoError(t, err)
+	got, links, err := Snapshot(dir)
+	require.NoError(t, err)
+	assert.Empty(t, Diff(want, got, 10))
+	assert.Equal(t, [][]string{{"d/f", "d/h"}}, links)
 }

@@ -1,0 +1,21 @@
+package mountutil
+
+import (
+	"os"
+	"testing"
+
+	"github.com/unionbench/unionbench/internal/sandbox"
+)
+
+// TestMain runs the tests in a private mount and pid namespace and checks
+// afterwards that the host's mounts and loop devices are as they were.
+func TestMain(m *testing.M) {
+	sandbox.RunTests(m)
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: mounts filesystems")
+	}
+}
