@@ -65,6 +65,7 @@ func (s Synthetic) Generate() ([]*Layer, error) {
 	layers := make([]*Layer, s.Layers)
 	for li := range layers {
 		l := &Layer{}
+		g.startLayer()
 		if li == 0 {
 			// The base declares every directory, with a few non-default
 			// modes and owners that upper layers must preserve.
@@ -105,22 +106,31 @@ func (s Synthetic) Generate() ([]*Layer, error) {
 type generator struct {
 	rng  *rand.Rand
 	live map[string]bool // files present in the union so far
-	keys []string
+	// candidates are the files of the layers below the one being generated
+	// that this layer has not touched yet: a layer changes each lower file
+	// at most once, as a real layer diff (a tarball of final states) does.
+	candidates []string
 }
 
-// pick returns a random live file, or "" when there is none.
+// startLayer fixes the candidates for the next layer.
+func (g *generator) startLayer() {
+	g.candidates = g.candidates[:0]
+	for k := range g.live {
+		g.candidates = append(g.candidates, k)
+	}
+	sort.Strings(g.candidates) // map order is random; the image must not be
+}
+
+// pick returns a random lower file this layer has not touched, or "".
 func (g *generator) pick() string {
-	if len(g.live) == 0 {
+	if len(g.candidates) == 0 {
 		return ""
 	}
-	if len(g.keys) != len(g.live) {
-		g.keys = g.keys[:0]
-		for k := range g.live {
-			g.keys = append(g.keys, k)
-		}
-		sort.Strings(g.keys) // map order is random; the image must not be
-	}
-	return g.keys[g.rng.IntN(len(g.keys))]
+	i := g.rng.IntN(len(g.candidates))
+	p := g.candidates[i]
+	g.candidates[i] = g.candidates[len(g.candidates)-1]
+	g.candidates = g.candidates[:len(g.candidates)-1]
+	return p
 }
 
 func (g *generator) churn(l *Layer, li, f, dirs int) {

@@ -1,0 +1,411 @@
+package aufs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/internal/mountutil"
+	"github.com/unionbench/unionbench/layerspec"
+)
+
+// Name is the driver's registered name.
+const Name = "aufs"
+
+// DefaultMaxDepth is the number of branches one aufs mount takes on the
+// kernels that ship aufs: Ubuntu builds it with CONFIG_AUFS_BRANCH_MAX_127,
+// aufs's default, and a container's writable and init layers are branches
+// like any image layer. Options.MaxDepth overrides it for kernels built
+// with a larger limit (511, 1023, 32767); the mount itself then says
+// whether the kernel agrees.
+const DefaultMaxDepth = 127
+
+// defaultOptions are the options Docker mounts every union with: dio lets
+// O_DIRECT through to the branch filesystem, and the external inode number
+// table (xino) goes to tmpfs, where its constant writes are cheap. aufs
+// creates that file and unlinks it at once, so one path serves every mount
+// and nothing stays behind.
+var defaultOptions = []string{"dio", "xino=/dev/shm/aufs.xino"}
+
+func init() {
+	drivers.Register(drivers.Registration{
+		Name:    Name,
+		Factory: New,
+		Doc:     "aufs in /proc/filesystems (Ubuntu kernels up to 20.04, or the aufs module), root, a backing fs with d_type that is not btrfs",
+	})
+}
+
+// Driver is Docker's aufs storage driver: one diff directory per layer,
+// stacked as aufs branches at mount time. Creating, mounting, unmounting
+// and removing are serialized by one mutex; mounting even the deepest
+// stack is a handful of mount(2) calls.
+type Driver struct {
+	root     string
+	name     string
+	variant  []string // the variant's mount options
+	dirperm1 bool     // whether this aufs takes dirperm1 (probed)
+	maxDepth int
+	pageSize int
+	auplink  string // aufs-tools' auplink, "" when not installed
+	// branchDir is "" when mount data names branches by absolute path, or
+	// the root when it names them relative to it (see branchPath).
+	branchDir string
+
+	// The kernel-facing calls; tests replace them to see what would be
+	// passed to the kernel on a host without aufs.
+	mountFn   func(dir, source, target, fstype string, flags uintptr, data string) error
+	unmountFn func(target string) error
+
+	mu sync.Mutex
+	// mounts holds the layers this driver mounted, with the stat of the
+	// empty mnt/<id> directory each mount covers (for Usage).
+	mounts map[string]unix.Stat_t
+}
+
+var _ drivers.Driver = (*Driver)(nil)
+
+// New is the driver's Factory. It refuses a root that is "/" or a
+// container runtime's storage, and returns an error wrapping
+// drivers.ErrNotSupported when this host cannot run aufs with these
+// options: not root, aufs not in the kernel, a user namespace, a btrfs or
+// ecryptfs backing filesystem, no d_type, or a failing test mount.
+func New(root string, opts drivers.Options) (drivers.Driver, error) {
+	d, err := newDriver(root, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(d.root, 0o710); err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	if err := checkHost(d.root); err != nil {
+		return nil, err
+	}
+	if d.dirperm1, err = probe(d.root, d.options); err != nil {
+		return nil, err
+	}
+	return d, d.makeDirs()
+}
+
+// newDriver checks the root and the options and writes nothing: New
+// asks the host, then makes the directories. Tests skip the asking to
+// check everything short of the kernel on hosts without aufs.
+func newDriver(root string, opts drivers.Options) (*Driver, error) {
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	if err := checkRoot(root); err != nil {
+		return nil, err
+	}
+	for _, o := range opts.MountOptions {
+		if err := checkOption(o); err != nil {
+			return nil, err
+		}
+	}
+	d := &Driver{
+		root:      root,
+		name:      drivers.Variant{Driver: Name, Options: opts.MountOptions}.String(),
+		variant:   append([]string(nil), opts.MountOptions...),
+		maxDepth:  DefaultMaxDepth,
+		pageSize:  unix.Getpagesize(),
+		mountFn:   mountutil.MountAt,
+		unmountFn: mountutil.Unmount,
+		mounts:    map[string]unix.Stat_t{},
+	}
+	if opts.MaxDepth > 0 {
+		d.maxDepth = opts.MaxDepth
+	}
+	if strings.ContainsAny(root, unsafeInBranch) {
+		d.branchDir = root
+	}
+	if p, err := exec.LookPath("auplink"); err == nil {
+		d.auplink = p
+	}
+	return d, nil
+}
+
+// options are the aufs options after the branches: Docker's, dirperm1
+// where this aufs knows it, then the variant's, which aufs lets override
+// the ones before them.
+func (d *Driver) options(dirperm1 bool) string {
+	o := append([]string(nil), defaultOptions...)
+	if dirperm1 {
+		o = append(o, "dirperm1")
+	}
+	return strings.Join(append(o, d.variant...), ",")
+}
+
+// makeDirs makes the root's diff/, layers/ and mnt/ if missing, 0710 as
+// Docker makes them: only root looks inside.
+func (d *Driver) makeDirs() error {
+	for _, dir := range []string{diffDir, layersDir, mntDir} {
+		if err := mkdirMode(filepath.Join(d.root, dir), 0o710); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s: %w", Name, err)
+		}
+	}
+	return nil
+}
+
+// checkID rejects ids that are not plain directory names.
+func checkID(id string) error {
+	if err := drivers.ValidateID(id); err != nil {
+		return fmt.Errorf("%s: %w", Name, err)
+	}
+	return nil
+}
+
+func (d *Driver) Name() string  { return d.name }
+func (d *Driver) Root() string  { return d.root }
+func (d *Driver) MaxDepth() int { return d.maxDepth }
+
+// Create makes an image layer: diff/<id> and mnt/<id> (Docker makes the
+// mount point of every layer up front), the layers/<id> chain file, and
+// the spec applied to diff/<id> in aufs's format over the parents' diff
+// directories.
+func (d *Driver) Create(id, parent string, spec *layerspec.Layer) error {
+	return d.create(id, parent, spec)
+}
+
+// CreateReadWrite makes a container layer. aufs has no difference between
+// the two: any layer with parents is mounted with its own diff directory
+// as the writable branch.
+func (d *Driver) CreateReadWrite(id, parent string, spec *layerspec.Layer) error {
+	return d.create(id, parent, spec)
+}
+
+func (d *Driver) create(id, parent string, spec *layerspec.Layer) (err error) {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	if parent != "" {
+		if err := drivers.ValidateID(parent); err != nil {
+			return fmt.Errorf("%s: parent of %q: %w", Name, id, err)
+		}
+	}
+	if spec != nil {
+		if err := spec.Validate(); err != nil {
+			return fmt.Errorf("%s: layer %q: %w", Name, id, err)
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var parentChain []string
+	depth := 1
+	if parent != "" {
+		if parentChain, err = d.chain(parent); err != nil {
+			return fmt.Errorf("%s: create layer %q: parent: %w", Name, id, err)
+		}
+		depth = len(parentChain) + 2
+	}
+	if depth > d.maxDepth {
+		return &drivers.DepthError{Driver: d.name, Depth: depth, Max: d.maxDepth}
+	}
+	if _, err := os.Lstat(d.layersPath(id)); err == nil {
+		return fmt.Errorf("%s: layer %q already exists (%s)", Name, id, d.layersPath(id))
+	}
+	diff := d.diffPath(id)
+	if err := mkdirMode(diff, 0o755); err != nil {
+		return fmt.Errorf("%s: create layer %q: %w", Name, id, err)
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, d.removeDirs(id))
+		}
+	}()
+	if err := mkdirMode(d.mntPath(id), 0o755); err != nil {
+		return fmt.Errorf("%s: create layer %q: %w", Name, id, err)
+	}
+	if err := writeNew(d.layersPath(id), layersFile(parent, parentChain), 0o644); err != nil {
+		return fmt.Errorf("%s: create layer %q: %w", Name, id, err)
+	}
+	if spec == nil {
+		return nil
+	}
+	lowers := make([]string, 0, len(parentChain)+1)
+	if parent != "" {
+		for _, p := range append([]string{parent}, parentChain...) {
+			lowers = append(lowers, d.diffPath(p))
+		}
+	}
+	if err := layerspec.Apply(diff, spec, layerspec.AufsFormat{}, lowers); err != nil {
+		return fmt.Errorf("%s: layer %q: %w", Name, id, err)
+	}
+	return nil
+}
+
+// plan returns the mount calls that assemble layer id's union: its own
+// diff directory writable, its parents' read-only with whiteouts, nearest
+// first.
+func (d *Driver) plan(id string, parents []string) (mountPlan, error) {
+	ro := make([]string, len(parents))
+	for i, p := range parents {
+		ro[i] = d.branchPath(p)
+	}
+	return planMount(d.branchPath(id), ro, d.options(d.dirperm1), d.pageSize)
+}
+
+// Mount mounts the union of id and its parents at mnt/<id>. A layer
+// without parents is not mounted: as in Docker, its diff directory is
+// already the whole tree, and that is what Mount returns.
+func (d *Driver) Mount(id string) (string, error) {
+	if err := checkID(id); err != nil {
+		return "", err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	parents, err := d.chain(id)
+	if err != nil {
+		return "", fmt.Errorf("%s: mount: %w", Name, err)
+	}
+	if len(parents) == 0 {
+		return d.diffPath(id), nil
+	}
+	target := d.mntPath(id)
+	if _, ok := d.mounts[id]; ok {
+		return target, nil
+	}
+	plan, err := d.plan(id, parents)
+	if err != nil {
+		return "", fmt.Errorf("%s: mount layer %q: %w", Name, id, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(target, &st); err != nil {
+		return "", fmt.Errorf("%s: mount layer %q: %w", Name, id, &fs.PathError{Op: "lstat", Path: target, Err: err})
+	}
+	if err := d.mountBranches(target, plan); err != nil {
+		return "", fmt.Errorf("%s: mount layer %q (%d branches, %d calls) at %s: %w", Name, id, len(parents)+1, len(plan.Calls()), target, err)
+	}
+	d.mounts[id] = st
+	return target, nil
+}
+
+// Unmount unmounts a layer this driver mounted; anything else is a no-op.
+func (d *Driver) Unmount(id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.unmount(id)
+}
+
+func (d *Driver) unmount(id string) error {
+	if _, ok := d.mounts[id]; !ok {
+		return nil
+	}
+	if err := d.unmountBranches(d.mntPath(id)); err != nil {
+		return fmt.Errorf("%s: unmount layer %q: %w", Name, id, err)
+	}
+	delete(d.mounts, id)
+	return nil
+}
+
+// Remove unmounts the layer if this driver mounted it and deletes its
+// three entries. A layer that is still some layer's parent is refused.
+func (d *Driver) Remove(id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, err := d.chain(id); err != nil {
+		return fmt.Errorf("%s: remove: %w", Name, err)
+	}
+	children, err := d.children(id)
+	if err != nil {
+		return err
+	}
+	if len(children) > 0 {
+		sort.Strings(children)
+		return fmt.Errorf("%s: layer %q still has children (%s): remove them first", Name, id, strings.Join(children, ", "))
+	}
+	if err := d.unmount(id); err != nil {
+		return err
+	}
+	return d.removeDirs(id)
+}
+
+// removeDirs deletes a layer's mount point, content and chain file, in
+// that order. The mount point goes first and with os.Remove, which fails
+// on a directory that is still mounted (by anyone), so the content is
+// never deleted through a live union; the chain file goes last, so a
+// failed removal leaves a layer that Remove can be retried on.
+func (d *Driver) removeDirs(id string) error {
+	if err := os.Remove(d.mntPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: remove layer %q: %w", Name, id, err)
+	}
+	if err := os.RemoveAll(d.diffPath(id)); err != nil {
+		return fmt.Errorf("%s: remove layer %q: %w", Name, id, err)
+	}
+	if err := os.Remove(d.layersPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%s: remove layer %q: %w", Name, id, err)
+	}
+	return nil
+}
+
+// Usage counts diff/<id> (including the files aufs itself keeps in a
+// writable branch: .wh..wh.aufs, .wh..wh.plnk/, .wh..wh.orph/), the
+// layers/<id> file and the mnt/<id> directory. A mounted mnt/<id> is not
+// walked, which would count the whole union; the directory under the mount
+// was measured just before mounting, and nothing can change it since.
+func (d *Driver) Usage(id string) (drivers.Usage, error) {
+	if err := checkID(id); err != nil {
+		return drivers.Usage{}, err
+	}
+	if _, err := d.chain(id); err != nil {
+		return drivers.Usage{}, fmt.Errorf("%s: usage: %w", Name, err)
+	}
+	u, err := drivers.DirUsage(d.diffPath(id), d.layersPath(id))
+	if err != nil {
+		return u, fmt.Errorf("%s: usage of layer %q: %w", Name, id, err)
+	}
+	d.mu.Lock()
+	st, mounted := d.mounts[id]
+	d.mu.Unlock()
+	if !mounted {
+		if err := unix.Lstat(d.mntPath(id), &st); err != nil {
+			return u, fmt.Errorf("%s: usage of layer %q: %w", Name, id, &fs.PathError{Op: "lstat", Path: d.mntPath(id), Err: err})
+		}
+	}
+	u.Inodes++
+	u.Bytes += st.Blocks * 512
+	return u, nil
+}
+
+// Depth is the number of branches id's union has: itself and its parents.
+func (d *Driver) Depth(id string) (int, error) {
+	if err := checkID(id); err != nil {
+		return 0, err
+	}
+	parents, err := d.chain(id)
+	if err != nil {
+		return 0, fmt.Errorf("%s: depth: %w", Name, err)
+	}
+	return len(parents) + 1, nil
+}
+
+// Cleanup unmounts every layer this driver mounted, carrying on past
+// failures.
+func (d *Driver) Cleanup() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ids := make([]string, 0, len(d.mounts))
+	for id := range d.mounts {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var errs []error
+	for _, id := range ids {
+		errs = append(errs, d.unmount(id))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,92 @@
+package overlay
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/unionbench/unionbench/internal/mountutil"
+)
+
+// Mount returns an image layer's root/ as it is, and mounts a container
+// layer's overlay on its merged/.
+func (d *Driver) Mount(id string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.layers.Ready(id); err != nil {
+		return "", err
+	}
+	if merged, ok := d.mounts[id]; ok {
+		return merged, nil
+	}
+	dir := d.dir(id)
+	if isImage(dir) {
+		return filepath.Join(dir, "root"), nil
+	}
+	lowerID, err := readLowerID(dir)
+	if err != nil {
+		return "", fmt.Errorf("%s: mount layer %q: %w", Name, id, err)
+	}
+	merged := filepath.Join(dir, "merged")
+	data := mountData(d.root, lowerID, id, d.options)
+	if mountutil.DataFits(data) {
+		err = mountutil.Mount("overlay", merged, "overlay", 0, data)
+	} else {
+		// Only a very long root path gets here: paths relative to the
+		// root are short whatever the root.
+		err = mountutil.MountAt(d.root, "overlay", merged, "overlay", 0, mountData("", lowerID, id, d.options))
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s: mount layer %q: %w", Name, id, err)
+	}
+	d.mounts[id] = merged
+	return merged, nil
+}
+
+// mountData is the overlay mount data for container layer id on image
+// layer lowerID, with paths under root ("" for paths relative to it).
+func mountData(root, lowerID, id string, options []string) string {
+	opts := []string{
+		"lowerdir=" + filepath.Join(root, lowerID, "root"),
+		"upperdir=" + filepath.Join(root, id, "upper"),
+		"workdir=" + filepath.Join(root, id, "work"),
+	}
+	return strings.Join(append(opts, options...), ",")
+}
+
+// Unmount unmounts a container layer; anything else is not mounted.
+func (d *Driver) Unmount(id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.unmountLocked(id)
+}
+
+func (d *Driver) unmountLocked(id string) error {
+	merged, ok := d.mounts[id]
+	if !ok {
+		return nil
+	}
+	if err := mountutil.Unmount(merged); err != nil {
+		return fmt.Errorf("%s: unmount layer %q: %w", Name, id, err)
+	}
+	delete(d.mounts, id)
+	return nil
+}
+
+// Cleanup unmounts every container this driver mounted.
+func (d *Driver) Cleanup() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var errs []error
+	ids := make([]string, 0, len(d.mounts))
+	for id := range d.mounts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		errs = append(errs, d.unmountLocked(id))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,143 @@
+package vfs
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/drivers/drivertest"
+	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/layerspec"
+)
+
+func TestMain(m *testing.M) { sandbox.RunTests(m) }
+
+func TestConformance(t *testing.T) {
+	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
+		return New(root, drivers.Options{})
+	})
+}
+
+func newDriver(t *testing.T) drivers.Driver {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("vfs layers hold files owned by other users: needs root")
+	}
+	root := filepath.Join(t.TempDir(), "vfs")
+	d, err := New(root, drivers.Options{})
+	require.NoError(t, err)
+	return d
+}
+
+func stat(t *testing.T, p string) unix.Stat_t {
+	t.Helper()
+	var st unix.Stat_t
+	require.NoError(t, unix.Lstat(p, &st))
+	return st
+}
+
+func TestLayoutIsDirSlashID(t *testing.T) {
+	d := newDriver(t)
+	base := &layerspec.Layer{Entries: []layerspec.Entry{
+		{Path: "bin/busybox", Kind: layerspec.File, Size: 100, Seed: 1},
+		{Path: "bin/sh", Kind: layerspec.Hardlink, Target: "bin/busybox"},
+		{Path: "etc/passwd", Kind: layerspec.File, Size: 10, Seed: 2},
+	}}
+	require.NoError(t, d.Create("base", "", base))
+	require.NoError(t, d.Create("top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
+		{Path: "etc/passwd", Kind: layerspec.Delete},
+	}}))
+	require.NoError(t, drivers.NewContainer(d, "c", "top"))
+
+	names, err := os.ReadDir(d.Root())
+	require.NoError(t, err)
+	require.Len(t, names, 1)
+	assert.Equal(t, "dir", names[0].Name(), "the root holds dir/ and nothing else")
+	assert.Equal(t, uint32(0o700), stat(t, filepath.Join(d.Root(), "dir")).Mode&0o7777)
+	layers, err := os.ReadDir(filepath.Join(d.Root(), "dir"))
+	require.NoError(t, err)
+	var ids []string
+	for _, e := range layers {
+		ids = append(ids, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"base", "top", "c-init", "c"}, ids)
+
+	for _, id := range []string{"base", "top", "c"} {
+		dir, err := d.Mount(id)
+		require.NoError(t, err)
+		assert.Equal(t, filepath.Join(d.Root(), "dir", id), dir, "mounting is returning the directory")
+		assert.Equal(t, uint32(0o755), stat(t, dir).Mode&0o7777)
+	}
+	n, err := d.Depth("c")
+	require.NoError(t, err)
+	assert.Equal(t, 4, n)
+}
+
+func TestEveryLayerIsARealCopy(t *testing.T) {
+	d := newDriver(t)
+	require.NoError(t, d.Create("base", "", &layerspec.Layer{Entries: []layerspec.Entry{
+		{Path: "bin/busybox", Kind: layerspec.File, Size: 100, Seed: 1},
+		{Path: "bin/sh", Kind: layerspec.Hardlink, Target: "bin/busybox"},
+		{Path: "etc/gone", Kind: layerspec.File, Size: 1, Seed: 2},
+	}}))
+	require.NoError(t, d.Create("top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
+		{Path: "etc/gone", Kind: layerspec.Delete},
+	}}))
+	base, top := filepath.Join(d.Root(), "dir/base"), filepath.Join(d.Root(), "dir/top")
+
+	a, b := stat(t, filepath.Join(base, "bin/busybox")), stat(t, filepath.Join(top, "bin/busybox"))
+	assert.NotEqual(t, a.Ino, b.Ino, "no inode is shared between layers")
+	assert.Equal(t, uint64(2), b.Nlink, "links within a layer stay links")
+	assert.Equal(t, b.Ino, stat(t, filepath.Join(top, "bin/sh")).Ino)
+	_, err := os.Lstat(filepath.Join(top, "etc/gone"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "deletions are real")
+	_, err = os.Lstat(filepath.Join(base, "etc/gone"))
+	assert.NoError(t, err, "the parent keeps its file")
+
+	require.NoError(t, os.WriteFile(filepath.Join(top, "bin/busybox"), []byte("changed in place"), 0o755))
+	data, err := os.ReadFile(filepath.Join(base, "bin/busybox"))
+	require.NoError(t, err)
+	assert.Len(t, data, 100, "writing a child's file in place leaves the parent alone")
+
+	u, err := d.Usage("top")
+	require.NoError(t, err)
+	assert.Equal(t, int64(4), u.Inodes, "dir/top, bin, etc and one busybox inode")
+}
+
+func TestFactoryRefusals(t *testing.T) {
+	for _, root := range []string{"/", "/var/lib/docker/vfs", "/var/lib/docker/../docker/x"} {
+		_, err := New(root, drivers.Options{})
+		assert.Error(t, err, root)
+		assert.NotErrorIs(t, err, drivers.ErrNotSupported, "a forbidden root is a mistake, not a host limit")
+	}
+	_, err := New(t.TempDir(), drivers.Options{MountOptions: []string{"metacopy=on"}})
+	assert.ErrorContains(t, err, "mounts nothing")
+	if os.Geteuid() != 0 {
+		_, err := New(t.TempDir(), drivers.Options{})
+		assert.ErrorIs(t, err, drivers.ErrNotSupported)
+	}
+}
+
+func TestMaxDepthOption(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	d, err := New(t.TempDir(), drivers.Options{MaxDepth: 2})
+	require.NoError(t, err)
+	assert.Equal(t, 2, d.MaxDepth())
+	require.NoError(t, d.Create("a", "", nil))
+	require.NoError(t, d.Create("b", "a", nil))
+	var de *drivers.DepthError
+	require.ErrorAs(t, d.Create("c", "b", nil), &de)
+	_, err = os.Lstat(filepath.Join(d.Root(), "dir/c"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "refused before anything was created")
+
+	d, err = New(t.TempDir(), drivers.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, DefaultMaxDepth, d.MaxDepth())
+}
