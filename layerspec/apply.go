@@ -46,6 +46,7 @@ type applier struct {
 	format WhiteoutFormat
 	lowers []int          // O_PATH fds of the lower layer roots
 	dirs   map[string]int // open fds of directories in this layer, by relative path ("" is root)
+	opaque map[string]bool
 	buf    []byte
 }
 
@@ -54,7 +55,7 @@ func newApplier(root string, f WhiteoutFormat, lowers []string) (*applier, error
 	if err != nil {
 		return nil, wrap("open", root, err)
 	}
-	a := &applier{root: root, format: f, dirs: map[string]int{"": fd}}
+	a := &applier{root: root, format: f, dirs: map[string]int{"": fd}, opaque: map[string]bool{}}
 	for _, lo := range lowers {
 		lfd, err := unix.Open(lo, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -141,13 +142,17 @@ func (a *applier) mkdir(pfd int, rel string, e *Entry) error {
 	}
 	// A new directory in this layer shadows the one below, so it starts
 	// with the lower one's attributes, then takes what the entry declares.
-	if err := a.inheritAttrs(pfd, rel); err != nil {
-		return err
+	// One made where this layer deleted the name starts afresh.
+	if !hid {
+		if err := a.inheritAttrs(pfd, rel); err != nil {
+			return err
+		}
 	}
 	if err := a.setAttrs(pfd, name, e, true); err != nil {
 		return err
 	}
 	if hid {
+		a.opaque[rel] = true
 		return a.format.Opaque(pfd, name)
 	}
 	return nil
@@ -159,39 +164,64 @@ func (a *applier) removeAt(pfd int, rel string) error {
 }
 
 // inheritAttrs copies mode, owner and user xattrs of rel from the topmost
-// lower layer that has it, stopping at a whiteout.
+// lower layer that shows it in the union: the search stops at a whiteout of
+// rel or of an ancestor, and does not go below a layer in which an ancestor
+// is opaque (or which this layer made opaque itself).
 func (a *applier) inheritAttrs(pfd int, rel string) error {
-	parent, name := path.Split(rel)
-	for _, lfd := range a.lowers {
-		if parent != "" {
-			dfd, err := unix.Openat2(lfd, parent, &unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS})
-			if err != nil {
-				continue
-			}
-			hidden := a.format.IsWhiteout(dfd, name)
-			unix.Close(dfd)
-			if hidden {
-				return nil
-			}
-		} else if a.format.IsWhiteout(lfd, name) {
+	for d := path.Dir(rel); d != "."; d = path.Dir(d) {
+		if a.opaque[d] {
 			return nil
 		}
-		fd, err := unix.Openat2(lfd, rel, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS})
-		if err != nil {
-			continue
+	}
+	comps := strings.Split(rel, "/")
+	for _, lfd := range a.lowers {
+		found, hidden, err := a.lookupLower(lfd, comps, pfd)
+		if found || hidden || err != nil {
+			return err
 		}
-		defer unix.Close(fd)
-		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil {
-			return wrap("stat lower", rel, err)
-		}
-		e := &Entry{Kind: Dir, Mode: modeOf(st.Mode), UID: int(st.Uid), GID: int(st.Gid), Xattrs: userXattrs(fd)}
-		if e.Mode == 0 {
-			e.Mode = 0o755 // a dir of mode 000 below is rare; Perm treats 0 as default
-		}
-		return a.setAttrs(pfd, name, e, true)
 	}
 	return nil
+}
+
+// lookupLower looks rel up in one lower layer. found: it was a directory
+// there and its attributes were copied; hidden: the layers further down
+// cannot show rel.
+func (a *applier) lookupLower(lfd int, comps []string, pfd int) (found, hidden bool, err error) {
+	dfd := lfd
+	defer func() {
+		if dfd != lfd {
+			unix.Close(dfd)
+		}
+	}()
+	opaqueAbove := false
+	for i, c := range comps {
+		if a.format.IsWhiteout(dfd, c) {
+			return false, true, nil
+		}
+		fd, err := unix.Openat2(dfd, c, &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS})
+		if err != nil {
+			// Missing here (or not a directory): look further down, unless
+			// an opaque ancestor in this layer hides what is below.
+			return false, opaqueAbove, nil
+		}
+		if dfd != lfd {
+			unix.Close(dfd)
+		}
+		dfd = fd
+		if i == len(comps)-1 {
+			break
+		}
+		opaqueAbove = opaqueAbove || a.format.IsOpaque(dfd)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(dfd, &st); err != nil {
+		return false, true, wrap("stat lower", strings.Join(comps, "/"), err)
+	}
+	e := &Entry{Kind: Dir, Mode: modeOf(st.Mode), UID: int(st.Uid), GID: int(st.Gid), Xattrs: userXattrs(dfd)}
+	if e.Mode == 0 {
+		e.Mode = 0o755 // Perm reads 0 as "default"; a 000 directory below is rare
+	}
+	return true, true, a.setAttrs(pfd, comps[len(comps)-1], e, true)
 }
 
 // setAttrs sets mode, owner and xattrs of name in pfd from e (nil: leave).
@@ -248,6 +278,24 @@ func (a *applier) apply(e *Entry) error {
 			return err
 		}
 		a.forget(e.Path) // FlatFormat empties it
+		// What this layer put in the directory before is hidden too.
+		fd, err := openDir(pfd, name)
+		if err != nil {
+			return err
+		}
+		names, err := readNames(fd)
+		if err == nil {
+			for _, n := range names {
+				if err = removeAllAt(fd, n); err != nil {
+					break
+				}
+			}
+		}
+		unix.Close(fd)
+		if err != nil {
+			return err
+		}
+		a.opaque[e.Path] = true
 		return a.format.Opaque(pfd, name)
 	case Delete:
 		a.forget(e.Path)

@@ -25,6 +25,8 @@ type WhiteoutFormat interface {
 	// IsWhiteout reports whether a lower layer hides name in dirfd (used
 	// when looking up attributes of implicit parent directories).
 	IsWhiteout(dirfd int, name string) bool
+	// IsOpaque reports whether the open directory fd is marked opaque.
+	IsOpaque(fd int) bool
 }
 
 // OverlayFormat is overlayfs's native format: a whiteout is a character
@@ -66,6 +68,12 @@ func (OverlayFormat) IsWhiteout(dirfd int, name string) bool {
 	return st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == 0
 }
 
+func (OverlayFormat) IsOpaque(fd int) bool {
+	buf := make([]byte, 4)
+	n, err := unix.Fgetxattr(fd, OpaqueXattr, buf)
+	return err == nil && string(buf[:n]) == "y"
+}
+
 // AufsFormat is aufs's format: a whiteout of name is an empty file
 // ".wh.<name>" beside it, an opaque directory holds ".wh..wh..opq".
 type AufsFormat struct{}
@@ -105,6 +113,11 @@ func (AufsFormat) IsWhiteout(dirfd int, name string) bool {
 	return unix.Fstatat(dirfd, AufsWhiteoutPrefix+name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
 }
 
+func (AufsFormat) IsOpaque(fd int) bool {
+	var st unix.Stat_t
+	return unix.Fstatat(fd, AufsOpaqueMarker, &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+}
+
 // FlatFormat applies deletions for real: the format of drivers whose layers
 // are full trees (vfs, the legacy overlay driver's image layers) and of the
 // flattened reference tree.
@@ -132,6 +145,7 @@ func (FlatFormat) Opaque(dirfd int, name string) error {
 
 func (FlatFormat) ClearWhiteout(int, string) (bool, error) { return false, nil }
 func (FlatFormat) IsWhiteout(int, string) bool             { return false }
+func (FlatFormat) IsOpaque(int) bool                       { return false }
 
 // createEmpty makes an empty root-owned file, replacing what was there.
 func createEmpty(dirfd int, name string) error {

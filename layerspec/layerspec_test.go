@@ -201,3 +201,18 @@ func TestWriteTarUnpacksToTheSameTree(t *testing.T) {
 	assert.Empty(t, Diff(want, got, 10))
 	assert.Equal(t, [][]string{{"d/f", "d/h"}}, links)
 }
+
+// Below an opaque ancestor in a middle layer, the bottom layer's directory
+// is hidden, so an implicit directory must not inherit its attributes.
+func TestImplicitParentStopsAtLowerOpaqueAncestor(t *testing.T) {
+	needRoot(t)
+	for _, f := range []WhiteoutFormat{OverlayFormat{}, AufsFormat{}} {
+		bottom, middle, upper := t.TempDir(), t.TempDir(), t.TempDir()
+		require.NoError(t, Apply(bottom, &Layer{Entries: []Entry{{Path: "p/q", Kind: Dir, Mode: 0o711, UID: 7}}}, f, nil))
+		require.NoError(t, Apply(middle, &Layer{Entries: []Entry{{Path: "p", Kind: Opaque}}}, f, []string{bottom}))
+		require.NoError(t, Apply(upper, &Layer{Entries: []Entry{{Path: "p/q/f", Kind: File}}}, f, []string{middle, bottom}))
+		got, _, err := Snapshot(upper)
+		require.NoError(t, err)
+		assert.Equal(t, &Node{Type: "dir", Mode: 0o755}, got["p/q"], "%T", f)
+	}
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/drivers/fuseoverlayfs"
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/sandbox"
+)
+
+// driversReport is the --json output of `unionbench drivers`.
+type driversReport struct {
+	Host          hostinfo.Facts   `json:"host"`
+	Backing       *backing.Facts   `json:"backing,omitempty"`
+	FuseOverlayfs string           `json:"fuse_overlayfs_version"`
+	Drivers       []drivers.Status `json:"drivers"`
+}
+
+func cmdDrivers(args []string, stdout io.Writer) error {
+	fs := newFlags("drivers")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	kindFlag := fs.String("backing", "tmpfs", "backing filesystem to probe on: dir, tmpfs, ext4, xfs or btrfs")
+	workdir := workdirFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	kind, err := backing.ParseKind(*kindFlag)
+	if err != nil {
+		return badInput("--backing: %v", err)
+	}
+	dir, err := checkWorkdir(*workdir)
+	if err != nil {
+		return err
+	}
+
+	rep := driversReport{Host: hostinfo.Read()}
+	if v, err := fuseoverlayfs.Version(); err == nil {
+		rep.FuseOverlayfs = v
+	} else {
+		rep.FuseOverlayfs = "not installed"
+	}
+	if err := enterSandbox(dir); errors.Is(err, sandbox.ErrNotRoot) {
+		// Not root: say so for every variant rather than fail, so a user
+		// can still see what the drivers need.
+		for _, v := range drivers.AllVariants() {
+			reg, _ := drivers.Lookup(v.Driver)
+			rep.Drivers = append(rep.Drivers, drivers.Status{Variant: v.String(), Driver: v.Driver, MountOptions: v.Options, Reason: "needs root", Doc: reg.Doc})
+		}
+	} else if err != nil {
+		return err
+	} else {
+		bfs, err := backing.Create(sandbox.Scratch(), backing.Spec{Kind: kind, Size: 1 << 30})
+		if err != nil {
+			return err
+		}
+		defer bfs.Close()
+		facts := bfs.Describe()
+		rep.Backing = &facts
+		if rep.Drivers, err = drivers.Probe(bfs.Dir, drivers.AllVariants()); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printDrivers(stdout, rep)
+	return nil
+}
+
+func printDrivers(w io.Writer, rep driversReport) {
+	h := rep.Host
+	fmt.Fprintf(w, "kernel %s (%s), %s, %d CPUs\n", h.Kernel, h.Distro, h.CPU, h.CPUs)
+	if b := rep.Backing; b != nil {
+		fmt.Fprintf(w, "backing %s: d_type=%v, %s\n", b.Kind, b.DType, b.MountOptions)
+	}
+	var params []string
+	for k, v := range h.Overlay {
+		params = append(params, k+"="+v)
+	}
+	sort.Strings(params)
+	fmt.Fprintf(w, "overlay module parameters: %s\n", strings.Join(params, " "))
+	fmt.Fprintf(w, "fuse-overlayfs: %s\n\n", rep.FuseOverlayfs)
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIANT\tSUPPORTED\tMAX LAYERS\tWHY NOT / NEEDS")
+	for _, s := range rep.Drivers {
+		sup, max, why := "yes", fmt.Sprint(s.MaxDepth), s.Doc
+		if !s.Supported {
+			sup, max, why = "no", "-", s.Reason
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Variant, sup, max, why)
+	}
+	tw.Flush()
+	if len(rep.Drivers) == 0 {
+		fmt.Fprintln(os.Stderr, "no drivers registered")
+	}
+}
