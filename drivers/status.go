@@ -23,7 +23,7 @@ type Status struct {
 // must be on the backing filesystem the caller wants to know about) and
 // reports which ones run. Each driver's factory decides by experiment; the
 // directories are removed afterwards.
-func Probe(dir string, variants []Variant) ([]Status, error) {
+func Probe(dir string, variants []Variant, opts Options) ([]Status, error) {
 	var out []Status
 	for i, v := range variants {
 		reg, _ := Lookup(v.Driver)
@@ -32,7 +32,7 @@ func Probe(dir string, variants []Variant) ([]Status, error) {
 		if err := os.Mkdir(root, 0o700); err != nil {
 			return out, err
 		}
-		d, err := New(v, root, Options{})
+		d, err := New(v, root, opts)
 		switch {
 		case err == nil:
 			s.Supported, s.MaxDepth = true, d.MaxDepth()
@@ -42,7 +42,8 @@ func Probe(dir string, variants []Variant) ([]Status, error) {
 			err = nil
 		}
 		if err != nil {
-			return out, fmt.Errorf("%s: %w", v, err)
+			os.Remove(root)
+			return out, err
 		}
 		// The factory's probe mounts are gone by now; a plain directory is
 		// all that is left, so RemoveAll cannot reach into a mount.

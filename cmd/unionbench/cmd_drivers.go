@@ -25,13 +25,29 @@ type driversReport struct {
 	Drivers       []drivers.Status `json:"drivers"`
 }
 
+// maxLayersFlag bounds --layers before any driver sees it: overlayfs's own
+// limit is 500 lowers; a number far beyond is a typo, not a request.
+const maxLayersFlag = 10000
+
 func cmdDrivers(args []string, stdout io.Writer) error {
 	fs := newFlags("drivers")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	kindFlag := fs.String("backing", "tmpfs", "backing filesystem to probe on: dir, tmpfs, ext4, xfs or btrfs")
+	list := fs.String("drivers", "", "comma-separated drivers or variants to probe (default: all)")
+	layers := fs.Int("layers", 0, "probe for stacks this deep (in layers); a driver whose limit is lower is an error (default: each driver's default limit)")
 	workdir := workdirFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	variants := drivers.AllVariants()
+	if *list != "" {
+		var err error
+		if variants, err = drivers.ParseList(*list); err != nil {
+			return badInput("--drivers: %v", err)
+		}
+	}
+	if *layers < 0 || *layers > maxLayersFlag {
+		return badInput("--layers %d: want 1 to %d (0 = each driver's default)", *layers, maxLayersFlag)
 	}
 	kind, err := backing.ParseKind(*kindFlag)
 	if err != nil {
@@ -51,7 +67,7 @@ func cmdDrivers(args []string, stdout io.Writer) error {
 	if err := enterSandbox(dir); errors.Is(err, sandbox.ErrNotRoot) {
 		// Not root: say so for every variant rather than fail, so a user
 		// can still see what the drivers need.
-		for _, v := range drivers.AllVariants() {
+		for _, v := range variants {
 			reg, _ := drivers.Lookup(v.Driver)
 			rep.Drivers = append(rep.Drivers, drivers.Status{Variant: v.String(), Driver: v.Driver, MountOptions: v.Options, Reason: "needs root", Doc: reg.Doc})
 		}
@@ -65,7 +81,15 @@ func cmdDrivers(args []string, stdout io.Writer) error {
 		defer bfs.Close()
 		facts := bfs.Describe()
 		rep.Backing = &facts
-		if rep.Drivers, err = drivers.Probe(bfs.Dir, drivers.AllVariants()); err != nil {
+		if !facts.DType {
+			return badInput("--backing %s: the filesystem at %s does not report d_type, which every union driver needs", kind, bfs.Dir)
+		}
+		rep.Drivers, err = drivers.Probe(bfs.Dir, variants, drivers.Options{MaxDepth: *layers})
+		var de *drivers.DepthError
+		if errors.As(err, &de) {
+			return badInput("--layers %d: %v", *layers, err)
+		}
+		if err != nil {
 			return err
 		}
 	}

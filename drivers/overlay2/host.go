@@ -85,7 +85,7 @@ func DepthLimit(driver string, requested, def, max int, why string) (int, error)
 	case requested == 0:
 		return def, nil
 	case requested < 0 || requested > max:
-		return 0, fmt.Errorf("%s: MaxDepth %d out of range: at most %d layers (%s)", driver, requested, max, why)
+		return 0, fmt.Errorf("%w (%s)", &drivers.DepthError{Driver: driver, Depth: requested, Max: max}, why)
 	}
 	return requested, nil
 }

@@ -53,6 +53,9 @@ var ErrNotRoot = errors.New("unionbench mounts filesystems and needs root (CAP_S
 // ErrNotRoot and the caller decides whether to go on without mounts.
 func Enter(opts Options) error {
 	if Inside() {
+		if os.Getenv(envRole) == "init" {
+			runInit() // never returns
+		}
 		return verifyInside()
 	}
 	if os.Geteuid() != 0 {
@@ -98,7 +101,7 @@ func runChild(opts Options) int {
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Args[0] = os.Args[0]
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), envInside+"="+ns, envScratch+"="+scratch, "TMPDIR="+scratch)
+	cmd.Env = append(os.Environ(), envInside+"="+ns, envScratch+"="+scratch, "TMPDIR="+scratch, envRole+"=init")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:   syscall.CLONE_NEWPID,
 		Unshareflags: syscall.CLONE_NEWNS,

@@ -109,7 +109,43 @@ func TestInsideIsReallyPrivate(t *testing.T) {
 	self, err := os.Readlink("/proc/self/ns/mnt")
 	require.NoError(t, err)
 	assert.NotEqual(t, os.Getenv(envInside), self, "runs in its own mount namespace")
-	assert.Equal(t, 1, os.Getpid(), "runs as init of its own pid namespace")
+	assert.Equal(t, 1, os.Getppid(), "runs as the child of the pid namespace's init")
+}
+
+// Orphans in the sandbox (daemons that double-fork, as fuse-overlayfs does)
+// are reaped by its init instead of piling up as zombies.
+func TestOrphansAreReaped(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("not in a sandbox without root")
+	}
+	// The shell forks a short-lived grandchild and exits at once, so the
+	// grandchild is reparented to the namespace's init.
+	out, err := exec.Command("sh", "-c", "sleep 0.2 & echo $!").Output()
+	require.NoError(t, err)
+	hostPid := strings.TrimSpace(string(out)) // a pid in our namespace
+	require.NotEmpty(t, hostPid)
+	time.Sleep(600 * time.Millisecond)
+	// /proc is the host's; find any zombie whose parent is our init.
+	self, err := os.Readlink("/proc/self")
+	require.NoError(t, err)
+	initPid := ppidOf(t, self)
+	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) > 1 && fields[0] == "Z" && fields[1] == initPid {
+			t.Errorf("zombie %s left under the sandbox init", p)
+		}
+	}
+}
+
+func ppidOf(t *testing.T, pid string) string {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	require.NoError(t, err)
+	return strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))[1]
 }
 
 func processRunning(arg string) bool {
