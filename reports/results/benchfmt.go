@@ -1,0 +1,122 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// BenchName is a record's Go benchmark name:
+// BenchmarkCopyup/op=first-write/driver=overlay2/backing=ext4/size=4KiB/cache=cold.
+// Every part is key=value so benchstat can split and group by any of them.
+func BenchName(r *Record) string {
+	var b strings.Builder
+	b.WriteString("Benchmark")
+	b.WriteString(title(r.Scenario))
+	fmt.Fprintf(&b, "/op=%s/driver=%s/backing=%s", clean(r.Metric), clean(r.Variant), clean(string(r.Backing.Kind)))
+	for _, p := range r.Params {
+		fmt.Fprintf(&b, "/%s=%s", clean(p.Key), clean(p.Value))
+	}
+	return b.String()
+}
+
+// benchUnit maps a record unit to a benchmark unit: timings become ns/op so
+// benchstat treats them as time.
+func benchUnit(u string) string {
+	if u == "ns" {
+		return "ns/op"
+	}
+	return clean(u) + "/op"
+}
+
+// WriteBench writes records in Go benchmark format: the host facts as
+// config lines (written again whenever they change, as when several runs
+// are merged), then one line per sample (iteration count 1), which is what
+// benchstat expects of repeated runs. Failed measurements are skipped:
+// benchstat has no notion of them.
+func WriteBench(w io.Writer, recs []Record) error {
+	var last map[string]string
+	for i := range recs {
+		cfg := Config(&recs[i])
+		if err := writeConfig(w, last, cfg); err != nil {
+			return err
+		}
+		last = cfg
+		if err := WriteBenchRecord(w, &recs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeConfig writes the config lines of cfg that differ from last.
+func writeConfig(w io.Writer, last, cfg map[string]string) error {
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if last != nil && last[k] == cfg[k] {
+			continue
+		}
+		if _, err := fmt.Fprintf(w, "%s: %s\n", k, cfg[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteHeader writes the config lines for a stream that will carry records
+// like r (bench.txt written record by record as a run goes).
+func WriteHeader(w io.Writer, r *Record) error { return writeConfig(w, nil, Config(r)) }
+
+// WriteBenchRecord writes one record's samples as benchmark lines.
+func WriteBenchRecord(w io.Writer, r *Record) error {
+	if r.Failed() {
+		return nil
+	}
+	name, unit := BenchName(r), benchUnit(r.Unit)
+	for _, s := range r.Samples {
+		if _, err := fmt.Fprintf(w, "%s 1 %g %s\n", name, s, unit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Config is the benchmark config (key: value lines) of a record's host.
+func Config(r *Record) map[string]string {
+	one := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	return map[string]string{
+		"goos":       "linux",
+		"kernel":     one(r.Host.Kernel),
+		"distro":     one(r.Host.Distro),
+		"cpu":        one(r.Host.CPU),
+		"emulated":   fmt.Sprint(r.Host.Emulated),
+		"unionbench": one(r.Host.Version),
+		"run":        r.RunID,
+	}
+}
+
+func title(s string) string {
+	if s == "" {
+		return "Unnamed"
+	}
+	r := []rune(clean(s))
+	r[0] = unicode.ToUpper(r[0])
+	return string(r)
+}
+
+// clean makes a string safe inside a benchmark name: no spaces, and no
+// slash inside a part.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) || r == '/' {
+			return '_'
+		}
+		return r
+	}, s)
+}

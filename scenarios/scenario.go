@@ -1,0 +1,116 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/reports/results"
+)
+
+// Suite says how much of each sweep to run.
+type Suite string
+
+const (
+	Quick Suite = "quick" // what `unionbench run` does by default: minutes
+	Full  Suite = "full"  // every size and depth the scenario table names
+)
+
+// Case is one point of a scenario's sweep.
+type Case struct {
+	Params []results.Param // in name order: size=4KiB, cache=cold
+	Floor  bool            // measured on the backing fs alone, without a driver
+}
+
+// Name renders the parameters as key=value/key=value.
+func (c Case) Name() string {
+	s := ""
+	for i, p := range c.Params {
+		if i > 0 {
+			s += "/"
+		}
+		s += p.Key + "=" + p.Value
+	}
+	return s
+}
+
+// Get returns a parameter's value ("" if absent).
+func (c Case) Get(key string) string {
+	for _, p := range c.Params {
+		if p.Key == key {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+// Measurement is the result of one metric of one case.
+type Measurement struct {
+	Metric  string
+	Unit    string // ns, bytes, inodes, ratio, count
+	Samples []float64
+	Extra   map[string]any
+}
+
+// Env is what a scenario measures on.
+type Env struct {
+	// FS is the backing filesystem everything lives on.
+	FS *backing.FS
+	// Variant is the driver variant under test (zero for a floor case).
+	Variant drivers.Variant
+	// MaxDepth is passed to the driver (0: its default) so deep sweeps can
+	// ask for the kernel's limit.
+	MaxDepth int
+	// Progress, if set, is told what is happening (for the progress bar).
+	Progress func(format string, args ...any)
+}
+
+// NewDriver makes a fresh driver of the variant under test in a new
+// directory on the backing fs, and returns a cleanup that unmounts
+// everything the driver mounted and removes the directory.
+func (e *Env) NewDriver() (drivers.Driver, func() error, error) {
+	root, err := os.MkdirTemp(e.FS.Dir, "driver-")
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := drivers.New(e.Variant, root, drivers.Options{MaxDepth: e.MaxDepth})
+	if err != nil {
+		os.Remove(root)
+		return nil, nil, err
+	}
+	return d, func() error { return RemoveDriver(d) }, nil
+}
+
+// TempDir makes a fresh directory on the backing fs (for floors).
+func (e *Env) TempDir() (string, error) { return os.MkdirTemp(e.FS.Dir, "floor-") }
+
+// Scenario is one row of the scenario table.
+type Scenario interface {
+	// Name is the scenario's name in results and on the command line.
+	Name() string
+	// Cases lists the sweep for a suite, floors included. maxDepth is the
+	// deepest stack the drivers under test allow (for depth sweeps).
+	Cases(s Suite) []Case
+	// Measure takes n samples of every metric of one case. A case that
+	// cannot run on this driver returns an error wrapping
+	// drivers.ErrNotSupported; any other error is a failed measurement.
+	Measure(ctx context.Context, env *Env, c Case, n int) ([]Measurement, error)
+}
+
+// Sizer is implemented by scenarios that need room on the backing fs: the
+// runner checks the backing fs is big enough before starting.
+type Sizer interface {
+	// SpaceNeeded is the bytes the largest case of the suite needs.
+	SpaceNeeded(s Suite, cases []Case) int64
+}
+
+// RemoveDriver unmounts everything a driver mounted and removes its root,
+// never descending into a mount.
+func RemoveDriver(d drivers.Driver) error {
+	if err := d.Cleanup(); err != nil {
+		return fmt.Errorf("cleanup %s: %w", d.Root(), err)
+	}
+	return removeTree(d.Root())
+}
