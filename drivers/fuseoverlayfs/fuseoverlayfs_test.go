@@ -177,7 +177,7 @@ func TestFactoryRefusals(t *testing.T) {
 	_, err := New("/var/lib/docker/fuse-overlayfs", drivers.Options{})
 	assert.ErrorContains(t, err, "/var/lib/docker")
 	_, err = New(t.TempDir(), drivers.Options{MaxDepth: MaxLowers + 2})
-	assert.ErrorContains(t, err, "at most 4097 layers")
+	assert.ErrorContains(t, err, "limit of 4097")
 	_, err = New(t.TempDir(), drivers.Options{MountOptions: []string{"upperdir=/x"}})
 	assert.ErrorContains(t, err, "set by the driver")
 }

@@ -84,7 +84,9 @@ func DepthLimit(driver string, requested, def, max int, why string) (int, error)
 	switch {
 	case requested == 0:
 		return def, nil
-	case requested < 0 || requested > max:
+	case requested < 0:
+		return 0, fmt.Errorf("%s: MaxDepth %d out of range: want 0 (the default) to %d", driver, requested, max)
+	case requested > max:
 		return 0, fmt.Errorf("%w (%s)", &drivers.DepthError{Driver: driver, Depth: requested, Max: max}, why)
 	}
 	return requested, nil
