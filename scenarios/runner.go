@@ -44,7 +44,7 @@ type Step struct {
 func (p *Plan) Steps() []Step {
 	var out []Step
 	for _, s := range p.Scenarios {
-		cases := p.override(s.Cases(p.Suite))
+		cases := p.Override(s.Cases(p.Suite))
 		for _, c := range cases {
 			if c.Floor {
 				out = append(out, Step{Scenario: s, Case: c})
@@ -61,9 +61,9 @@ func (p *Plan) Steps() []Step {
 	return out
 }
 
-// override replaces size and depth values with the plan's, keeping each
+// Override replaces size and depth values with the plan's, keeping each
 // distinct case once.
-func (p *Plan) override(cases []Case) []Case {
+func (p *Plan) Override(cases []Case) []Case {
 	type repl struct {
 		key    string
 		values []string

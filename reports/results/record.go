@@ -75,3 +75,6 @@ func (r *Record) Validate() error {
 	}
 	return nil
 }
+
+// P is a Param, for short case lists: P("size", "4KiB").
+func P(key, value string) Param { return Param{Key: key, Value: value} }

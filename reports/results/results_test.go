@@ -1,0 +1,132 @@
+package results
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/perf/benchfmt"
+
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/hostinfo"
+)
+
+func sample(metric string, samples ...float64) Record {
+	return Record{
+		Schema: SchemaVersion, RunID: "r1", Time: time.Unix(1, 0).UTC(),
+		Host:    hostinfo.Facts{Kernel: "6.1.0-13-amd64", Distro: "Debian GNU/Linux 12", CPU: "Test CPU"},
+		Backing: backing.Facts{Kind: backing.Ext4},
+		Driver:  "overlay2", Variant: "overlay2+metacopy=on", MountOptions: []string{"metacopy=on"},
+		Scenario: "copyup", Metric: metric, Unit: "ns",
+		Params:  []Param{P("size", "4KiB"), P("cache", "cold")},
+		Samples: samples,
+	}
+}
+
+func TestWriteReadRoundTrip(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "results.jsonl")
+	w, err := Create(p)
+	require.NoError(t, err)
+	a, b := sample("first-write", 1, 2, 3), sample("chmod", 4)
+	require.NoError(t, w.Write(&a))
+	require.NoError(t, w.Write(&b))
+	require.NoError(t, w.Close())
+	got, err := Read(p)
+	require.NoError(t, err)
+	assert.Equal(t, []Record{a, b}, got)
+	assert.Equal(t, "copyup/first-write/driver=overlay2+metacopy=on/size=4KiB/cache=cold", a.Key())
+}
+
+func TestWriterRefusesInvalidRecords(t *testing.T) {
+	w, err := Create(filepath.Join(t.TempDir(), "r.jsonl"))
+	require.NoError(t, err)
+	defer w.Close()
+	r := sample("x")
+	assert.Error(t, w.Write(&r), "no samples and no error")
+}
+
+func TestReadNamesFileAndLine(t *testing.T) {
+	good := sample("first-write", 1)
+	var buf bytes.Buffer
+	line, err := jsonLine(&good)
+	require.NoError(t, err)
+	cases := map[string]struct {
+		content string
+		line    int
+		want    string
+	}{
+		"truncated last line": {line + line[:len(line)/2], 2, "not a results record"},
+		"garbage":             {line + "\x00\x01\x02garbage\n", 2, "not a results record"},
+		"future schema":       {strings.Replace(line, `"schema":1`, `"schema":99`, 1), 1, "newer than this unionbench"},
+		"missing field":       {strings.Replace(line, `"metric":"first-write",`, ``, 1), 1, "missing metric"},
+		"unknown field":       {strings.Replace(line, `"schema":1`, `"schema":1,"bogus":true`, 1), 1, "bogus"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "bad.jsonl")
+			require.NoError(t, os.WriteFile(p, []byte(c.content), 0o644))
+			_, err := Read(p)
+			var le *LineError
+			require.ErrorAs(t, err, &le)
+			assert.Equal(t, c.line, le.Line)
+			assert.Contains(t, err.Error(), p+":")
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+	_, err = Decode(&buf, "empty.jsonl")
+	assert.ErrorContains(t, err, "no results records")
+}
+
+func jsonLine(r *Record) (string, error) {
+	p := filepath.Join(os.TempDir(), "line.jsonl")
+	defer os.Remove(p)
+	w, err := Create(p)
+	if err != nil {
+		return "", err
+	}
+	if err := w.Write(r); err != nil {
+		return "", err
+	}
+	w.Close()
+	b, err := os.ReadFile(p)
+	return string(b), err
+}
+
+// bench.txt must parse with golang.org/x/perf/benchfmt (what benchstat
+// uses), with every name part a key=value and the host facts as config.
+func TestBenchFormatParsesWithBenchfmt(t *testing.T) {
+	recs := []Record{sample("first-write", 1000, 1100), sample("chmod", 50)}
+	failed := sample("second-write")
+	failed.Error = "ENOSPC"
+	recs = append(recs, failed)
+	var buf bytes.Buffer
+	require.NoError(t, WriteBench(&buf, recs))
+	r := benchfmt.NewReader(&buf, "bench.txt")
+	var names []string
+	for r.Scan() {
+		res, ok := r.Result().(*benchfmt.Result)
+		if !ok {
+			continue
+		}
+		names = append(names, string(res.Name))
+		assert.Equal(t, "6.1.0-13-amd64", string(res.GetConfig("kernel")))
+		base, parts := res.Name.Parts()
+		assert.Equal(t, "Copyup", string(base))
+		for _, p := range parts {
+			assert.Contains(t, string(p), "=", "every name part is key=value")
+		}
+		require.Len(t, res.Values, 1)
+		assert.Equal(t, "sec/op", res.Values[0].Unit, "ns/op is read as time")
+	}
+	require.NoError(t, r.Err())
+	assert.Equal(t, []string{
+		"Copyup/op=first-write/driver=overlay2+metacopy=on/backing=ext4/size=4KiB/cache=cold",
+		"Copyup/op=first-write/driver=overlay2+metacopy=on/backing=ext4/size=4KiB/cache=cold",
+		"Copyup/op=chmod/driver=overlay2+metacopy=on/backing=ext4/size=4KiB/cache=cold",
+	}, names, "one line per sample; failed measurements are left out")
+}
