@@ -35,6 +35,7 @@ type command struct {
 var commands = map[string]command{
 	"drivers": {"list each driver and variant, supported here or not and why", cmdDrivers},
 	"clean":   {"remove work directories left by killed runs", cmdClean},
+	"run":     {"run the scenarios on every supported driver and write results", cmdRun},
 }
 
 func main() {
@@ -56,7 +57,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	err := c.run(args[1:], stdout)
 	var ue *usageError
+	var ie *exitInterrupted
 	switch {
+	case errors.As(err, &ie):
+		fmt.Fprintf(stderr, "unionbench %s: %v: what was measured is kept\n", args[0], err)
+		return 128 + int(ie.sig)
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):

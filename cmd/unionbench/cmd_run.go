@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/scenarios"
+)
+
+// exitInterrupted is returned when a signal stopped the run; main turns
+// it into 128+signal after what was measured has been written out.
+type exitInterrupted struct{ sig syscall.Signal }
+
+func (e *exitInterrupted) Error() string { return "interrupted by " + e.sig.String() }
+
+type runFlags struct {
+	drivers, scenarios, backing, out, workdir, sizes, depths, backingSize string
+	quick, full                                                           bool
+	count, maxDepth                                                       int
+}
+
+func cmdRun(args []string, stdout io.Writer) error {
+	fs := newFlags("run")
+	var f runFlags
+	fs.StringVar(&f.drivers, "drivers", "", "comma-separated drivers or variants (default: every one this host supports)")
+	fs.StringVar(&f.scenarios, "scenarios", "", "comma-separated scenarios (default: all)")
+	fs.BoolVar(&f.quick, "quick", false, "the quick suite (the default)")
+	fs.BoolVar(&f.full, "full", false, "the full suite: every size and depth of the scenario table")
+	fs.StringVar(&f.backing, "backing", "ext4", "backing filesystem: dir, tmpfs, ext4, xfs or btrfs")
+	fs.StringVar(&f.backingSize, "backing-size", "16GiB", "size of the backing filesystem (images are sparse)")
+	fs.IntVar(&f.count, "count", 0, "samples per measurement (default 5 quick, 10 full)")
+	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
+	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
+	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults)")
+	fs.StringVar(&f.out, "out", "", "results directory (default results/<run id>)")
+	fs.StringVar(&f.workdir, "workdir", defaultWorkdir, "directory that holds all scratch state")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	plan, err := planRun(&f)
+	if err != nil {
+		return err
+	}
+	workdir, err := checkWorkdir(f.workdir)
+	if err != nil {
+		return err
+	}
+	if err := enterSandbox(workdir); err != nil {
+		return err
+	}
+	return executeRun(plan, &f, stdout)
+}
+
+// runPlan is everything checked before the sandbox is entered: bad input
+// is refused before anything is created.
+type runPlan struct {
+	plan        scenarios.Plan
+	kind        backing.Kind
+	backingSize int64
+	explicit    bool // --drivers given: unsupported drivers are errors, not skipped
+}
+
+func planRun(f *runFlags) (*runPlan, error) {
+	rp := &runPlan{plan: scenarios.Plan{Suite: scenarios.Quick, Count: 5}}
+	p := &rp.plan
+	if f.quick && f.full {
+		return nil, badInput("--quick and --full: choose one")
+	}
+	if f.full {
+		p.Suite, p.Count = scenarios.Full, 10
+	}
+	if f.count != 0 {
+		if f.count < 1 || f.count > 100000 {
+			return nil, badInput("--count %d: want 1 to 100000 samples", f.count)
+		}
+		p.Count = f.count
+	}
+	var err error
+	if f.drivers == "" {
+		p.Variants = nil // every supported one, decided inside the sandbox
+		for _, v := range drivers.AllVariants() {
+			if len(v.Options) == 0 {
+				p.Variants = append(p.Variants, v)
+			}
+		}
+	} else if p.Variants, err = drivers.ParseList(f.drivers); err != nil {
+		return nil, badInput("--drivers: %v", err)
+	} else {
+		rp.explicit = true
+	}
+	p.Scenarios = scenarios.All()
+	if f.scenarios != "" {
+		if p.Scenarios, err = scenarios.ParseList(f.scenarios); err != nil {
+			return nil, badInput("--scenarios: %v", err)
+		}
+	}
+	if len(p.Scenarios) == 0 {
+		return nil, badInput("no scenarios are built into this unionbench")
+	}
+	if rp.kind, err = backing.ParseKind(f.backing); err != nil {
+		return nil, badInput("--backing: %v", err)
+	}
+	if rp.backingSize, err = scenarios.ParseSize(f.backingSize); err != nil || rp.backingSize < 64<<20 {
+		return nil, badInput("--backing-size %q: want a size of at least 64MiB, e.g. 16GiB", f.backingSize)
+	}
+	if f.sizes != "" {
+		for _, s := range strings.Split(f.sizes, ",") {
+			n, err := scenarios.ParseSize(s)
+			if err != nil {
+				return nil, badInput("--sizes: %v", err)
+			}
+			p.Sizes = append(p.Sizes, n)
+		}
+	}
+	if f.maxDepth < 0 {
+		return nil, badInput("--max-depth %d: want 0 (driver defaults) or more", f.maxDepth)
+	}
+	p.MaxDepth = f.maxDepth
+	if f.depths != "" {
+		for _, s := range strings.Split(f.depths, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n < 1 {
+				return nil, badInput("--depths: bad depth %q: want whole numbers of layers from 1, e.g. 1,16,128", s)
+			}
+			p.Depths = append(p.Depths, n)
+		}
+	}
+	// Room: the largest case of every scenario must fit on the backing fs.
+	need := int64(0)
+	for _, s := range p.Scenarios {
+		if sz, ok := s.(scenarios.Sizer); ok {
+			need = max(need, sz.SpaceNeeded(p.Suite, p.Override(s.Cases(p.Suite))))
+		}
+	}
+	if rp.kind != backing.Dir && need > rp.backingSize {
+		return nil, badInput("--backing-size %s is too small for the largest case: it needs about %s (raise --backing-size or lower --sizes)", f.backingSize, scenarios.FormatSize(roundUp(need)))
+	}
+	return rp, nil
+}
+
+func roundUp(n int64) int64 { return (n + 1<<20 - 1) &^ (1<<20 - 1) }
+
+func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
+	p := &rp.plan
+	p.RunID = newRunID()
+	p.Host = hostinfo.Read()
+	outDir := f.out
+	if outDir == "" {
+		outDir = filepath.Join("results", p.RunID)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	fs, err := backing.Create(sandbox.Scratch(), backing.Spec{Kind: rp.kind, Size: rp.backingSize})
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	if ok, _ := fs.DType(); !ok {
+		return badInput("--backing %s: the filesystem does not report d_type, which every union driver needs", rp.kind)
+	}
+	if rp.kind == backing.Dir {
+		st, err := fs.Statfs()
+		if err == nil && int64(st.Bavail)*st.Bsize < rp.backingSize/4 {
+			fmt.Fprintf(os.Stderr, "unionbench run: warning: only %s free under %s\n", scenarios.FormatSize(roundUp(int64(st.Bavail)*st.Bsize)), fs.Dir)
+		}
+	}
+	if err := checkDepths(rp, fs); err != nil {
+		return err
+	}
+
+	jsonl, err := results.Create(filepath.Join(outDir, "results.jsonl"))
+	if err != nil {
+		return err
+	}
+	defer jsonl.Close()
+	benchFile, err := os.Create(filepath.Join(outDir, "bench.txt"))
+	if err != nil {
+		return err
+	}
+	defer benchFile.Close()
+	var recs []results.Record
+	sink := func(r *results.Record) error {
+		if len(recs) == 0 {
+			if err := results.WriteHeader(benchFile, r); err != nil {
+				return err
+			}
+		}
+		recs = append(recs, *r)
+		if err := jsonl.Write(r); err != nil {
+			return err
+		}
+		return results.WriteBenchRecord(benchFile, r)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	var stopped syscall.Signal
+	go func() {
+		s := <-sigs
+		stopped = s.(syscall.Signal)
+		fmt.Fprintf(os.Stderr, "\nunionbench run: %v: stopping after the current measurement\n", s)
+		cancel()
+	}()
+
+	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %d samples, backing %s, results in %s\n", p.RunID, p.Suite, p.Count, rp.kind, outDir)
+	out, err := scenarios.Run(ctx, p, sink, newProgress(os.Stderr))
+	signal.Stop(sigs)
+	printSummary(stdout, recs)
+	fmt.Fprintf(stdout, "\n%d measurements, %d failed, %d not supported; results: %s\n", out.Measured, out.Failed, out.Unsupported, filepath.Join(outDir, "results.jsonl"))
+	switch {
+	case err != nil:
+		return err
+	case out.Interrupted && stopped != 0:
+		return &exitInterrupted{stopped}
+	case out.Failed > 0:
+		return fmt.Errorf("%d measurements failed (see the summary and %s)", out.Failed, filepath.Join(outDir, "results.jsonl"))
+	}
+	return nil
+}
+
+// checkDepths refuses depths beyond a selected driver's limit before any
+// measurement: one line naming the depth and the limit.
+func checkDepths(rp *runPlan, fs *backing.FS) error {
+	p := &rp.plan
+	deepest := 0
+	for _, d := range p.Depths {
+		deepest = max(deepest, d)
+	}
+	var kept []drivers.Variant
+	for _, v := range p.Variants {
+		env := &scenarios.Env{FS: fs, Variant: v, MaxDepth: p.MaxDepth}
+		d, cleanup, err := env.NewDriver()
+		var de *drivers.DepthError
+		switch {
+		case errors.As(err, &de):
+			return badInput("--max-depth %d: %v", p.MaxDepth, err)
+		case errors.Is(err, drivers.ErrNotSupported) && !rp.explicit:
+			fmt.Fprintf(os.Stderr, "unionbench run: skipping %v\n", err)
+			continue
+		case errors.Is(err, drivers.ErrNotSupported):
+			kept = append(kept, v) // asked for by name: recorded as n/a
+			continue
+		case err != nil:
+			return err
+		}
+		limit := d.MaxDepth()
+		if err := cleanup(); err != nil {
+			return err
+		}
+		// An image of depth N under a container is N+2 layers deep.
+		if deepest+2 > limit {
+			return badInput("--depths %d: %s stacks at most %d layers, so images of at most %d layers under a container (raise --max-depth up to the kernel's limit, or lower --depths)", deepest, v, limit, limit-2)
+		}
+		kept = append(kept, v)
+	}
+	if len(kept) == 0 {
+		return fmt.Errorf("no selected driver runs on this host (see `unionbench drivers`)")
+	}
+	p.Variants = kept
+	return nil
+}
+
+func newRunID() string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
