@@ -31,7 +31,7 @@ func (e *exitInterrupted) Error() string { return "interrupted by " + e.sig.Stri
 
 type runFlags struct {
 	drivers, scenarios, backing, out, workdir, sizes, depths, backingSize string
-	quick, full                                                           bool
+	quick, full, countSet                                                 bool
 	count, maxDepth                                                       int
 }
 
@@ -44,7 +44,14 @@ func cmdRun(args []string, stdout io.Writer) error {
 	fs.BoolVar(&f.full, "full", false, "the full suite: every size and depth of the scenario table")
 	fs.StringVar(&f.backing, "backing", "ext4", "backing filesystem: dir, tmpfs, ext4, xfs or btrfs")
 	fs.StringVar(&f.backingSize, "backing-size", "16GiB", "size of the backing filesystem (images are sparse)")
-	fs.IntVar(&f.count, "count", 0, "samples per measurement (default 5 quick, 10 full)")
+	fs.Func("count", "samples per measurement (default 5 quick, 10 full)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("want a whole number of samples")
+		}
+		f.count, f.countSet = n, true
+		return nil
+	})
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
 	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults)")
@@ -85,7 +92,7 @@ func planRun(f *runFlags) (*runPlan, error) {
 	if f.full {
 		p.Suite, p.Count = scenarios.Full, 10
 	}
-	if f.count != 0 {
+	if f.countSet { // not given: the suite's default
 		if f.count < 1 || f.count > 100000 {
 			return nil, badInput("--count %d: want 1 to 100000 samples", f.count)
 		}
@@ -172,6 +179,7 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 		return err
 	}
 	defer fs.Close()
+	p.FS = fs
 	if ok, _ := fs.DType(); !ok {
 		return badInput("--backing %s: the filesystem does not report d_type, which every union driver needs", rp.kind)
 	}

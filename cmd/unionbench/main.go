@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	_ "github.com/unionbench/unionbench/drivers/all"
+	_ "github.com/unionbench/unionbench/scenarios/all"
 )
 
 // usageError is bad input: one line on stderr and exit code 2.

@@ -1,0 +1,203 @@
+package copyup
+
+import (
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/unionbench/unionbench/drivers"
+	_ "github.com/unionbench/unionbench/drivers/all"
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/scenarios"
+)
+
+func TestMain(m *testing.M) { sandbox.RunTests(m) }
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true: the copyup scenario must run here, as root")
+		}
+		t.Skip("the copyup scenario mounts filesystems and needs root")
+	}
+}
+
+func newFS(t *testing.T, kind backing.Kind) *backing.FS {
+	t.Helper()
+	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: kind, Size: 1 << 30})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
+	return fs
+}
+
+func sizeCase(size int64, cache string, floor bool) scenarios.Case {
+	return scenarios.Case{Params: params(size, cache), Floor: floor}
+}
+
+// measure runs one case (a floor when driver is "") and returns the
+// medians by metric, skipping a driver this host cannot run.
+func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n int) map[string]float64 {
+	t.Helper()
+	before, err := os.ReadDir(fs.Dir)
+	require.NoError(t, err)
+	env := &scenarios.Env{FS: fs}
+	if driver != "" {
+		v, err := drivers.ParseVariant(driver)
+		require.NoError(t, err)
+		env.Variant = v
+	}
+	ms, err := New().Measure(context.Background(), env, c, n)
+	if errors.Is(err, drivers.ErrNotSupported) {
+		t.Skip(err)
+	}
+	require.NoError(t, err, "%s %s", driver, c.Name())
+	out := map[string]float64{}
+	for _, m := range ms {
+		require.Len(t, m.Samples, n, m.Metric)
+		for _, s := range m.Samples {
+			if m.Unit == "ns" {
+				assert.Positive(t, s, "%s %s %s", driver, c.Name(), m.Metric)
+			}
+		}
+		out[m.Metric] = median(m.Samples)
+	}
+	after, err := os.ReadDir(fs.Dir)
+	require.NoError(t, err)
+	assert.Equal(t, len(before), len(after), "Measure removes what it built")
+	return out
+}
+
+func median(s []float64) float64 {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func TestCases(t *testing.T) {
+	quick := New().Cases(scenarios.Quick)
+	var names []string
+	for _, c := range quick {
+		if !c.Floor {
+			names = append(names, c.Name())
+		}
+	}
+	assert.Equal(t, []string{
+		"size=0B/cache=cold", "size=0B/cache=warm", "size=4KiB/cache=cold", "size=4KiB/cache=warm",
+		"size=64KiB/cache=cold", "size=64KiB/cache=warm", "size=1MiB/cache=cold", "size=1MiB/cache=warm",
+		"size=16MiB/cache=cold", "size=16MiB/cache=warm", "size=64MiB/cache=cold", "size=64MiB/cache=warm",
+	}, names)
+	assert.Len(t, quick, 2*len(names), "a floor for every case")
+	full := New().Cases(scenarios.Full)
+	assert.Equal(t, "size=1GiB/cache=warm", full[len(full)-1].Name())
+	assert.Equal(t, int64(8<<30+64<<20), New().SpaceNeeded(scenarios.Full, full))
+}
+
+func TestBadCases(t *testing.T) {
+	env := &scenarios.Env{}
+	for _, c := range []scenarios.Case{sizeCase(0, "tepid", false), {Params: params(0, "cold")[1:]}} {
+		_, err := New().Measure(context.Background(), env, c, 1)
+		assert.Error(t, err, c.Name())
+	}
+	_, err := New().Measure(context.Background(), env, sizeCase(0, "cold", false), 0)
+	assert.ErrorContains(t, err, "0 samples")
+}
+
+// The known story on overlay2: copy-up time grows with the file's size,
+// stays within a small factor of a plain copy+fsync of the same bytes, and
+// is paid once: the second write finds the file already copied.
+func TestOverlay2CopyUpGrowsWithSize(t *testing.T) {
+	needRoot(t)
+	fs := newFS(t, backing.Tmpfs)
+	small := measure(t, fs, "overlay2", sizeCase(4<<10, "cold", false), 3)
+	empty := measure(t, fs, "overlay2", sizeCase(0, "cold", false), 3)
+	big := measure(t, fs, "overlay2", sizeCase(16<<20, "cold", false), 3)
+	floor := measure(t, fs, "", sizeCase(16<<20, "cold", true), 3)
+	t.Logf("overlay2 on tmpfs: first-write 0B %.0f ns, 4KiB %.0f ns, 16MiB %.0f ns (second %.0f ns, chmod %.0f ns); floor copy-fsync 16MiB %.0f ns",
+		empty["first-write"], small["first-write"], big["first-write"], big["second-write"], big["chmod"], floor["copy-fsync"])
+	assert.Greater(t, big["first-write"], small["first-write"], "copy-up of 16MiB vs 4KiB")
+	assert.Less(t, big["second-write"], big["first-write"]/10, "the second write finds the file copied up")
+	assert.Less(t, big["first-write"], 5*floor["copy-fsync"], "copy-up within 5x of a plain copy+fsync")
+	assert.Greater(t, big["chmod"], small["chmod"], "without metacopy chmod copies the data up too")
+}
+
+// vfs has no union: the container is a copy already, so the first write
+// costs what the second does (loosely: within 10x, a sample being a few
+// syscalls), and far less than overlay2's copy-up of the same file.
+func TestVfsHasNoCopyUp(t *testing.T) {
+	needRoot(t)
+	fs := newFS(t, backing.Tmpfs)
+	vfs := measure(t, fs, "vfs", sizeCase(16<<20, "cold", false), 3)
+	ovl := measure(t, fs, "overlay2", sizeCase(16<<20, "cold", false), 3)
+	t.Logf("16MiB on tmpfs: vfs first-write %.0f ns, second-write %.0f ns, chmod %.0f ns; overlay2 first-write %.0f ns",
+		vfs["first-write"], vfs["second-write"], vfs["chmod"], ovl["first-write"])
+	assert.Less(t, vfs["first-write"], 10*vfs["second-write"])
+	assert.Less(t, vfs["first-write"], ovl["first-write"]/10)
+}
+
+// On a loop device the first write of a 16MiB lower file writes at least
+// the file to the device (the copy is fsynced), as the plain copy does;
+// with metacopy=on a chmod copies no data.
+func TestDeviceBytesAndMetacopyOnExt4(t *testing.T) {
+	needRoot(t)
+	fs := newFS(t, backing.Ext4)
+	const size = 16 << 20
+	ovl := measure(t, fs, "overlay2", sizeCase(size, "cold", false), 3)
+	floor := measure(t, fs, "", sizeCase(size, "cold", true), 3)
+	t.Logf("overlay2 on ext4, 16MiB cold: first-write %.0f ns, %.0f device bytes; second-write %.0f ns; chmod %.0f ns; floor copy-fsync %.0f ns, %.0f device bytes",
+		ovl["first-write"], ovl["first-write-device-bytes"], ovl["second-write"], ovl["chmod"], floor["copy-fsync"], floor["copy-fsync-device-bytes"])
+	assert.GreaterOrEqual(t, ovl["first-write-device-bytes"], float64(size))
+	assert.GreaterOrEqual(t, floor["copy-fsync-device-bytes"], float64(size))
+	assert.Less(t, ovl["first-write"], 5*floor["copy-fsync"], "copy-up within 5x of a plain copy+fsync")
+
+	meta := measure(t, fs, "overlay2+metacopy=on+redirect_dir=on", sizeCase(size, "cold", false), 3)
+	t.Logf("overlay2+metacopy=on, 16MiB cold: first-write %.0f ns, chmod %.0f ns", meta["first-write"], meta["chmod"])
+	assert.Less(t, meta["chmod"], ovl["chmod"]/4, "metacopy=on: chmod copies the inode, not the data")
+}
+
+func TestEveryDriver(t *testing.T) {
+	needRoot(t)
+	fs := newFS(t, backing.Ext4)
+	for _, driver := range []string{"overlay", "fuse-overlayfs", "vfs"} {
+		t.Run(driver, func(t *testing.T) {
+			for _, cache := range caches {
+				for _, size := range []int64{0, 1 << 20} {
+					got := measure(t, fs, driver, sizeCase(size, cache, false), 2)
+					t.Logf("%s %s %s: first-write %.0f ns (%.0f device bytes), second-write %.0f ns, chmod %.0f ns",
+						driver, scenarios.FormatSize(size), cache, got["first-write"], got["first-write-device-bytes"], got["second-write"], got["chmod"])
+					if size > 0 && driver != "vfs" {
+						assert.GreaterOrEqual(t, got["first-write-device-bytes"], float64(size), "the copy-up reaches the device")
+					}
+				}
+			}
+		})
+	}
+}
+
+// A drop of the caches by someone else between settled and the end of a
+// try makes Undisturbed take the sample again.
+func TestUndisturbedRetriesAfterAForeignDrop(t *testing.T) {
+	needRoot(t)
+	tries := 0
+	err := Undisturbed(func(settled func() error) error {
+		tries++
+		if err := settled(); err != nil {
+			return err
+		}
+		if tries == 1 {
+			return scenarios.DropCaches()
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, tries, 2)
+}

@@ -1,0 +1,158 @@
+package inodes
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/unionbench/unionbench/drivers"
+	_ "github.com/unionbench/unionbench/drivers/all"
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/scenarios"
+)
+
+func TestMain(m *testing.M) { sandbox.RunTests(m) }
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true: the inodes scenario must run here, as root")
+		}
+		t.Skip("the inodes scenario formats loop filesystems and needs root")
+	}
+}
+
+func newBacking(t *testing.T, kind backing.Kind) *backing.FS {
+	t.Helper()
+	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: kind, Size: 4 << 30})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
+	return fs
+}
+
+// measure runs one case for a driver ("" for the floor) and returns the
+// measurements by metric.
+func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case) map[string]scenarios.Measurement {
+	t.Helper()
+	c.Floor = driver == ""
+	before, err := os.ReadDir(fs.Dir)
+	require.NoError(t, err)
+	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: driver}}
+	var ms []scenarios.Measurement
+	ms, err = New().Measure(context.Background(), env, c, 5)
+	if errors.Is(err, drivers.ErrNotSupported) {
+		t.Skip(err)
+	}
+	require.NoError(t, err, "%s %s", driver, c.Name())
+	out := map[string]scenarios.Measurement{}
+	for _, m := range ms {
+		t.Logf("%-14s %s %-24s %v", driver, c.Name(), m.Metric, m.Samples)
+		out[m.Metric] = m
+	}
+	after, err := os.ReadDir(fs.Dir)
+	require.NoError(t, err)
+	assert.Equal(t, len(before), len(after), "Measure removes its loop filesystem")
+	return out
+}
+
+func count(t *testing.T, m scenarios.Measurement) float64 {
+	t.Helper()
+	require.Len(t, m.Samples, 1, "%s is counted once, whatever n", m.Metric)
+	return m.Samples[0]
+}
+
+func TestCases(t *testing.T) {
+	var names []string
+	for _, c := range New().Cases(scenarios.Quick) {
+		if c.Floor {
+			names = append(names, "floor "+c.Name())
+		} else {
+			names = append(names, c.Name())
+		}
+	}
+	assert.Equal(t, []string{
+		"floor layers=10/dirs=1000/files=20", "layers=10/dirs=1000/files=20",
+		"floor layers=10/dirs=20/files=200", "layers=10/dirs=20/files=200",
+		"limit=small-fs",
+	}, names)
+	assert.Len(t, New().Cases(scenarios.Full), 7)
+	assert.Len(t, quickShapes, 2, "the full sweep must not have grown the quick one")
+}
+
+func TestBadCases(t *testing.T) {
+	env := &scenarios.Env{}
+	for _, c := range []scenarios.Case{
+		{Params: []results.Param{results.P("layers", "0"), results.P("dirs", "1"), results.P("files", "1")}},
+		{Params: []results.Param{results.P("layers", "2"), results.P("dirs", "x"), results.P("files", "1")}},
+		{Params: []results.Param{results.P("limit", "huge-fs")}},
+		{Params: []results.Param{results.P("limit", "small-fs")}, Floor: true},
+	} {
+		_, err := New().Measure(context.Background(), env, c, 1)
+		assert.Error(t, err, c.Name())
+		assert.NotErrorIs(t, err, drivers.ErrNotSupported, c.Name())
+	}
+}
+
+// The known story: legacy overlay re-creates every directory in every
+// layer, so on an image with many directories it uses several times the
+// inodes overlay2 does, while overlay2 stays near the flattened tree.
+func TestLegacyOverlayUsesFarMoreInodesThanOverlay2(t *testing.T) {
+	needRoot(t)
+	fs := newBacking(t, backing.Tmpfs)
+	c := scenarios.Case{Params: quickShapes[0].params()}
+	flat := count(t, measure(t, fs, "", c)["image-inodes"])
+	o2 := measure(t, fs, "overlay2", c)
+	o1 := measure(t, fs, "overlay", c)
+	vfs := measure(t, fs, "vfs", c)
+
+	assert.Greater(t, count(t, o1["image-inodes"]), 2*count(t, o2["image-inodes"]), "legacy overlay vs overlay2")
+	assert.LessOrEqual(t, count(t, o2["image-inodes"]), 1.5*flat, "overlay2 vs the flattened tree")
+	assert.GreaterOrEqual(t, count(t, o2["image-inodes"]), flat, "a union never holds fewer inodes than the tree it shows")
+	assert.Greater(t, count(t, vfs["image-inodes"]), count(t, o2["image-inodes"]), "vfs copies every layer")
+	assert.Positive(t, count(t, o2["image-bytes"]))
+
+	for _, drv := range []map[string]scenarios.Measurement{o1, o2, vfs} {
+		ci := drv["container-inodes"]
+		require.Len(t, ci.Samples, Containers, "one sample per container")
+		for _, s := range ci.Samples {
+			assert.Positive(t, s)
+		}
+		assert.Equal(t, true, ci.Extra["mounted"])
+	}
+	// A vfs container is two full copies of the image's top layer.
+	assert.Greater(t, vfs["container-inodes"].Samples[0], 2*flat*0.9)
+	assert.Less(t, o2["container-inodes"].Samples[0], 100.0, "an overlay2 container is its init files and a few directories")
+}
+
+// On a filesystem with few inodes, legacy overlay runs out after fewer
+// layers than overlay2; the counts end at ENOSPC, not at the cap.
+func TestSmallFilesystemRunsOutOfInodesSoonerWithLegacyOverlay(t *testing.T) {
+	needRoot(t)
+	fs := newBacking(t, backing.Ext4) // the default backing of `unionbench run`: loop in loop
+	c := scenarios.Case{Params: []results.Param{results.P("limit", "small-fs")}}
+	o1 := measure(t, fs, "overlay", c)
+	o2 := measure(t, fs, "overlay2", c)
+	for _, m := range []scenarios.Measurement{o1["layers-until-enospc"], o2["layers-until-enospc"], o1["containers-until-enospc"], o2["containers-until-enospc"]} {
+		assert.Equal(t, "count", m.Unit)
+		assert.Equal(t, false, m.Extra["capped"], "%s ended at ENOSPC", m.Metric)
+		assert.Contains(t, m.Extra["stopped-by"], "no space left on device")
+		assert.EqualValues(t, smallFS.Inodes, m.Extra["fs-inodes"])
+		assert.Less(t, m.Extra["inodes-free-at-end"], uint64(smallFS.Inodes/16), "inodes ran out, not blocks")
+	}
+	assert.Less(t, count(t, o1["layers-until-enospc"]), count(t, o2["layers-until-enospc"]))
+	assert.Less(t, count(t, o1["containers-until-enospc"]), count(t, o2["containers-until-enospc"]))
+}
+
+func TestSpaceNeededCoversTheLargestCase(t *testing.T) {
+	full := New().Cases(scenarios.Full)
+	need := New().SpaceNeeded(scenarios.Full, full)
+	assert.Equal(t, fullShapes[len(fullShapes)-1].fsSpec().Size, need)
+	assert.Equal(t, int64(512<<20), New().SpaceNeeded(scenarios.Quick, New().Cases(scenarios.Quick)))
+}

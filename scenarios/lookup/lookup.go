@@ -1,0 +1,169 @@
+// Package lookup is the lookup-depth scenario: what a path lookup costs in
+// a container as its image gets deeper.
+//
+// An image of depth N is N layers (see Image); a container is mounted on
+// it and, from the container's root, four operations are timed: stat of a
+// file that lives only in the bottom layer, open+close of it, stat of a
+// name no layer holds in a directory every layer adds to (ENOENT), and
+// open+getdents+close of that directory. In a union each of them may
+// search every layer, so their cost can grow with depth; vfs, whose
+// container is a plain copy of the flattened image, is the per-depth
+// baseline, and the floor case times the same operations on a plain
+// single-layer tree on the backing filesystem.
+//
+// Cold samples drop the page, dentry and inode caches before every single
+// timed operation (untimed, after checkpointing the backing fs's journal,
+// see dropCaches), so no operation finds what another one looked up; this
+// is what makes depth show at all, since a warm dentry cache answers a stat
+// from the overlay's own dentries whatever the depth. Warm samples do one untimed operation first and then
+// time each repetition. Two things stay warm even "cold": on a tmpfs
+// backing fs the layers' own dentries are pinned in memory, so only the
+// overlay's lookups are cold; and fuse-overlayfs keeps its own node cache
+// in user space, which dropping the kernel's caches does not touch.
+//
+// Not for comparing hosts with other workloads running: dropping caches is
+// host-wide, and a sample is one syscall, so any noise shows.
+package lookup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/unionbench/unionbench/layerspec"
+	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/scenarios"
+)
+
+// Scenario is the lookup scenario.
+type Scenario struct{}
+
+// New returns the lookup scenario.
+func New() Scenario { return Scenario{} }
+
+func init() { scenarios.Register(New()) }
+
+// Name is "lookup".
+func (Scenario) Name() string { return "lookup" }
+
+var caches = []string{"cold", "warm"}
+
+// Cases sweeps depth x cache; the floor does not depend on depth, so its
+// cases are cache only.
+func (Scenario) Cases(s scenarios.Suite) []scenarios.Case {
+	var out []scenarios.Case
+	for _, c := range caches {
+		out = append(out, scenarios.Case{Params: []results.Param{results.P("cache", c)}, Floor: true})
+	}
+	for _, d := range Depths(s) {
+		for _, c := range caches {
+			out = append(out, scenarios.Case{Params: []results.Param{results.P("depth", fmt.Sprint(d)), results.P("cache", c)}})
+		}
+	}
+	return out
+}
+
+// Measure takes n samples of each of stat, open, enoent and readdir. It
+// builds the image afresh for every case: the runner clears the backing fs
+// between measurements, and a build costs far less than the samples do.
+func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Case, n int) (ms []scenarios.Measurement, err error) {
+	cold, err := parseCache(c)
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("lookup: %d samples: want at least 1", n)
+	}
+	dir, entries, done, err := prepare(env, c)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, done()) }()
+	t, err := openTree(dir, entries)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, t.close()) }()
+	if !cold {
+		return sample(ctx, t, nil, n)
+	}
+	ms, err = sample(ctx, t, func() error { return dropCaches(env.FS) }, n)
+	for i := range ms {
+		ms[i].Extra = map[string]any{"cold-by": coldBy(env.FS)}
+	}
+	return ms, err
+}
+
+func parseCache(c scenarios.Case) (cold bool, err error) {
+	switch v := c.Get("cache"); v {
+	case "cold", "warm":
+		return v == "cold", nil
+	default:
+		return false, fmt.Errorf("cache %q: want cold or warm", v)
+	}
+}
+
+// prepare makes the tree a case measures: a mounted container on an image
+// of the case's depth, or for the floor the one-layer image applied to a
+// plain directory. It returns the directory, how many entries Shared
+// holds there, and how to undo it all.
+func prepare(env *scenarios.Env, c scenarios.Case) (dir string, entries int, done func() error, err error) {
+	if c.Floor {
+		dir, err := env.TempDir()
+		if err != nil {
+			return "", 0, nil, err
+		}
+		// A plain tree with nothing mounted in it: RemoveAll is safe.
+		remove := func() error { return os.RemoveAll(dir) }
+		if err := layerspec.Apply(dir, Image(1)[0], layerspec.FlatFormat{}, nil); err != nil {
+			return "", 0, nil, errors.Join(err, remove())
+		}
+		return dir, 1, remove, nil
+	}
+	depth, err := ParseDepth(c)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	s, err := NewStack(env, depth)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	dir, err = s.Driver.Mount(s.Container)
+	if err != nil {
+		return "", 0, nil, errors.Join(err, s.Close())
+	}
+	return dir, depth, s.Close, nil
+}
+
+// sample times every op n times. Cold (drop set): caches dropped before
+// each single op. Warm: one untimed op, then n timed ones in a row.
+func sample(ctx context.Context, t *tree, drop func() error, n int) ([]scenarios.Measurement, error) {
+	ms := make([]scenarios.Measurement, len(ops))
+	for i, o := range ops {
+		ms[i] = scenarios.Measurement{Metric: o.metric, Unit: "ns", Samples: make([]float64, 0, n)}
+		if drop == nil {
+			if _, err := o.run(t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for range n {
+		if err := ctx.Err(); err != nil {
+			return ms, err
+		}
+		for i, o := range ops {
+			if drop != nil {
+				if err := drop(); err != nil {
+					return ms, err
+				}
+			}
+			took, err := o.run(t)
+			if err != nil {
+				return ms, err
+			}
+			ms[i].Samples = append(ms[i].Samples, float64(took.Nanoseconds()))
+		}
+	}
+	return ms, nil
+}

@@ -1,0 +1,117 @@
+package mount
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/unionbench/unionbench/drivers"
+	_ "github.com/unionbench/unionbench/drivers/all"
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/mountutil"
+	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/scenarios"
+)
+
+func TestMain(m *testing.M) { sandbox.RunTests(m) }
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true: the mount scenario must run here, as root")
+		}
+		t.Skip("the mount scenario mounts filesystems and needs root")
+	}
+}
+
+func depthCase(depth int) scenarios.Case {
+	return scenarios.Case{Params: []results.Param{results.P("depth", fmt.Sprint(depth))}}
+}
+
+func median(s []float64) float64 {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// measure returns the median mount and unmount times of one case.
+func measure(t *testing.T, fs *backing.FS, driver string, depth, n int) (mount, unmount float64) {
+	t.Helper()
+	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: driver}}
+	ms, err := New().Measure(context.Background(), env, depthCase(depth), n)
+	if errors.Is(err, drivers.ErrNotSupported) {
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	require.Len(t, ms, 2)
+	assert.Equal(t, "mount", ms[0].Metric)
+	assert.Equal(t, "unmount", ms[1].Metric)
+	for _, m := range ms {
+		assert.Equal(t, "ns", m.Unit)
+		require.Len(t, m.Samples, n)
+		for _, s := range m.Samples {
+			assert.Positive(t, s, "%s depth %d %s", driver, depth, m.Metric)
+		}
+	}
+	mounts, err := mountutil.MountsUnder(fs.Dir)
+	require.NoError(t, err)
+	assert.Len(t, mounts, 1, "every mount but the backing fs's own is undone")
+	left, err := os.ReadDir(fs.Dir)
+	require.NoError(t, err)
+	assert.Empty(t, left, "Measure removes what it built")
+	t.Logf("%s depth %d: mount %.0f ns, unmount %.0f ns", driver, depth, median(ms[0].Samples), median(ms[1].Samples))
+	return median(ms[0].Samples), median(ms[1].Samples)
+}
+
+func TestCases(t *testing.T) {
+	var names []string
+	for _, c := range New().Cases(scenarios.Quick) {
+		assert.False(t, c.Floor)
+		names = append(names, c.Name())
+	}
+	assert.Equal(t, []string{"depth=1", "depth=16", "depth=64"}, names)
+	assert.Len(t, New().Cases(scenarios.Full), 10)
+}
+
+func TestMountTimeByDriver(t *testing.T) {
+	needRoot(t)
+	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: backing.Tmpfs, Size: 1 << 30})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
+
+	t.Run("overlay2", func(t *testing.T) {
+		shallow, _ := measure(t, fs, "overlay2", 1, 7)
+		deep, _ := measure(t, fs, "overlay2", 64, 7)
+		assert.Greater(t, deep, shallow, "overlay2 resolves one lowerdir per layer: 64 take longer than 1")
+	})
+	t.Run("vfs", func(t *testing.T) {
+		mount, unmount := measure(t, fs, "vfs", 16, 7)
+		assert.Less(t, mount, 1e6, "vfs mounts nothing: its Mount is a map lookup")
+		assert.Less(t, unmount, 1e6)
+	})
+	for _, driver := range []string{"overlay", "fuse-overlayfs"} {
+		t.Run(driver, func(t *testing.T) { measure(t, fs, driver, 16, 3) })
+	}
+}
+
+func TestDepthBeyondTheLimitIsNotSupported(t *testing.T) {
+	needRoot(t)
+	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: backing.Tmpfs, Size: 1 << 30})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
+	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "overlay2"}}
+	_, err = New().Measure(context.Background(), env, depthCase(128), 1)
+	require.ErrorIs(t, err, drivers.ErrNotSupported, "overlay2 stacks 129 layers by default: 128 + a container do not fit")
+	env.MaxDepth = 130
+	ms, err := New().Measure(context.Background(), env, depthCase(128), 1)
+	require.NoError(t, err, "--max-depth raises the limit")
+	assert.Len(t, ms[0].Samples, 1)
+}

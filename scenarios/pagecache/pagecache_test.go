@@ -1,0 +1,189 @@
+package pagecache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/unionbench/unionbench/drivers"
+	_ "github.com/unionbench/unionbench/drivers/all"
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/scenarios"
+)
+
+func TestMain(m *testing.M) { sandbox.RunTests(m) }
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true: the pagecache scenario must run here, as root")
+		}
+		t.Skip("the pagecache scenario mounts filesystems and needs root")
+	}
+}
+
+// newFS makes an ext4 backing fs: on tmpfs the files are the page cache
+// and nothing can be dropped.
+func newFS(t *testing.T) *backing.FS {
+	t.Helper()
+	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: backing.Ext4, Size: 1 << 30})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
+	return fs
+}
+
+func countCase(containers int, size int64, floor bool) scenarios.Case {
+	return scenarios.Case{Floor: floor, Params: []results.Param{
+		results.P("containers", strconv.Itoa(containers)), results.P("size", scenarios.FormatSize(size)),
+	}}
+}
+
+// measure runs one case (the floor when driver is "") and returns the
+// medians by metric, skipping a driver this host cannot run.
+func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n int) map[string]float64 {
+	t.Helper()
+	before, err := os.ReadDir(fs.Dir)
+	require.NoError(t, err)
+	env := &scenarios.Env{FS: fs}
+	if driver != "" {
+		env.Variant = drivers.Variant{Driver: driver}
+	}
+	ms, err := New().Measure(context.Background(), env, c, n)
+	if errors.Is(err, drivers.ErrNotSupported) {
+		t.Skip(err)
+	}
+	require.NoError(t, err, "%s %s", driver, c.Name())
+	out := map[string]float64{}
+	for _, m := range ms {
+		require.Len(t, m.Samples, n, m.Metric)
+		if m.Metric == "read" || m.Metric == "resident-bytes" {
+			for _, s := range m.Samples {
+				assert.Positive(t, s, "%s %s %s", driver, c.Name(), m.Metric)
+			}
+		}
+		out[m.Metric] = median(m.Samples)
+	}
+	assert.Len(t, out, 5)
+	t.Logf("%-14s %s: cache-copies %.2f, resident %.1f MiB, meminfo Cached +%.1f MiB (%.1f MiB per container), read %.1f ms per container",
+		driver, c.Name(), out["cache-copies"], out["resident-bytes"]/(1<<20), out["cache-bytes"]/(1<<20), out["cache-bytes-per-container"]/(1<<20), out["read"]/1e6)
+	after, err := os.ReadDir(fs.Dir)
+	require.NoError(t, err)
+	assert.Equal(t, len(before), len(after), "Measure removes what it built")
+	return out
+}
+
+func median(s []float64) float64 {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func TestCases(t *testing.T) {
+	var names []string
+	for _, c := range New().Cases(scenarios.Quick) {
+		names = append(names, fmt.Sprintf("%s floor=%v", c.Name(), c.Floor))
+	}
+	assert.Equal(t, []string{
+		"containers=1/size=32MiB floor=true", "containers=2/size=32MiB floor=true",
+		"containers=4/size=32MiB floor=true", "containers=8/size=32MiB floor=true",
+		"containers=1/size=32MiB floor=false", "containers=2/size=32MiB floor=false",
+		"containers=4/size=32MiB floor=false", "containers=8/size=32MiB floor=false",
+	}, names)
+	full := New().Cases(scenarios.Full)
+	assert.Equal(t, "containers=16/size=256MiB", full[len(full)-1].Name())
+	assert.Equal(t, int64(34*256<<20+spaceMargin), New().SpaceNeeded(scenarios.Full, full))
+}
+
+func TestBadCases(t *testing.T) {
+	env := &scenarios.Env{}
+	for _, c := range []scenarios.Case{countCase(0, 1<<20, false), countCase(2, 0, false), {Params: countCase(2, 1<<20, false).Params[:1]}} {
+		_, err := New().Measure(context.Background(), env, c, 1)
+		assert.Error(t, err, c.Name())
+		assert.NotErrorIs(t, err, drivers.ErrNotSupported, c.Name())
+	}
+}
+
+func TestTmpfsIsNotSupported(t *testing.T) {
+	needRoot(t)
+	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: backing.Tmpfs, Size: 64 << 20})
+	require.NoError(t, err)
+	defer fs.Close()
+	_, err = New().Measure(context.Background(), &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "vfs"}}, countCase(2, 1<<20, false), 1)
+	assert.ErrorIs(t, err, drivers.ErrNotSupported)
+	assert.ErrorContains(t, err, "tmpfs")
+}
+
+// The known story: overlay2's containers share one copy of the lower
+// file's pages; vfs's hold one each.
+func TestOverlay2SharesVfsDoesNot(t *testing.T) {
+	needRoot(t)
+	fs := newFS(t)
+	const size = 16 << 20
+	ovl := measure(t, fs, "overlay2", countCase(4, size, false), 3)
+	vfs := measure(t, fs, "vfs", countCase(4, size, false), 3)
+	floor := measure(t, fs, "", countCase(4, size, true), 3)
+	assert.Less(t, ovl["cache-copies"], 1.5, "overlay2: one copy shared by 4 containers")
+	assert.Greater(t, ovl["cache-copies"], 0.9, "overlay2: the file was read")
+	assert.Greater(t, vfs["cache-copies"], 3.0, "vfs: a copy per container")
+	assert.Less(t, vfs["cache-copies"], 4.5)
+	assert.InDelta(t, 1.0, floor["cache-copies"], 0.1, "the floor: one file read 4 times")
+	// meminfo is host-wide and noisy (and counts the loop image's pages
+	// too), so only the order is checked.
+	assert.Greater(t, vfs["cache-bytes"], 2*ovl["cache-bytes"], "meminfo's Cached tells the same story")
+}
+
+func TestEveryDriver(t *testing.T) {
+	needRoot(t)
+	fs := newFS(t)
+	for _, driver := range []string{"overlay", "fuse-overlayfs"} {
+		t.Run(driver, func(t *testing.T) {
+			one := measure(t, fs, driver, countCase(1, 8<<20, false), 2)
+			four := measure(t, fs, driver, countCase(4, 8<<20, false), 2)
+			assert.GreaterOrEqual(t, one["cache-copies"], 0.9, "the file was read")
+			if driver == "overlay" {
+				assert.Less(t, four["cache-copies"], 1.5, "legacy overlay shares the lower file as overlay2 does")
+			}
+		})
+	}
+}
+
+// cachestat and the mincore fallback must agree on a file read halfway.
+func TestResidentBytesMethodsAgree(t *testing.T) {
+	needRoot(t)
+	fs := newFS(t)
+	p := filepath.Join(fs.Dir, "f")
+	require.NoError(t, os.WriteFile(p, make([]byte, 8<<20), 0o644))
+	require.NoError(t, scenarios.DropCaches())
+	f, err := os.Open(p)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.Read(make([]byte, 4<<20))
+	require.NoError(t, err)
+	fd := int(f.Fd())
+	viaCachestat, err := residentBytes(fd)
+	require.NoError(t, err)
+	viaMincore, err := mincoreBytes(fd)
+	require.NoError(t, err)
+	assert.Equal(t, viaCachestat, viaMincore)
+	assert.GreaterOrEqual(t, viaCachestat, int64(4<<20))
+	assert.Less(t, viaCachestat, int64(8<<20), "readahead stops short of the whole file")
+	require.NoError(t, unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED))
+	gone, err := residentBytes(fd)
+	require.NoError(t, err)
+	assert.Zero(t, gone)
+}
