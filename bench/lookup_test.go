@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/montanaflynn/stats"
+
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/reports/results"
@@ -128,14 +130,12 @@ func headlineMedian(ms []scenarios.Measurement, headline string) float64 {
 	return 0
 }
 
+// median is the median of a benchmark's samples (0 for none: a skipped
+// measurement reports nothing useful either way).
 func median(s []float64) float64 {
-	if len(s) == 0 {
+	m, err := stats.Median(s)
+	if err != nil {
 		return 0
 	}
-	s = slices.Clone(s)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return m
 }

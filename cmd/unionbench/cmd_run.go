@@ -171,9 +171,6 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	if outDir == "" {
 		outDir = filepath.Join("results", p.RunID)
 	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return err
-	}
 	fs, err := backing.Create(sandbox.Scratch(), backing.Spec{Kind: rp.kind, Size: rp.backingSize})
 	if err != nil {
 		return err
@@ -190,6 +187,11 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 		}
 	}
 	if err := checkDepths(rp, fs); err != nil {
+		return err
+	}
+	// The results directory is made only once the plan is known to be
+	// runnable, so bad input leaves nothing behind.
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return err
 	}
 

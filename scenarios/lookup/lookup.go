@@ -15,8 +15,9 @@
 // timed operation (untimed, after checkpointing the backing fs's journal,
 // see dropCaches), so no operation finds what another one looked up; this
 // is what makes depth show at all, since a warm dentry cache answers a stat
-// from the overlay's own dentries whatever the depth. Warm samples do one untimed operation first and then
-// time each repetition. Two things stay warm even "cold": on a tmpfs
+// from the overlay's own dentries whatever the depth. Warm samples are the
+// mean of a batch of repetitions (at least half a millisecond of them),
+// after an untimed calibration that also warms the caches. Two things stay warm even "cold": on a tmpfs
 // backing fs the layers' own dentries are pinned in memory, so only the
 // overlay's lookups are cold; and fuse-overlayfs keeps its own node cache
 // in user space, which dropping the kernel's caches does not touch.
@@ -30,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/unionbench/unionbench/layerspec"
 	"github.com/unionbench/unionbench/reports/results"
@@ -136,16 +138,32 @@ func prepare(env *scenarios.Env, c scenarios.Case) (dir string, entries int, don
 	return dir, depth, s.Close, nil
 }
 
+// warmBatch is how long one warm sample runs its operation for, at least.
+// A warm stat takes 1-5 µs, within reach of scheduler and timer noise, so
+// one such syscall per sample made medians of three runs differ by up to
+// 80%; a warm sample is instead the mean of a batch of repetitions, whose
+// size is fixed per operation before sampling (see batchSize).
+const warmBatch = 500 * time.Microsecond
+
+// maxBatch bounds a batch where an operation is faster than expected.
+const maxBatch = 1 << 14
+
 // sample times every op n times. Cold (drop set): caches dropped before
-// each single op. Warm: one untimed op, then n timed ones in a row.
+// each single op, one op a sample. Warm: the op is run once untimed, then
+// each sample is the mean of a batch of repetitions.
 func sample(ctx context.Context, t *tree, drop func() error, n int) ([]scenarios.Measurement, error) {
 	ms := make([]scenarios.Measurement, len(ops))
+	reps := make([]int, len(ops))
 	for i, o := range ops {
 		ms[i] = scenarios.Measurement{Metric: o.metric, Unit: "ns", Samples: make([]float64, 0, n)}
+		reps[i] = 1
 		if drop == nil {
-			if _, err := o.run(t); err != nil {
+			r, err := batchSize(t, o)
+			if err != nil {
 				return nil, err
 			}
+			reps[i] = r
+			ms[i].Extra = map[string]any{"ops-per-sample": r}
 		}
 	}
 	for range n {
@@ -158,12 +176,35 @@ func sample(ctx context.Context, t *tree, drop func() error, n int) ([]scenarios
 					return ms, err
 				}
 			}
-			took, err := o.run(t)
-			if err != nil {
-				return ms, err
+			var total time.Duration
+			for range reps[i] {
+				took, err := o.run(t)
+				if err != nil {
+					return ms, err
+				}
+				total += took
 			}
-			ms[i].Samples = append(ms[i].Samples, float64(took.Nanoseconds()))
+			ms[i].Samples = append(ms[i].Samples, float64(total.Nanoseconds())/float64(reps[i]))
 		}
 	}
 	return ms, nil
+}
+
+// batchSize warms the cache for o and returns how many repetitions make a
+// batch of at least warmBatch: doubling from one until a batch is long
+// enough, so the calibration itself also warms every cache o touches.
+func batchSize(t *tree, o op) (int, error) {
+	for reps := 1; ; reps *= 2 {
+		var total time.Duration
+		for range reps {
+			took, err := o.run(t)
+			if err != nil {
+				return 0, err
+			}
+			total += took
+		}
+		if total >= warmBatch || reps >= maxBatch {
+			return reps, nil
+		}
+	}
 }

@@ -1,0 +1,240 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/montanaflynn/stats"
+
+	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/scenarios/copyup"
+	"github.com/unionbench/unionbench/scenarios/lookup"
+)
+
+// BenchmarkTimerOverhead measures what the harness adds to every timed
+// sample: the scenarios time an operation as time.Now() before it and
+// time.Since() after, so an empty timed section is the bias each sample
+// carries. ns/op is the cost of the pair; empty-section-ns/op is what the
+// pair reads with nothing between (median), p99-empty-section-ns its tail.
+func BenchmarkTimerOverhead(b *testing.B) {
+	readings := make([]float64, 0, b.N)
+	for range b.N {
+		start := time.Now()
+		took := time.Since(start)
+		readings = append(readings, float64(took.Nanoseconds()))
+	}
+	med, err := stats.Median(readings)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p99, err := stats.Percentile(readings, 99)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(med, "empty-section-ns/op")
+	b.ReportMetric(p99, "p99-empty-section-ns")
+}
+
+// repeatabilityLimit is how far apart the medians of three runs may be,
+// relative to the smallest of them, for the measurements that are gated.
+const repeatabilityLimit = 0.05
+
+// BenchmarkRepeatability runs the quick copyup and lookup scenarios three
+// times over on one ext4 backing fs and compares the three medians of
+// every measurement: their spread, (max-min)/min, is reported as
+// max-spread-% (gated measurements) and the benchmark fails when a gated
+// one exceeds 5%. Gated: copyup's copy-ups (first-write, chmod) and the
+// floor's copy-fsync for sizes of 1 MiB and more, and every lookup
+// operation. Not gated, only listed: copyup below 1 MiB and its
+// second-write, a single small write whose time is scheduler noise.
+//
+// UNIONBENCH_DRIVERS narrows the drivers (default: overlay2, overlay, vfs,
+// fuse-overlayfs where supported); UNIONBENCH_COUNT sets the samples per
+// measurement (default 5, the quick suite's). The per-measurement spreads
+// go to repeatability.txt in UNIONBENCH_OUT (default: the test's temporary
+// directory, logged).
+func BenchmarkRepeatability(b *testing.B) {
+	needRoot(b)
+	count := 5
+	if v := os.Getenv("UNIONBENCH_COUNT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("UNIONBENCH_COUNT=%q: want a whole number of samples, at least 1", v)
+		}
+		count = n
+	}
+	variants, err := benchVariants()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range []scenarios.Scenario{copyup.New(), lookup.New()} {
+		b.Run("scenario="+s.Name(), func(b *testing.B) {
+			fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: backing.Ext4, Size: 16 << 30})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer fs.Close()
+			plan := scenarios.Plan{
+				Scenarios: []scenarios.Scenario{s}, Variants: variants, Suite: scenarios.Quick,
+				Count: count, FS: fs, Host: hostinfo.Read(),
+			}
+			var runs [3]map[string][]float64
+			for i := range runs {
+				plan.RunID = fmt.Sprintf("repeatability-%d", i)
+				runs[i] = map[string][]float64{}
+				sink := func(r *results.Record) error {
+					if r.Failed() {
+						if unsupported, _ := r.Extra["unsupported"].(bool); !unsupported {
+							return fmt.Errorf("%s %s %s: %s", r.Variant, r.Metric, paramString(r), r.Error)
+						}
+						return nil
+					}
+					if r.Unit == "ns" {
+						runs[i][r.Variant+" "+r.Metric+" "+paramString(r)] = r.Samples
+					}
+					return nil
+				}
+				if _, err := scenarios.Run(context.Background(), &plan, sink, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			spreads := compareRuns(b, runs)
+			worst := 0.0
+			var over []string
+			var lines []string
+			for _, sp := range spreads {
+				mark := "listed"
+				if sp.gated {
+					mark = "gated"
+					worst = max(worst, sp.spread)
+					if sp.spread > repeatabilityLimit {
+						over = append(over, fmt.Sprintf("%s: %.1f%%", sp.key, 100*sp.spread))
+					}
+				}
+				lines = append(lines, fmt.Sprintf("%6.1f%%  %-6s  %s  medians %s", 100*sp.spread, mark, sp.key, sp.medians))
+			}
+			b.ReportMetric(100*worst, "max-spread-%")
+			writeSpreads(b, s.Name(), lines)
+			if len(over) > 0 {
+				b.Errorf("%d of the gated medians differ by more than %.0f%% across three runs: %s",
+					len(over), 100*repeatabilityLimit, strings.Join(over, "; "))
+			}
+		})
+	}
+}
+
+type spread struct {
+	key     string
+	spread  float64
+	medians string
+	gated   bool
+}
+
+// compareRuns computes, for every measurement all three runs made, the
+// spread of the three medians, worst first.
+func compareRuns(b *testing.B, runs [3]map[string][]float64) []spread {
+	var out []spread
+	for key, first := range runs[0] {
+		meds := make([]float64, 0, len(runs))
+		for i, r := range runs {
+			samples := first
+			if i > 0 {
+				var ok bool
+				if samples, ok = r[key]; !ok {
+					b.Errorf("%s: measured in the first run, not in run %d", key, i+1)
+					break
+				}
+			}
+			m, err := stats.Median(samples)
+			if err != nil {
+				b.Fatalf("%s: %v", key, err)
+			}
+			meds = append(meds, m)
+		}
+		if len(meds) != len(runs) {
+			continue
+		}
+		lo, _ := stats.Min(meds)
+		hi, _ := stats.Max(meds)
+		sp := 0.0
+		if lo > 0 {
+			sp = (hi - lo) / lo
+		}
+		var ms []string
+		for _, m := range meds {
+			ms = append(ms, time.Duration(m).String())
+		}
+		out = append(out, spread{key: key, spread: sp, medians: strings.Join(ms, " "), gated: gated(key)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].spread > out[j].spread })
+	return out
+}
+
+// gated says whether a measurement (key "variant metric params") is held
+// to the repeatability limit.
+func gated(key string) bool {
+	f := strings.Fields(key)
+	if len(f) < 2 {
+		return false
+	}
+	metric := f[1]
+	if !strings.Contains(key, "size=") {
+		return true // lookup: every operation
+	}
+	if metric == "second-write" {
+		return false
+	}
+	for _, p := range f[2:] {
+		if v, ok := strings.CutPrefix(p, "size="); ok {
+			n, err := scenarios.ParseSize(v)
+			return err == nil && n >= 1<<20
+		}
+	}
+	return false
+}
+
+func paramString(r *results.Record) string {
+	var ps []string
+	for _, p := range r.Params {
+		ps = append(ps, p.Key+"="+p.Value)
+	}
+	return strings.Join(ps, " ")
+}
+
+// benchVariants is UNIONBENCH_DRIVERS, or the four drivers that run on a
+// stock Linux kernel.
+func benchVariants() ([]drivers.Variant, error) {
+	list := os.Getenv("UNIONBENCH_DRIVERS")
+	if list == "" {
+		list = "overlay2,overlay,vfs,fuse-overlayfs"
+	}
+	return drivers.ParseList(list)
+}
+
+func writeSpreads(b *testing.B, scenario string, lines []string) {
+	dir := os.Getenv("UNIONBENCH_OUT")
+	if dir == "" {
+		dir = b.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(dir, "repeatability-"+scenario+".txt")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < len(lines) && i < 5; i++ {
+		b.Log(lines[i])
+	}
+	b.Logf("all spreads: %s", path)
+}

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/montanaflynn/stats"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/perf/benchfmt"
+	"golang.org/x/sys/unix"
+
+	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/reports/results"
+)
+
+// needRoot skips a test that mounts filesystems when not root, and fails it
+// under CI, where the runner is root and a skip would hide a broken suite.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("CI runs as root: this test must run, not skip")
+	}
+	t.Skip("unionbench run mounts filesystems: needs root")
+}
+
+func TestRunBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	cases := map[string]struct {
+		args []string
+		want string
+		root bool // checked inside the sandbox, against a driver's limit
+	}{
+		"unknown scenario":     {args: []string{"--scenarios", "copyup,frob"}, want: `unknown scenario "frob"`},
+		"size with a bad unit": {args: []string{"--sizes", "10QB"}, want: `bad size "10QB"`},
+		"depth 0":              {args: []string{"--depths", "0"}, want: `bad depth "0"`},
+		"count 0":              {args: []string{"--count", "0"}, want: "--count 0: want 1 to 100000"},
+		"count not a number":   {args: []string{"--count", "five"}, want: `"five"`},
+		"quick and full":       {args: []string{"--quick", "--full"}, want: "choose one"},
+		"backing too small":    {args: []string{"--scenarios", "copyup", "--sizes", "1GiB", "--backing-size", "1GiB"}, want: "--backing-size 1GiB is too small"},
+		"unknown backing":      {args: []string{"--backing", "zfs"}, want: `unknown backing filesystem "zfs"`},
+		"unknown driver":       {args: []string{"--drivers", "overlay3"}, want: `unknown driver "overlay3"`},
+		"depth beyond the limit": {
+			args: []string{"--drivers", "overlay2", "--scenarios", "lookup", "--depths", "1,200"},
+			want: "--depths 200: overlay2 stacks at most 129 layers", root: true,
+		},
+		"max-depth beyond the kernel": {
+			args: []string{"--drivers", "overlay2", "--scenarios", "lookup", "--max-depth", "600"},
+			want: "--max-depth 600", root: true,
+		},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			if c.root {
+				needRoot(t)
+			}
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out")
+			args := append([]string{"run", "--out", out, "--workdir", filepath.Join(dir, "work")}, c.args...)
+			stdout, stderr, code := unionbench(t, args...)
+			assert.Equal(t, 2, code, "stderr: %s", stderr)
+			assert.Empty(t, stdout)
+			assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
+			assert.Contains(t, stderr, c.want)
+			assert.NoDirExists(t, out, "bad input must not create the results directory")
+		})
+	}
+}
+
+// metricSamples finds one record's samples by driver, metric and params
+// ("key=value" pairs, all of which must match).
+func metricSamples(t *testing.T, recs []results.Record, driver, metric string, params ...string) []float64 {
+	t.Helper()
+	for _, r := range recs {
+		if r.Driver != driver || r.Metric != metric {
+			continue
+		}
+		have := map[string]bool{}
+		for _, p := range r.Params {
+			have[p.Key+"="+p.Value] = true
+		}
+		all := true
+		for _, p := range params {
+			all = all && have[p]
+		}
+		if all {
+			require.Empty(t, r.Error, "%s %s %v failed", driver, metric, params)
+			require.NotEmpty(t, r.Samples)
+			return r.Samples
+		}
+	}
+	require.Failf(t, "no record", "%s %s %v", driver, metric, params)
+	return nil
+}
+
+func median(t *testing.T, xs []float64) float64 {
+	t.Helper()
+	m, err := stats.Median(xs)
+	require.NoError(t, err)
+	return m
+}
+
+// TestRunTellsTheKnownStory makes one real run of copyup, inodes and
+// pagecache on overlay2, overlay and vfs, checks the files it writes, and
+// checks the figures against what is known of these drivers on this kernel.
+func TestRunTellsTheKnownStory(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	stdout, stderr, code := unionbench(t, "run", "--out", out, "--workdir", filepath.Join(dir, "work"),
+		"--drivers", "overlay2,overlay,vfs", "--scenarios", "copyup,inodes,pagecache",
+		"--sizes", "1MiB,16MiB", "--count", "3")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.Contains(t, stdout, "SCENARIO")
+	assert.Contains(t, stdout, " 0 failed, 0 not supported")
+	assert.NotContains(t, stderr, "\r", "no progress bar when stderr is not a terminal")
+	assert.Contains(t, stderr, "copyup overlay2 size=16MiB/cache=cold")
+
+	recs, err := results.Read(filepath.Join(out, "results.jsonl"))
+	require.NoError(t, err)
+	require.NotEmpty(t, recs)
+	kernel := hostinfo.Read().Kernel
+	for _, r := range recs {
+		assert.Equal(t, results.SchemaVersion, r.Schema)
+		assert.Equal(t, recs[0].RunID, r.RunID)
+		assert.Equal(t, kernel, r.Host.Kernel)
+		assert.Equal(t, "ext4", string(r.Backing.Kind))
+		assert.Empty(t, r.Error)
+		if r.Unit == "ns" {
+			assert.Len(t, r.Samples, 3, "%s %s %s: every raw sample is kept", r.Scenario, r.Driver, r.Metric)
+		}
+	}
+
+	// bench.txt: one Go benchmark line per sample (benchstat wants the
+	// distribution), with the host as config lines.
+	f, err := os.Open(filepath.Join(out, "bench.txt"))
+	require.NoError(t, err)
+	defer f.Close()
+	br := benchfmt.NewReader(f, "bench.txt")
+	n := 0
+	sawKernel := false
+	for br.Scan() {
+		switch rec := br.Result().(type) {
+		case *benchfmt.Result:
+			n++
+			for _, c := range rec.Config {
+				sawKernel = sawKernel || (c.Key == "kernel" && string(c.Value) == kernel)
+			}
+		case *benchfmt.SyntaxError:
+			t.Errorf("bench.txt: %v", rec)
+		}
+	}
+	require.NoError(t, br.Err())
+	samples := 0
+	for _, r := range recs {
+		samples += len(r.Samples)
+	}
+	assert.Equal(t, samples, n)
+	assert.True(t, sawKernel, "bench.txt carries the kernel as a config line")
+
+	// Legacy overlay hard-links every unchanged file but copies every
+	// directory into each layer: with many directories it needs several
+	// times overlay2's inodes for the same image.
+	ov := median(t, metricSamples(t, recs, "overlay", "image-inodes", "dirs=1000"))
+	ov2 := median(t, metricSamples(t, recs, "overlay2", "image-inodes", "dirs=1000"))
+	flat := median(t, metricSamples(t, recs, "floor", "image-inodes", "dirs=1000"))
+	assert.Greater(t, ov, 3*ov2, "overlay %v inodes vs overlay2 %v", ov, ov2)
+	assert.GreaterOrEqual(t, ov2, flat, "a layered image never needs fewer inodes than its flattened tree")
+
+	// Copy-up copies the file: it grows with size and stays within a small
+	// factor of a plain copy plus fsync of the same file.
+	for _, cache := range []string{"cold", "warm"} {
+		small := median(t, metricSamples(t, recs, "overlay2", "first-write", "size=1MiB", "cache="+cache))
+		large := median(t, metricSamples(t, recs, "overlay2", "first-write", "size=16MiB", "cache="+cache))
+		assert.Greater(t, large, small, "cache=%s: 16MiB copy-up %v ns vs 1MiB %v ns", cache, large, small)
+		for _, size := range []string{"1MiB", "16MiB"} {
+			for _, d := range []string{"overlay2", "overlay"} {
+				up := median(t, metricSamples(t, recs, d, "first-write", "size="+size, "cache="+cache))
+				floor := median(t, metricSamples(t, recs, "floor", "copy-fsync", "size="+size, "cache="+cache))
+				assert.Less(t, up/floor, 3.0, "%s %s cache=%s: copy-up %v ns vs plain copy %v ns", d, size, cache, up, floor)
+			}
+		}
+	}
+
+	// Page cache: overlay2 and overlay read the one lower inode, so its
+	// pages are shared; vfs gives every container its own copy of the file.
+	for _, d := range []string{"overlay2", "overlay"} {
+		copies := median(t, metricSamples(t, recs, d, "cache-copies", "containers=8", "size=16MiB"))
+		assert.InDelta(t, 1.0, copies, 0.25, "%s: copies of the file in page cache with 8 containers", d)
+	}
+	copies := median(t, metricSamples(t, recs, "vfs", "cache-copies", "containers=8", "size=16MiB"))
+	assert.InDelta(t, 8.0, copies, 1.0, "vfs: copies of the file in page cache with 8 containers")
+}
+
+// TestRunRecordsAFailureAndGoesOn fills the backing fs midway: the cases
+// too large for it are recorded as failed with the errno, the others are
+// measured, and the exit code says something failed.
+func TestRunRecordsAFailureAndGoesOn(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small")
+	require.NoError(t, os.Mkdir(small, 0o755))
+	// A 48 MiB tmpfs as the work directory, with --backing dir: a 64 MiB
+	// file cannot be written. This test binary runs in a private mount
+	// namespace (sandbox.RunTests), so the mount goes away with it.
+	require.NoError(t, unix.Mount("tmpfs", small, "tmpfs", 0, "size=48m"))
+	defer unix.Unmount(small, unix.MNT_DETACH)
+	out := filepath.Join(dir, "out")
+	stdout, stderr, code := unionbench(t, "run", "--out", out, "--workdir", small, "--backing", "dir",
+		"--drivers", "overlay2", "--scenarios", "copyup", "--sizes", "4KiB,64MiB", "--count", "1")
+	assert.Equal(t, 1, code, "stderr: %s", stderr)
+	assert.Contains(t, stderr, "measurements failed")
+	assert.Contains(t, stdout, "failed")
+
+	recs, err := results.Read(filepath.Join(out, "results.jsonl"))
+	require.NoError(t, err)
+	failed, ok := 0, 0
+	for _, r := range recs {
+		size := ""
+		for _, p := range r.Params {
+			if p.Key == "size" {
+				size = p.Value
+			}
+		}
+		switch size {
+		case "64MiB":
+			if assert.True(t, r.Failed(), "%s %s 64MiB on a 48MiB fs", r.Driver, r.Metric) {
+				assert.Contains(t, r.Error, "no space left on device")
+				failed++
+			}
+		case "4KiB":
+			assert.False(t, r.Failed(), "%s %s 4KiB: %s", r.Driver, r.Metric, r.Error)
+			ok++
+		}
+	}
+	assert.Positive(t, failed)
+	assert.Positive(t, ok)
+	entries, err := os.ReadDir(small)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "the run removes its scratch state from the work directory")
+}
