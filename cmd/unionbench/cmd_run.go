@@ -86,6 +86,11 @@ type runPlan struct {
 func planRun(f *runFlags) (*runPlan, error) {
 	rp := &runPlan{plan: scenarios.Plan{Suite: scenarios.Quick, Count: 5}}
 	p := &rp.plan
+	if f.out != "" {
+		if _, err := os.Stat(filepath.Join(f.out, "results.jsonl")); err == nil {
+			return nil, badInput("--out %s already holds results.jsonl (another run's): choose a new directory", f.out)
+		}
+	}
 	if f.quick && f.full {
 		return nil, badInput("--quick and --full: choose one")
 	}
@@ -195,7 +200,10 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 		return err
 	}
 
-	jsonl, err := results.Create(filepath.Join(outDir, "results.jsonl"))
+	jsonl, err := results.CreateNew(filepath.Join(outDir, "results.jsonl"))
+	if errors.Is(err, os.ErrExist) {
+		return badInput("--out %s already holds results.jsonl (another run's): choose a new directory", outDir)
+	}
 	if err != nil {
 		return err
 	}
@@ -236,6 +244,12 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	signal.Stop(sigs)
 	printSummary(stdout, recs)
 	fmt.Fprintf(stdout, "\n%d measurements, %d failed, %d not supported; results: %s\n", out.Measured, out.Failed, out.Unsupported, filepath.Join(outDir, "results.jsonl"))
+	if err := reportRun(filepath.Join(outDir, "report"), filepath.Join(outDir, "results.jsonl"), recs); err != nil {
+		fmt.Fprintf(os.Stderr, "unionbench run: warning: no report: %v\n", err)
+		out.Failed++ // the results stay; the run still fails
+	} else {
+		fmt.Fprintf(stdout, "report: %s\n", filepath.Join(outDir, "report", "report.html"))
+	}
 	switch {
 	case err != nil:
 		return err

@@ -14,13 +14,18 @@ import (
 // directly (they skip what needs root).
 //
 //	func TestMain(m *testing.M) { sandbox.RunTests(m) }
-func RunTests(m *testing.M) {
+func RunTests(m *testing.M) { RunTestsFunc(m.Run) }
+
+// RunTestsFunc is RunTests for a TestMain that does more than m.Run inside
+// the sandbox (print a summary after the tests, say): run is called there
+// and its result is the exit code.
+func RunTestsFunc(run func() int) {
 	if Inside() || os.Geteuid() != 0 {
 		if err := Enter(Options{}); err != nil && err != ErrNotRoot {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
-		os.Exit(m.Run())
+		os.Exit(run())
 	}
 	before, err := ReadHostState()
 	if err != nil {

@@ -26,6 +26,17 @@ func Create(path string) (*Writer, error) {
 	return &Writer{f: f}, nil
 }
 
+// CreateNew creates a results file that must not exist yet: a run never
+// appends to another run's results, even when two start at once with the
+// same output directory (O_EXCL decides which one gets it).
+func CreateNew(path string) (*Writer, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{f: f}, nil
+}
+
 // Write appends one record and syncs it to disk.
 func (w *Writer) Write(r *Record) error {
 	if err := r.Validate(); err != nil {
