@@ -20,11 +20,13 @@ const envRole = "UNIONBENCH_SANDBOX_ROLE"
 // with its status, and the kernel kills whatever else is left in the
 // namespace.
 func runInit() {
-	// Ctrl-C reaches the worker directly (same process group); a pid 1 would
-	// otherwise forward a second one.
-	signal.Ignore(syscall.SIGINT)
+	// Every stop signal is forwarded to the worker. Ctrl-C at a terminal
+	// reaches the worker directly as well (same process group), so it may
+	// see SIGINT twice; the worker treats the first as "stop" and ignores
+	// the rest. Not forwarding would lose a SIGINT sent with kill(1) to the
+	// unionbench process a user started.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 
 	exe, err := os.Executable()
 	if err != nil {

@@ -111,11 +111,11 @@ func runChild(opts Options) int {
 		Pdeathsig: syscall.SIGKILL,
 	}
 
-	// Ctrl-C reaches the whole process group, so the child sees SIGINT by
-	// itself; the parent ignores it and forwards what only it receives.
-	signal.Ignore(syscall.SIGINT)
+	// Stop signals sent to this process (kill -INT, kill -TERM) are
+	// forwarded to the child. Ctrl-C reaches the whole process group, so
+	// the worker may get SIGINT more than once; it acts on the first.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 
 	code := 0
 	runtime.LockOSThread()
