@@ -130,3 +130,26 @@ func TestBenchFormatParsesWithBenchfmt(t *testing.T) {
 		"Copyup/op=chmod/driver=overlay2+metacopy=on/backing=ext4/size=4KiB/cache=cold",
 	}, names, "one line per sample; failed measurements are left out")
 }
+
+// DecodeBench is WriteBench's inverse: the same keys and samples come
+// back, so compare pairs bench.txt files as it pairs JSONL.
+func TestDecodeBenchRoundTrip(t *testing.T) {
+	recs := []Record{sample("first-write", 1000, 1100, 1200), sample("chmod", 50)}
+	var buf bytes.Buffer
+	require.NoError(t, WriteBench(&buf, recs))
+	got, err := DecodeBench(&buf, "bench.txt")
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	for i, r := range got {
+		assert.Equal(t, recs[i].Key(), r.Key())
+		assert.Equal(t, recs[i].Samples, r.Samples)
+		assert.Equal(t, "ns", r.Unit)
+		assert.Equal(t, "6.1.0-13-amd64", r.Host.Kernel)
+		assert.Equal(t, "r1", r.RunID)
+		assert.Equal(t, "overlay2", r.Driver)
+	}
+	_, err = DecodeBench(strings.NewReader("BenchmarkX 1 2 ns/op\nBenchmarkX 1 oops ns/op\n"), "b.txt")
+	var le *LineError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, 2, le.Line)
+}

@@ -1,0 +1,229 @@
+// Package compare pairs the measurements of a baseline and a new set of
+// results (the same driver variant, scenario, metric, parameters and
+// backing filesystem) and decides which changed: a change counts only when
+// the Mann-Whitney U test finds it significant and the medians differ by
+// more than a threshold. It also lists quirk behaviours that changed and
+// every measurement present on one side only, so nothing is dropped
+// silently.
+//
+// It is what a kernel-upgrade CI job keys on; it does not explain a change
+// (plot both runs with `unionbench report` for that). Host facts are not
+// part of the pairing: comparing two kernels is the point.
+package compare
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/stats"
+)
+
+// DefaultThreshold is the smallest change of a median that counts: 10%.
+const DefaultThreshold = 0.10
+
+// Verdict is what became of one measurement.
+type Verdict string
+
+const (
+	Same      Verdict = "~"         // no significant change beyond the threshold
+	Regressed Verdict = "regressed" // significantly worse beyond the threshold
+	Improved  Verdict = "improved"  // significantly better beyond the threshold
+	NowFails  Verdict = "now fails" // measured in BASE, failed in NEW
+	NowWorks  Verdict = "now works" // failed in BASE, measured in NEW
+)
+
+// Row is one paired measurement.
+type Row struct {
+	Key     string
+	Metric  string
+	Unit    string
+	Change  stats.Change
+	Verdict Verdict
+	Error   string // NEW's error for NowFails
+}
+
+// QuirkChange is a quirk whose observed behaviour differs.
+type QuirkChange struct {
+	Key      string // variant/quirk
+	Old, New string
+}
+
+// Result is a whole comparison.
+type Result struct {
+	Threshold float64
+	Rows      []Row
+	// OnlyBase and OnlyNew are measurement keys present on one side.
+	OnlyBase, OnlyNew []string
+	Quirks            []QuirkChange
+}
+
+// Regressions returns the rows that fail a comparison.
+func (r *Result) Regressions() []Row {
+	var out []Row
+	for _, row := range r.Rows {
+		if row.Verdict == Regressed || row.Verdict == NowFails {
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+// Failed reports whether anything regressed or a quirk changed: exit 1.
+func (r *Result) Failed() bool { return len(r.Regressions()) > 0 || len(r.Quirks) > 0 }
+
+// side is the pooled records of one key on one side.
+type side struct {
+	metric, unit string
+	samples      []float64
+	errs         []string
+	unsupported  bool
+}
+
+// Key is the pairing key of a record: Record.Key plus the backing
+// filesystem and the unit, which Record.Key leaves out.
+func Key(r *results.Record) string {
+	k := r.Key()
+	if r.Backing.Kind != "" {
+		k += "/backing=" + string(r.Backing.Kind)
+	}
+	return k + " [" + r.Unit + "]"
+}
+
+func pool(recs []results.Record) (keys []string, m map[string]*side, quirks map[string]string, qkeys []string) {
+	m = map[string]*side{}
+	quirks = map[string]string{}
+	for i := range recs {
+		r := &recs[i]
+		if r.Scenario == "quirks" {
+			k := r.Variant + "/" + r.Metric
+			if _, ok := quirks[k]; !ok {
+				qkeys = append(qkeys, k)
+			}
+			quirks[k] = observed(r)
+			continue
+		}
+		k := Key(r)
+		s := m[k]
+		if s == nil {
+			s = &side{metric: r.Scenario + "/" + r.Metric, unit: r.Unit}
+			m[k] = s
+			keys = append(keys, k)
+		}
+		if r.Failed() {
+			s.errs = append(s.errs, r.Error)
+			if u, _ := r.Extra["unsupported"].(bool); u {
+				s.unsupported = true
+			}
+			continue
+		}
+		s.samples = append(s.samples, r.Samples...)
+	}
+	return keys, m, quirks, qkeys
+}
+
+// observed is a quirk record's observed behaviour; a probe that could not
+// run is a behaviour too ("n/a: ..."), so it shows when it changes.
+func observed(r *results.Record) string {
+	if o, ok := r.Extra["observed"].(string); ok && o != "" {
+		return o
+	}
+	if r.Failed() {
+		if u, _ := r.Extra["unsupported"].(bool); u {
+			return "n/a"
+		}
+		return "error: " + strings.Join(strings.Fields(r.Error), " ")
+	}
+	return ""
+}
+
+// HigherIsBetter reports the metrics where a larger number is the good
+// direction: how many layers or containers fit before the filesystem runs
+// out. Everything else (time, bytes, inodes, copies) is better smaller.
+func HigherIsBetter(metric string) bool { return strings.HasSuffix(metric, "-until-enospc") }
+
+// Compare compares NEW with BASE at a threshold (a fraction: 0.10 is 10%).
+func Compare(base, new []results.Record, threshold float64) *Result {
+	res := &Result{Threshold: threshold}
+	bkeys, bm, bq, bqkeys := pool(base)
+	nkeys, nm, nq, nqkeys := pool(new)
+	for _, k := range bkeys {
+		b, n := bm[k], nm[k]
+		if n == nil {
+			res.OnlyBase = append(res.OnlyBase, k)
+			continue
+		}
+		row := Row{Key: k, Metric: b.metric, Unit: b.unit}
+		switch {
+		case len(b.samples) == 0 && len(n.samples) == 0:
+			continue // failed or unsupported on both sides: nothing to compare
+		case len(n.samples) == 0:
+			// A driver the new kernel no longer supports is a failure
+			// too: an upgrade that drops aufs is what CI must catch.
+			row.Verdict, row.Error = NowFails, strings.Join(n.errs, "; ")
+			if n.unsupported {
+				row.Error = "not supported: " + row.Error
+			}
+		case len(b.samples) == 0:
+			row.Verdict = NowWorks
+		default:
+			row.Change = stats.Compare(b.samples, n.samples)
+			row.Verdict = verdict(row.Change, b.metric, threshold)
+		}
+		res.Rows = append(res.Rows, row)
+	}
+	for _, k := range nkeys {
+		if bm[k] == nil {
+			res.OnlyNew = append(res.OnlyNew, k)
+		}
+	}
+	for _, k := range bqkeys {
+		o, ok := nq[k]
+		switch {
+		case !ok:
+			res.OnlyBase = append(res.OnlyBase, "quirks/"+k)
+		case o != bq[k]:
+			res.Quirks = append(res.Quirks, QuirkChange{k, bq[k], o})
+		}
+	}
+	for _, k := range nqkeys {
+		if _, ok := bq[k]; !ok {
+			res.OnlyNew = append(res.OnlyNew, "quirks/"+k)
+		}
+	}
+	slices.Sort(res.OnlyBase)
+	slices.Sort(res.OnlyNew)
+	return res
+}
+
+func verdict(c stats.Change, metric string, threshold float64) Verdict {
+	if !c.Significant || abs(c.Delta) <= threshold {
+		return Same
+	}
+	worse := c.Delta > 0
+	if HigherIsBetter(metric[strings.IndexByte(metric, '/')+1:]) {
+		worse = !worse
+	}
+	if worse {
+		return Regressed
+	}
+	return Improved
+}
+
+func abs(f float64) float64 {
+	if f < 0 {
+		return -f
+	}
+	return f
+}
+
+// Summary is a one-line account of the result.
+func (r *Result) Summary() string {
+	counts := map[Verdict]int{}
+	for _, row := range r.Rows {
+		counts[row.Verdict]++
+	}
+	return fmt.Sprintf("%d compared: %d regressed, %d now fail, %d improved, %d now work, %d unchanged; %d quirk(s) changed; %d only in BASE, %d only in NEW",
+		len(r.Rows), counts[Regressed], counts[NowFails], counts[Improved], counts[NowWorks], counts[Same], len(r.Quirks), len(r.OnlyBase), len(r.OnlyNew))
+}

@@ -1,0 +1,96 @@
+package plots
+
+import (
+	"fmt"
+	"image/color"
+	"slices"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/unionbench/unionbench/reports/dataset"
+)
+
+// Inodes is inodes used per image and per container, as grouped bars per
+// image shape, with the flattened tree (the floor: the image's final tree
+// as plain files) as a black bar beside the drivers'.
+func Inodes(s *dataset.Set) (*Figure, error) {
+	f := &Figure{
+		Name:  "inodes",
+		Title: "Inodes per image and per container",
+		Caption: "Inodes a fresh backing filesystem loses to one image (top) and to each container on it (bottom), " +
+			"by image shape (median). The black bar is the flattened tree: the image's final contents as plain files, " +
+			"what any driver must hold at least once.",
+	}
+	any := false
+	for _, v := range []view{{"per image", "image-inodes", nil}, {"per container", "container-inodes", nil}} {
+		var row []*plot.Plot
+		for _, g := range s.Groups {
+			p, n, err := barPanel(g, v)
+			if err != nil {
+				return nil, fmt.Errorf("plot inodes (%s): %w", g.Label, err)
+			}
+			any = any || n > 0
+			row = append(row, p)
+		}
+		f.Panels = append(f.Panels, row)
+	}
+	if !any {
+		return nil, nil
+	}
+	f.Panels = arrange(f.Panels)
+	return f, nil
+}
+
+func barPanel(g *dataset.Group, v view) (*plot.Plot, int, error) {
+	ms := g.Select("inodes", v.metric)
+	var cats []string
+	for _, m := range ms {
+		if l := imageLabel(m); !slices.Contains(cats, l) {
+			cats = append(cats, l)
+		}
+	}
+	if len(cats) == 0 {
+		return noPanel(g, "inodes "+v.title), 0, nil
+	}
+	p := newPanel(g, "inodes "+v.title)
+	variants := dataset.Variants(ms)
+	width := vg.Points(min(60, 220/float64(len(variants)*len(cats))))
+	unit := ""
+	for i, variant := range variants {
+		vals := make(plotter.Values, len(cats))
+		for _, m := range ms {
+			if m.Variant == variant && !m.Failed() {
+				vals[slices.Index(cats, imageLabel(m))] = m.Summary.Median
+				unit = m.Unit
+			}
+		}
+		b, err := plotter.NewBarChart(vals, width)
+		if err != nil {
+			return nil, 0, err
+		}
+		b.Offset = vg.Length(float64(i)-float64(len(variants)-1)/2) * width
+		b.LineStyle.Width = vg.Points(0.5)
+		label := variant
+		if variant == dataset.FloorDriver {
+			b.Color = color.Black
+			label = "flattened tree (floor)"
+		} else {
+			b.Color = plotutil.Color(i)
+		}
+		p.Add(b)
+		p.Legend.Add(label, b)
+	}
+	p.NominalX(cats...)
+	p.X.Tick.Label.Font.Size = vg.Points(8)
+	// Room for the offset bars at both ends, and above them for the
+	// legend, which gonum draws inside the data area.
+	p.X.Min, p.X.Max = -0.5, float64(len(cats))-0.5
+	p.Y.Min = 0
+	p.Y.Max *= 1.5
+	p.Y.Label.Text = yLabel(unit)
+	p.Y.Tick.Marker = axisTicker(unit, false)
+	return p, len(variants), nil
+}

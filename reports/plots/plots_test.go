@@ -1,0 +1,234 @@
+package plots
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"image/png"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gonum.org/v1/plot"
+
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/reports/dataset"
+	"github.com/unionbench/unionbench/reports/results"
+)
+
+// host is one synthetic host: records built by add carry its facts.
+type host struct {
+	kernel   string
+	emulated bool
+	recs     []results.Record
+}
+
+func (h *host) add(scenario, metric, driver, unit string, params []results.Param, samples ...float64) {
+	h.recs = append(h.recs, results.Record{
+		Schema: results.SchemaVersion, RunID: "run-" + h.kernel,
+		Host:    hostinfo.Facts{Kernel: h.kernel, Distro: "Debian GNU/Linux 12", CPU: "Test CPU", Emulated: h.emulated},
+		Backing: backing.Facts{Kind: backing.Ext4},
+		Driver:  driver, Variant: driver, Scenario: scenario, Metric: metric, Params: params, Unit: unit, Samples: samples,
+	})
+}
+
+// synthetic is a small but complete set: every scenario a figure draws,
+// two drivers and the floor, scaled by k so hosts differ.
+func synthetic(kernel string, emulated bool, k float64) []results.Record {
+	h := &host{kernel: kernel, emulated: emulated}
+	P := results.P
+	for _, cache := range []string{"cold", "warm"} {
+		for i, size := range []string{"0B", "4KiB", "1MiB", "64MiB"} {
+			ps := []results.Param{P("size", size), P("cache", cache)}
+			base := k * float64(1000*(i+1))
+			h.add("copyup", "copy-fsync", "floor", "ns", ps, base, base*1.1, base*0.9)
+			h.add("copyup", "first-write", "overlay2", "ns", ps, 2*base, 2.2*base, 1.8*base)
+			h.add("copyup", "first-write", "vfs", "ns", ps, base/10, base/9, base/11)
+		}
+		h.add("lookup", "stat", "floor", "ns", []results.Param{P("cache", cache)}, k*500, k*510, k*490)
+		for _, d := range []string{"1", "16", "64"} {
+			ps := []results.Param{P("depth", d), P("cache", cache)}
+			h.add("lookup", "stat", "overlay2", "ns", ps, k*600, k*700, k*650)
+			h.add("lookup", "stat", "vfs", "ns", ps, k*400, k*420, k*410)
+		}
+	}
+	for _, d := range []string{"1", "16", "64"} {
+		h.add("mount", "mount", "overlay2", "ns", []results.Param{P("depth", d)}, k*3e5, k*3.1e5, k*2.9e5)
+		h.add("mount", "unmount", "overlay2", "ns", []results.Param{P("depth", d)}, k*6e5, k*6.1e5, k*5.9e5)
+	}
+	img := []results.Param{P("layers", "10"), P("dirs", "20"), P("files", "200")}
+	h.add("inodes", "image-inodes", "floor", "inodes", img, 2021)
+	h.add("inodes", "image-inodes", "overlay2", "inodes", img, 2267)
+	h.add("inodes", "image-inodes", "vfs", "inodes", img, 11000)
+	h.add("inodes", "container-inodes", "overlay2", "inodes", img, 27, 27, 28)
+	h.add("inodes", "container-inodes", "vfs", "inodes", img, 4000, 4000, 4000)
+	for _, n := range []float64{1, 2, 4, 8} {
+		ps := []results.Param{P("containers", fmt.Sprint(n)), P("size", "32MiB")}
+		h.add("pagecache", "cache-bytes-per-container", "floor", "bytes", ps, 32<<20/n)
+		h.add("pagecache", "cache-bytes-per-container", "overlay2", "bytes", ps, 33<<20/n)
+		h.add("pagecache", "cache-bytes-per-container", "vfs", "bytes", ps, 32<<20)
+	}
+	return h.recs
+}
+
+// describe prints a figure's structure: what a reader sees besides the
+// pixels (panel titles, axis scales, legend entries, tick labels).
+func describe(f *Figure) {
+	if f == nil {
+		fmt.Println("no figure")
+		return
+	}
+	fmt.Printf("%s: %d×%d panels\n", f.Name, len(f.Panels), len(f.Panels[0]))
+	for _, row := range f.Panels {
+		for _, p := range row {
+			_, xlog := p.X.Scale.(plot.LogScale)
+			_, ylog := p.Y.Scale.(plot.LogScale)
+			var ticks []string
+			for _, t := range p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max) {
+				if t.Label != "" {
+					ticks = append(ticks, strings.ReplaceAll(t.Label, "\n", " "))
+				}
+			}
+			fmt.Printf("  %q xlog=%v ylog=%v x=[%s]\n", strings.ReplaceAll(p.Title.Text, "\n", " / "), xlog, ylog, strings.Join(ticks, ", "))
+		}
+	}
+}
+
+func one() *dataset.Set { return dataset.New(synthetic("6.1.0", false, 1)) }
+
+func ExampleCopyUp() {
+	f, _ := CopyUp(one(), "first-write")
+	describe(f)
+	// Output:
+	// copyup-first-write: 1×2 panels
+	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+}
+
+func ExampleLookup() {
+	f, _ := Lookup(one(), "stat")
+	describe(f)
+	// Output:
+	// lookup-stat: 1×2 panels
+	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[1, 16, 64]
+	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[1, 16, 64]
+}
+
+func ExampleMount() {
+	f, _ := Mount(one())
+	describe(f)
+	// Output:
+	// mount: 1×2 panels
+	//   "kernel 6.1.0 — mount" xlog=true ylog=true x=[1, 16, 64]
+	//   "kernel 6.1.0 — unmount" xlog=true ylog=true x=[1, 16, 64]
+}
+
+func ExampleInodes() {
+	f, _ := Inodes(one())
+	describe(f)
+	// Output:
+	// inodes: 1×2 panels
+	//   "kernel 6.1.0 — inodes per image" xlog=false ylog=false x=[10 layers 20 dirs × 200 files]
+	//   "kernel 6.1.0 — inodes per container" xlog=false ylog=false x=[10 layers 20 dirs × 200 files]
+}
+
+func ExamplePageCache() {
+	f, _ := PageCache(one())
+	describe(f)
+	// Output:
+	// pagecache: 1×1 panels
+	//   "kernel 6.1.0" xlog=true ylog=false x=[1, 2, 4, 8]
+}
+
+// Several kernels stand side by side, one column each; an emulated host
+// gets its own column and says so in every panel title.
+func ExampleAll_kernels() {
+	recs := append(synthetic("5.15.0", false, 1), synthetic("6.8.0", false, 0.8)...)
+	recs = append(recs, synthetic("6.8.0", true, 40)...)
+	figs, _ := All(dataset.New(recs))
+	describe(figs[0])
+	// Output:
+	// copyup-first-write: 2×3 panels
+	//   "kernel 5.15.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//   "kernel 6.8.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//   "kernel 6.8.0, EMULATED CPU — cold cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//   "kernel 5.15.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//   "kernel 6.8.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//   "kernel 6.8.0, EMULATED CPU — warm cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+}
+
+// legend returns the legend entries of a panel, read from its SVG in
+// drawing order (gonum keeps the entries unexported).
+func legend(t *testing.T, p *plot.Plot, candidates ...string) []string {
+	t.Helper()
+	svg, err := (&Figure{Panels: [][]*plot.Plot{{p}}}).SVG()
+	require.NoError(t, err)
+	type hit struct {
+		at   int
+		text string
+	}
+	var hits []hit
+	for _, c := range candidates {
+		if i := strings.Index(string(svg), ">"+c+"</text>"); i >= 0 {
+			hits = append(hits, hit{i, c})
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int { return a.at - b.at })
+	var out []string
+	for _, h := range hits {
+		out = append(out, h.text)
+	}
+	return out
+}
+
+func TestSeriesAndFloor(t *testing.T) {
+	s := one()
+	f, err := CopyUp(s, "first-write")
+	require.NoError(t, err)
+	names := []string{"overlay2", "vfs", floorLabel, "flattened tree (floor)"}
+	assert.Equal(t, []string{"overlay2", "vfs", floorLabel}, legend(t, f.Panels[0][0], names...), "one line per driver, the floor last")
+	lk, err := Lookup(s, "stat")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"overlay2", "vfs", floorLabel}, legend(t, lk.Panels[0][1], names...), "the floor has no depth: drawn flat")
+	in, err := Inodes(s)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"overlay2", "vfs", "flattened tree (floor)"}, legend(t, in.Panels[0][0], names...))
+	assert.Equal(t, []string{"overlay2", "vfs"}, legend(t, in.Panels[0][1], names...), "containers have no flattened count")
+	// Data missing for a figure: no figure, not an empty one.
+	f, err = CopyUp(s, "chmod")
+	require.NoError(t, err)
+	assert.Nil(t, f)
+}
+
+// Every figure renders to a PNG that decodes at its stated size and to
+// well-formed SVG.
+func TestFiguresRender(t *testing.T) {
+	recs := append(synthetic("5.15.0", false, 1), synthetic("6.8.0", true, 30)...)
+	figs, err := All(dataset.New(recs))
+	require.NoError(t, err)
+	var names []string
+	for _, f := range figs {
+		names = append(names, f.Name)
+		var b bytes.Buffer
+		require.NoError(t, f.WritePNG(&b), f.Name)
+		img, err := png.Decode(&b)
+		require.NoError(t, err, f.Name)
+		w, h := f.Size()
+		assert.InDelta(t, float64(w)/72*110, img.Bounds().Dx(), 2, f.Name)
+		assert.InDelta(t, float64(h)/72*110, img.Bounds().Dy(), 2, f.Name)
+		svg, err := f.SVG()
+		require.NoError(t, err)
+		d := xml.NewDecoder(bytes.NewReader(svg))
+		for {
+			if _, err := d.Token(); err != nil {
+				assert.Equal(t, "EOF", err.Error(), "%s: SVG is well-formed", f.Name)
+				break
+			}
+		}
+		assert.Contains(t, string(svg), "EMULATED CPU")
+	}
+	assert.Equal(t, []string{"copyup-first-write", "lookup-stat", "mount", "inodes", "pagecache"}, names)
+}

@@ -1,0 +1,110 @@
+package plots
+
+import (
+	"math"
+	"slices"
+	"strconv"
+
+	"gonum.org/v1/plot"
+
+	"github.com/unionbench/unionbench/reports/units"
+)
+
+// unitTicks labels the ticks of another ticker in a unit (1ms, 10ms;
+// 4 KiB, 1 MiB) instead of gonum's plain numbers.
+type unitTicks struct {
+	base plot.Ticker
+	unit string
+}
+
+func (t unitTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := t.base.Ticks(min, max)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = units.Format(ticks[i].Value, t.unit)
+		}
+	}
+	return ticks
+}
+
+// atValues puts one labelled tick at each x that was measured (sizes,
+// depths, container counts), so a reader never interpolates a label.
+func atValues(xs []float64, label func(float64) string) plot.ConstantTicks {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	xs = slices.Compact(xs)
+	var t plot.ConstantTicks
+	for _, x := range xs {
+		t = append(t, plot.Tick{Value: x, Label: label(x)})
+	}
+	return t
+}
+
+// axisTicker picks the y ticker for a unit and scale: times and sizes get
+// their unit on every tick, other counts are plain numbers under an axis
+// label that names them.
+func axisTicker(unit string, log bool) plot.Ticker {
+	var base plot.Ticker = plot.DefaultTicks{}
+	if log {
+		base = logTicks{}
+	}
+	if unit == "bytes" && !log {
+		return binaryTicks{}
+	}
+	if unit != "ns" && unit != "bytes" {
+		return base
+	}
+	return unitTicks{base, unit}
+}
+
+// padLog widens a log axis a little below, so points on the edge are not
+// cut by the frame, and more above when top is set, to leave the legend
+// (drawn inside the data area by gonum) a strip of its own.
+func padLog(min, max float64, top bool) (float64, float64) {
+	lo, hi := min/math.Pow(10, 0.1), max*math.Pow(10, 0.1)
+	if top {
+		hi *= math.Pow(hi/lo, 0.45)
+	}
+	return lo, hi
+}
+
+// logTicks is gonum's LogTicks, with the 2 and 5 of each decade labelled
+// too when the axis spans less than two decades: otherwise a panel of
+// warm-cache lookups shows a single label.
+type logTicks struct{}
+
+func (logTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.LogTicks{Prec: -1}.Ticks(min, max)
+	if max/min >= 100 {
+		return ticks
+	}
+	for i, t := range ticks {
+		m := t.Value / math.Pow(10, math.Floor(math.Log10(t.Value)+1e-9))
+		if t.Label == "" && (math.Abs(m-2) < 1e-6 || math.Abs(m-5) < 1e-6) {
+			ticks[i].Label = strconv.FormatFloat(t.Value, 'g', -1, 64)
+		}
+	}
+	return ticks
+}
+
+// binaryTicks puts linear byte ticks at round numbers of KiB, MiB or GiB
+// (gonum's round decimal numbers of bytes read as 47.68 MiB).
+type binaryTicks struct{}
+
+func (binaryTicks) Ticks(min, max float64) []plot.Tick {
+	scale := 1.0
+	for _, s := range []float64{1 << 30, 1 << 20, 1 << 10} {
+		if max >= 2*s {
+			scale = s
+			break
+		}
+	}
+	ticks := plot.DefaultTicks{}.Ticks(min/scale, max/scale)
+	for i := range ticks {
+		ticks[i].Value *= scale
+		if ticks[i].Label != "" {
+			ticks[i].Label = units.Bytes(ticks[i].Value)
+		}
+	}
+	return ticks
+}
