@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/scenarios/quirks"
+)
+
+func cmdQuirks(args []string, stdout io.Writer) error {
+	fs := newFlags("quirks")
+	list := fs.String("drivers", "", "comma-separated drivers or variants (default: every driver and every overlay2 variant; unsupported ones show as n/a)")
+	only := fs.String("quirks", "", "comma-separated quirk ids (default: the whole catalogue, see docs/quirks.md)")
+	asJSON := fs.Bool("json", false, "print a JSON array of results instead of the table")
+	kindFlag := fs.String("backing", "ext4", "backing filesystem: dir, tmpfs, ext4, xfs or btrfs")
+	out := fs.String("out", "", "results directory (default results/<run id>)")
+	workdir := workdirFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	variants := drivers.AllVariants()
+	if *list != "" {
+		var err error
+		if variants, err = drivers.ParseList(*list); err != nil {
+			return badInput("--drivers: %v", err)
+		}
+	}
+	qs := quirks.Catalogue()
+	if *only != "" {
+		var err error
+		if qs, err = quirks.ParseList(*only); err != nil {
+			return badInput("--quirks: %v", err)
+		}
+	}
+	kind, err := backing.ParseKind(*kindFlag)
+	if err != nil {
+		return badInput("--backing: %v", err)
+	}
+	dir, err := checkWorkdir(*workdir)
+	if err != nil {
+		return err
+	}
+	if err := enterSandbox(dir); errors.Is(err, sandbox.ErrNotRoot) {
+		return fmt.Errorf("the probes mount filesystems, chown and mknod: run as root")
+	} else if err != nil {
+		return err
+	}
+
+	runID := newRunID()
+	outDir := *out
+	if outDir == "" {
+		outDir = filepath.Join("results", runID)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	bfs, err := backing.Create(sandbox.Scratch(), backing.Spec{Kind: kind, Size: 1 << 30})
+	if err != nil {
+		return err
+	}
+	defer bfs.Close()
+	if ok, _ := bfs.DType(); !ok {
+		return badInput("--backing %s: the filesystem does not report d_type, which every union driver needs", kind)
+	}
+	jsonl, err := results.Create(filepath.Join(outDir, "results.jsonl"))
+	if err != nil {
+		return err
+	}
+	defer jsonl.Close()
+
+	base := results.Record{Schema: results.SchemaVersion, RunID: runID, Host: hostinfo.Read(), Backing: bfs.Describe()}
+	var rs []results.Record
+	var cells []quirks.Result
+	failed := 0
+	emit := func(r quirks.Result) error {
+		rec := r.Record(base)
+		rec.Time = time.Now().UTC()
+		if r.Status == quirks.StatusError {
+			failed++
+		}
+		cells = append(cells, r)
+		rs = append(rs, rec)
+		return jsonl.Write(&rec)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var stopped syscall.Signal
+	go func() {
+		if s, ok := <-sigs; ok {
+			stopped = s.(syscall.Signal)
+			cancel()
+		}
+	}()
+
+	fmt.Fprintf(os.Stderr, "unionbench quirks %s: %d quirks on %d variants, backing %s, results in %s\n", runID, len(qs), len(variants), kind, outDir)
+	env := &scenarios.Env{FS: bfs}
+	err = quirks.Run(ctx, env, variants, qs, emit)
+	if stopped != 0 {
+		return &exitInterrupted{stopped}
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if cells == nil {
+			cells = []quirks.Result{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(cells); err != nil {
+			return err
+		}
+	} else {
+		h := base.Host
+		fmt.Fprintf(stdout, "kernel %s (%s), backing %s (%s)\n", h.Kernel, h.Distro, base.Backing.Kind, base.Backing.MountOptions)
+		if err := quirks.WriteTable(stdout, cells); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nwhat each quirk is and why union filesystems deviate: docs/quirks.md; results: %s\n", filepath.Join(outDir, "results.jsonl"))
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d probes could not be made (see the detail in %s)", failed, filepath.Join(outDir, "results.jsonl"))
+	}
+	return nil
+}
