@@ -192,10 +192,23 @@ func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Pr
 		for _, m := range ms {
 			rec := base
 			rec.Metric, rec.Unit, rec.Samples, rec.Extra = m.Metric, m.Unit, m.Samples, m.Extra
+			switch {
+			case m.Err != nil && m.Unsupported:
+				rec.Error = m.Err.Error()
+				if rec.Extra == nil {
+					rec.Extra = map[string]any{}
+				}
+				rec.Extra["unsupported"] = true
+				out.Unsupported++
+			case m.Err != nil:
+				rec.Error = m.Err.Error()
+				out.Failed++
+			default:
+				out.Measured++
+			}
 			if err := sink(&rec); err != nil {
 				return out, err
 			}
-			out.Measured++
 		}
 	}
 	if prog != nil {

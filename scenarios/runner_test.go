@@ -30,6 +30,7 @@ func (stub) Cases(Suite) []Case {
 		{Params: []results.Param{results.P("size", "4KiB"), results.P("do", "fail")}},
 		{Params: []results.Param{results.P("size", "4KiB"), results.P("do", "panic")}},
 		{Params: []results.Param{results.P("size", "4KiB"), results.P("do", "leave-a-mess")}},
+		{Params: []results.Param{results.P("size", "4KiB"), results.P("do", "one-of-three")}},
 	}
 }
 func (stub) Measure(_ context.Context, env *Env, c Case, n int) ([]Measurement, error) {
@@ -38,6 +39,12 @@ func (stub) Measure(_ context.Context, env *Env, c Case, n int) ([]Measurement, 
 		return []Measurement{{Metric: "partial", Unit: "ns", Samples: []float64{1}}}, errors.New("ENOSPC")
 	case "panic":
 		panic("boom")
+	case "one-of-three":
+		return []Measurement{
+			{Metric: "a", Unit: "ns", Samples: []float64{1}},
+			{Metric: "b", Unit: "ns", Err: errors.New("EIO")},
+			{Metric: "c", Unit: "ns", Err: errors.New("no mknod here"), Unsupported: true},
+		}, nil
 	case "leave-a-mess":
 		if _, err := env.TempDir(); err != nil {
 			return nil, err
@@ -76,10 +83,14 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 	assert.Equal(t, []float64{1}, byKey["vfs/partial/fail"].Samples, "what was measured before a failure is kept")
 	assert.Contains(t, byKey["vfs/all/panic"].Error, "boom")
 	assert.Equal(t, []float64{1, 2, 3}, byKey["vfs/op/leave-a-mess"].Samples)
+	assert.Equal(t, []float64{1}, byKey["vfs/a/one-of-three"].Samples, "one metric failing leaves the others standing")
+	assert.Equal(t, "EIO", byKey["vfs/b/one-of-three"].Error)
+	assert.Equal(t, "no mknod here", byKey["vfs/c/one-of-three"].Error)
+	assert.Equal(t, true, byKey["vfs/c/one-of-three"].Extra["unsupported"])
 	aufs := byKey["aufs/all/ok"]
 	assert.Equal(t, true, aufs.Extra["unsupported"], "an unsupported driver is data: %+v", aufs)
-	assert.Equal(t, 2, out.Failed)
-	assert.Equal(t, 4, out.Unsupported)
+	assert.Equal(t, 3, out.Failed)
+	assert.Equal(t, 6, out.Unsupported)
 	left, err := os.ReadDir(fs.Dir)
 	require.NoError(t, err)
 	assert.Empty(t, left, "the runner removes what a step left on the backing fs")

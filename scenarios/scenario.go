@@ -52,6 +52,12 @@ type Measurement struct {
 	Unit    string // ns, bytes, inodes, ratio, count
 	Samples []float64
 	Extra   map[string]any
+	// Err, when set, makes this one metric a failed measurement while the
+	// case's other metrics stand: a scenario made of independent
+	// experiments (quirks) loses only the one that could not be made.
+	// Unsupported says the failure is "cannot run here", not an error.
+	Err         error
+	Unsupported bool
 }
 
 // Env is what a scenario measures on.

@@ -76,7 +76,10 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 	if ok, _ := bfs.DType(); !ok {
 		return badInput("--backing %s: the filesystem does not report d_type, which every union driver needs", kind)
 	}
-	jsonl, err := results.Create(filepath.Join(outDir, "results.jsonl"))
+	jsonl, err := results.CreateNew(filepath.Join(outDir, "results.jsonl"))
+	if errors.Is(err, os.ErrExist) {
+		return badInput("--out %s already holds results.jsonl (another run's): choose a new directory", outDir)
+	}
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/montanaflynn/stats"
 
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/scenarios/quirks"
 )
 
 // printSummary writes the terminal summary: the median of every
@@ -28,6 +29,13 @@ func printSummary(w io.Writer, recs []results.Record) {
 			median = "n/a: " + oneLine(r.Error)
 		case r.Failed():
 			median = "FAILED: " + oneLine(r.Error)
+		case r.Scenario == quirks.Scenario:
+			// A behaviour: what was observed, marked against POSIX.
+			mark := "deviates:"
+			if posix, _ := r.Extra["posix"].(bool); posix {
+				mark = "posix:"
+			}
+			median = fmt.Sprintf("%s %v", mark, r.Extra["observed"])
 		default:
 			if m, err := stats.Median(r.Samples); err == nil {
 				median = formatValue(m, r.Unit)

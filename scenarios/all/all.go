@@ -8,4 +8,5 @@ import (
 	_ "github.com/unionbench/unionbench/scenarios/lookup"
 	_ "github.com/unionbench/unionbench/scenarios/mount"
 	_ "github.com/unionbench/unionbench/scenarios/pagecache"
+	_ "github.com/unionbench/unionbench/scenarios/quirks"
 )

@@ -432,3 +432,22 @@ func TestQuirkRecordsValidate(t *testing.T) {
 		}
 	}
 }
+
+// As a row of `unionbench run`, the catalogue is one measurement per
+// quirk: on vfs (plain directories) every one of them is POSIX.
+func TestQuirkScenarioInRun(t *testing.T) {
+	needRoot(t)
+	fs := newFS(t, backing.Tmpfs)
+	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "vfs"}}
+	s := RunScenario{}
+	require.Len(t, s.Cases(scenarios.Quick), 1)
+	ms, err := s.Measure(context.Background(), env, s.Cases(scenarios.Quick)[0], 5)
+	require.NoError(t, err)
+	require.Len(t, ms, len(Catalogue()))
+	for i, m := range ms {
+		assert.Equal(t, Catalogue()[i].ID, m.Metric)
+		assert.NoError(t, m.Err)
+		assert.Equal(t, []float64{1}, m.Samples, "%s on vfs: %v", m.Metric, m.Extra["observed"])
+	}
+	assertNothingLeft(t, fs)
+}
