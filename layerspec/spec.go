@@ -97,10 +97,20 @@ func CheckPath(p string) error {
 // Validate checks every entry; it is what Apply relies on.
 func (l *Layer) Validate() error {
 	files := map[string]bool{}
+	// nondir holds the names this layer has made files, symlinks or hard
+	// links (and not replaced since): an entry below one of them is a path
+	// through a symlink (or a file), which Apply would never follow but a
+	// tar extractor might; it is refused rather than reinterpreted.
+	nondir := map[string]Kind{}
 	for i := range l.Entries {
 		e := &l.Entries[i]
 		if err := CheckPath(e.Path); err != nil {
 			return fmt.Errorf("entry %d: %w", i, err)
+		}
+		for dir := path.Dir(e.Path); dir != "."; dir = path.Dir(dir) {
+			if k, ok := nondir[dir]; ok {
+				return fmt.Errorf("entry %d (%s): %s is a %s made earlier in this layer, not a directory: refusing a path through it", i, e.Path, dir, k)
+			}
 		}
 		if e.UID < 0 || e.GID < 0 || e.UID > 1<<31 || e.GID > 1<<31 {
 			return fmt.Errorf("entry %d (%s): uid/gid %d/%d out of range 0..2^31", i, e.Path, e.UID, e.GID)
@@ -143,6 +153,18 @@ func (l *Layer) Validate() error {
 		if e.Kind != File && e.Kind != Hardlink {
 			// A later entry replacing a file breaks hard links to that name.
 			delete(files, e.Path)
+		}
+		switch e.Kind {
+		case File, Symlink, Hardlink:
+			nondir[e.Path] = e.Kind
+		default:
+			// A directory replaces the name; a deletion removes it and
+			// everything below.
+			for p := range nondir {
+				if p == e.Path || strings.HasPrefix(p, e.Path+"/") {
+					delete(nondir, p)
+				}
+			}
 		}
 	}
 	return nil

@@ -39,3 +39,31 @@ func FormatSize(n int64) string {
 	}
 	return fmt.Sprintf("%dB", n)
 }
+
+// ParseSizes parses a comma-separated list of sizes (--sizes).
+func ParseSizes(list string) ([]int64, error) {
+	var out []int64
+	for _, s := range strings.Split(list, ",") {
+		n, err := ParseSize(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// ParseDepths parses a comma-separated list of image depths (--depths):
+// whole numbers of layers from 1. Whether a driver can stack that many is
+// the driver's to say.
+func ParseDepths(list string) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad depth %q: want whole numbers of layers from 1, e.g. 1,16,128", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -55,7 +55,7 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 		return err
 	}
 	if err := enterSandbox(dir); errors.Is(err, sandbox.ErrNotRoot) {
-		return fmt.Errorf("the probes mount filesystems, chown and mknod: run as root")
+		return fmt.Errorf("the probes mount filesystems, chown and mknod, so quirks needs root: run it with sudo, or as root in a VM")
 	} else if err != nil {
 		return err
 	}

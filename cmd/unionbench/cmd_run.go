@@ -11,7 +11,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -132,12 +131,8 @@ func planRun(f *runFlags) (*runPlan, error) {
 		return nil, badInput("--backing-size %q: want a size of at least 64MiB, e.g. 16GiB", f.backingSize)
 	}
 	if f.sizes != "" {
-		for _, s := range strings.Split(f.sizes, ",") {
-			n, err := scenarios.ParseSize(s)
-			if err != nil {
-				return nil, badInput("--sizes: %v", err)
-			}
-			p.Sizes = append(p.Sizes, n)
+		if p.Sizes, err = scenarios.ParseSizes(f.sizes); err != nil {
+			return nil, badInput("--sizes: %v", err)
 		}
 	}
 	if f.maxDepth < 0 {
@@ -145,12 +140,8 @@ func planRun(f *runFlags) (*runPlan, error) {
 	}
 	p.MaxDepth = f.maxDepth
 	if f.depths != "" {
-		for _, s := range strings.Split(f.depths, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil || n < 1 {
-				return nil, badInput("--depths: bad depth %q: want whole numbers of layers from 1, e.g. 1,16,128", s)
-			}
-			p.Depths = append(p.Depths, n)
+		if p.Depths, err = scenarios.ParseDepths(f.depths); err != nil {
+			return nil, badInput("--depths: %v", err)
 		}
 	}
 	// Room: the largest case of every scenario must fit on the backing fs.

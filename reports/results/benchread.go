@@ -37,7 +37,9 @@ func ReadAny(path string) ([]Record, error) {
 			br.ReadByte()
 			continue
 		}
-		if b[0] == '{' {
+		// A .jsonl file is JSON whatever it starts with, so garbage in it
+		// is reported with its line rather than as "no benchmark results".
+		if b[0] == '{' || strings.HasSuffix(path, ".jsonl") {
 			return Decode(br, path)
 		}
 		return DecodeBench(br, path)

@@ -85,6 +85,7 @@ func Read(path string) ([]Record, error) {
 // Decode reads records from r; name is used in errors.
 func Decode(r io.Reader, name string) ([]Record, error) {
 	var out []Record
+	seen := map[string]int{} // run, backing and key -> first line
 	s := bufio.NewScanner(r)
 	s.Buffer(make([]byte, 1<<20), 64<<20)
 	line := 0
@@ -106,6 +107,14 @@ func Decode(r io.Reader, name string) ([]Record, error) {
 		if err := rec.Validate(); err != nil {
 			return out, &LineError{name, line, err}
 		}
+		// A run measures each thing once: a second record of the same
+		// measurement in the same run is a file concatenated with itself
+		// or edited by hand, and pooling both would count samples twice.
+		id := rec.RunID + "\x00" + string(rec.Backing.Kind) + "\x00" + rec.Key()
+		if first, dup := seen[id]; dup {
+			return out, &LineError{name, line, fmt.Errorf("duplicate record: run %s already has %s (line %d)", rec.RunID, rec.Key(), first)}
+		}
+		seen[id] = line
 		out = append(out, rec)
 	}
 	if err := s.Err(); err != nil {

@@ -71,13 +71,7 @@ func start(t *testing.T, args ...string) *started {
 	t.Helper()
 	s := &started{cmd: exec.Command(binary, args...), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	s.cmd.Stdout, s.cmd.Stderr = s.stdout, s.stderr
-	// The suite's own sandbox variables must not make the child think it
-	// is already inside one.
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "UNIONBENCH_SANDBOX") {
-			s.cmd.Env = append(s.cmd.Env, e)
-		}
-	}
+	s.cmd.Env = outsideEnv()
 	require.NoError(t, s.cmd.Start())
 	t.Cleanup(func() {
 		if s.cmd.ProcessState == nil {
@@ -86,6 +80,19 @@ func start(t *testing.T, args ...string) *started {
 		}
 	})
 	return s
+}
+
+// outsideEnv is this process's environment without the suite's own
+// sandbox variables, which would make unionbench think it is already
+// inside a sandbox of its own.
+func outsideEnv() []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "UNIONBENCH_SANDBOX") {
+			env = append(env, e)
+		}
+	}
+	return env
 }
 
 // wait waits for the process and returns its exit code (-1 for killed by
