@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,20 +11,14 @@ import (
 
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios/quirks"
+	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
-func needRootForQuirks(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: `unionbench quirks` must run here, as root")
-		}
-		t.Skip("`unionbench quirks` mounts filesystems: needs root")
-	}
-}
+// whyRootForQuirks is what needs root, for scenariotest.NeedRoot.
+const whyRootForQuirks = "`unionbench quirks` mounts filesystems"
 
 func TestQuirksJSON(t *testing.T) {
-	needRootForQuirks(t)
+	scenariotest.NeedRoot(t, whyRootForQuirks)
 	out := t.TempDir()
 	stdout, stderr, code := unionbench(t, "quirks", "--json", "--drivers", "overlay2,vfs", "--backing", "tmpfs",
 		"--workdir", t.TempDir(), "--out", out)
@@ -66,7 +59,7 @@ func TestQuirksJSON(t *testing.T) {
 }
 
 func TestQuirksTable(t *testing.T) {
-	needRootForQuirks(t)
+	scenariotest.NeedRoot(t, whyRootForQuirks)
 	stdout, stderr, code := unionbench(t, "quirks", "--drivers", "overlay2,overlay2+redirect_dir=on,aufs,vfs",
 		"--quirks", "rename-lower-dir,open-ro-rw", "--backing", "tmpfs", "--workdir", t.TempDir(), "--out", t.TempDir())
 	require.Equal(t, 0, code, stderr)

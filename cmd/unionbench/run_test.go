@@ -14,20 +14,11 @@ import (
 
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
-// needRoot skips a test that mounts filesystems when not root, and fails it
-// under CI, where the runner is root and a skip would hide a broken suite.
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("CI runs as root: this test must run, not skip")
-	}
-	t.Skip("unionbench run mounts filesystems: needs root")
-}
+// whyRoot is what needs root, for scenariotest.NeedRoot.
+const whyRoot = "unionbench run mounts filesystems"
 
 func TestRunBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 	cases := map[string]struct {
@@ -56,7 +47,7 @@ func TestRunBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			if c.root {
-				needRoot(t)
+				scenariotest.NeedRoot(t, whyRoot)
 			}
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out")
@@ -108,7 +99,7 @@ func median(t *testing.T, xs []float64) float64 {
 // pagecache on overlay2, overlay and vfs, checks the files it writes, and
 // checks the figures against what is known of these drivers on this kernel.
 func TestRunTellsTheKnownStory(t *testing.T) {
-	needRoot(t)
+	scenariotest.NeedRoot(t, whyRoot)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	stdout, stderr, code := unionbench(t, "run", "--out", out, "--workdir", filepath.Join(dir, "work"),
@@ -200,7 +191,7 @@ func TestRunTellsTheKnownStory(t *testing.T) {
 // too large for it are recorded as failed with the errno, the others are
 // measured, and the exit code says something failed.
 func TestRunRecordsAFailureAndGoesOn(t *testing.T) {
-	needRoot(t)
+	scenariotest.NeedRoot(t, whyRoot)
 	dir := t.TempDir()
 	small := filepath.Join(dir, "small")
 	require.NoError(t, os.Mkdir(small, 0o755))

@@ -2,40 +2,22 @@ package copyup
 
 import (
 	"context"
-	"errors"
-	"os"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/unionbench/unionbench/drivers"
-	_ "github.com/unionbench/unionbench/drivers/all"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
 func TestMain(m *testing.M) { sandbox.RunTests(m) }
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: the copyup scenario must run here, as root")
-		}
-		t.Skip("the copyup scenario mounts filesystems and needs root")
-	}
-}
-
-func newFS(t *testing.T, kind backing.Kind) *backing.FS {
-	t.Helper()
-	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: kind, Size: 1 << 30})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
-	return fs
-}
+// whyRoot is what needs root, for scenariotest.NeedRoot.
+const whyRoot = "the copyup scenario mounts filesystems"
 
 func sizeCase(size int64, cache string, floor bool) scenarios.Case {
 	return scenarios.Case{Params: params(size, cache), Floor: floor}
@@ -45,20 +27,13 @@ func sizeCase(size int64, cache string, floor bool) scenarios.Case {
 // medians by metric, skipping a driver this host cannot run.
 func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n int) map[string]float64 {
 	t.Helper()
-	before, err := os.ReadDir(fs.Dir)
-	require.NoError(t, err)
 	env := &scenarios.Env{FS: fs}
 	if driver != "" {
 		v, err := drivers.ParseVariant(driver)
 		require.NoError(t, err)
 		env.Variant = v
 	}
-	ms, err := New().Measure(context.Background(), env, c, n)
-	if errors.Is(err, drivers.ErrNotSupported) {
-		t.Skip(err)
-	}
-	require.NoError(t, err, "%s %s", driver, c.Name())
-	out := map[string]float64{}
+	ms := scenariotest.Measure(t, New(), env, c, n)
 	for _, m := range ms {
 		require.Len(t, m.Samples, n, m.Metric)
 		for _, s := range m.Samples {
@@ -66,21 +41,8 @@ func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n in
 				assert.Positive(t, s, "%s %s %s", driver, c.Name(), m.Metric)
 			}
 		}
-		out[m.Metric] = median(m.Samples)
 	}
-	after, err := os.ReadDir(fs.Dir)
-	require.NoError(t, err)
-	assert.Equal(t, len(before), len(after), "Measure removes what it built")
-	return out
-}
-
-func median(s []float64) float64 {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return scenariotest.Medians(ms)
 }
 
 func TestCases(t *testing.T) {
@@ -116,8 +78,8 @@ func TestBadCases(t *testing.T) {
 // stays within a small factor of a plain copy+fsync of the same bytes, and
 // is paid once: the second write finds the file already copied.
 func TestOverlay2CopyUpGrowsWithSize(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Tmpfs)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	small := measure(t, fs, "overlay2", sizeCase(4<<10, "cold", false), 3)
 	empty := measure(t, fs, "overlay2", sizeCase(0, "cold", false), 3)
 	big := measure(t, fs, "overlay2", sizeCase(16<<20, "cold", false), 3)
@@ -134,8 +96,8 @@ func TestOverlay2CopyUpGrowsWithSize(t *testing.T) {
 // costs what the second does (loosely: within 10x, a sample being a few
 // syscalls), and far less than overlay2's copy-up of the same file.
 func TestVfsHasNoCopyUp(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Tmpfs)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	vfs := measure(t, fs, "vfs", sizeCase(16<<20, "cold", false), 3)
 	ovl := measure(t, fs, "overlay2", sizeCase(16<<20, "cold", false), 3)
 	t.Logf("16MiB on tmpfs: vfs first-write %.0f ns, second-write %.0f ns, chmod %.0f ns; overlay2 first-write %.0f ns",
@@ -148,8 +110,8 @@ func TestVfsHasNoCopyUp(t *testing.T) {
 // the file to the device (the copy is fsynced), as the plain copy does;
 // with metacopy=on a chmod copies no data.
 func TestDeviceBytesAndMetacopyOnExt4(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Ext4)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
 	const size = 16 << 20
 	ovl := measure(t, fs, "overlay2", sizeCase(size, "cold", false), 3)
 	floor := measure(t, fs, "", sizeCase(size, "cold", true), 3)
@@ -165,8 +127,8 @@ func TestDeviceBytesAndMetacopyOnExt4(t *testing.T) {
 }
 
 func TestEveryDriver(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Ext4)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
 	for _, driver := range []string{"overlay", "fuse-overlayfs", "vfs"} {
 		t.Run(driver, func(t *testing.T) {
 			for _, cache := range caches {
@@ -186,7 +148,7 @@ func TestEveryDriver(t *testing.T) {
 // A drop of the caches by someone else between settled and the end of a
 // try makes Undisturbed take the sample again.
 func TestUndisturbedRetriesAfterAForeignDrop(t *testing.T) {
-	needRoot(t)
+	scenariotest.NeedRoot(t, whyRoot)
 	tries := 0
 	err := Undisturbed(func(settled func() error) error {
 		tries++

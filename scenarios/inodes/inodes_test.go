@@ -2,63 +2,35 @@ package inodes
 
 import (
 	"context"
-	"errors"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/unionbench/unionbench/drivers"
-	_ "github.com/unionbench/unionbench/drivers/all"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
 func TestMain(m *testing.M) { sandbox.RunTests(m) }
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: the inodes scenario must run here, as root")
-		}
-		t.Skip("the inodes scenario formats loop filesystems and needs root")
-	}
-}
-
-func newBacking(t *testing.T, kind backing.Kind) *backing.FS {
-	t.Helper()
-	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: kind, Size: 4 << 30})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
-	return fs
-}
+// whyRoot is what needs root, for scenariotest.NeedRoot.
+const whyRoot = "the inodes scenario formats loop filesystems"
 
 // measure runs one case for a driver ("" for the floor) and returns the
 // measurements by metric.
 func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case) map[string]scenarios.Measurement {
 	t.Helper()
 	c.Floor = driver == ""
-	before, err := os.ReadDir(fs.Dir)
-	require.NoError(t, err)
 	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: driver}}
-	var ms []scenarios.Measurement
-	ms, err = New().Measure(context.Background(), env, c, 5)
-	if errors.Is(err, drivers.ErrNotSupported) {
-		t.Skip(err)
-	}
-	require.NoError(t, err, "%s %s", driver, c.Name())
 	out := map[string]scenarios.Measurement{}
-	for _, m := range ms {
+	for _, m := range scenariotest.Measure(t, New(), env, c, 5) {
 		t.Logf("%-14s %s %-24s %v", driver, c.Name(), m.Metric, m.Samples)
 		out[m.Metric] = m
 	}
-	after, err := os.ReadDir(fs.Dir)
-	require.NoError(t, err)
-	assert.Equal(t, len(before), len(after), "Measure removes its loop filesystem")
 	return out
 }
 
@@ -104,8 +76,8 @@ func TestBadCases(t *testing.T) {
 // layer, so on an image with many directories it uses several times the
 // inodes overlay2 does, while overlay2 stays near the flattened tree.
 func TestLegacyOverlayUsesFarMoreInodesThanOverlay2(t *testing.T) {
-	needRoot(t)
-	fs := newBacking(t, backing.Tmpfs)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 4<<30)
 	c := scenarios.Case{Params: quickShapes[0].params()}
 	flat := count(t, measure(t, fs, "", c)["image-inodes"])
 	o2 := measure(t, fs, "overlay2", c)
@@ -134,8 +106,8 @@ func TestLegacyOverlayUsesFarMoreInodesThanOverlay2(t *testing.T) {
 // On a filesystem with few inodes, legacy overlay runs out after fewer
 // layers than overlay2; the counts end at ENOSPC, not at the cap.
 func TestSmallFilesystemRunsOutOfInodesSoonerWithLegacyOverlay(t *testing.T) {
-	needRoot(t)
-	fs := newBacking(t, backing.Ext4) // the default backing of `unionbench run`: loop in loop
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Ext4, 4<<30) // the default backing of `unionbench run`: loop in loop
 	c := scenarios.Case{Params: []results.Param{results.P("limit", "small-fs")}}
 	o1 := measure(t, fs, "overlay", c)
 	o2 := measure(t, fs, "overlay2", c)

@@ -2,42 +2,24 @@ package lookup
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/unionbench/unionbench/drivers"
-	_ "github.com/unionbench/unionbench/drivers/all"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
 func TestMain(m *testing.M) { sandbox.RunTests(m) }
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: the lookup scenario must run here, as root")
-		}
-		t.Skip("the lookup scenario mounts filesystems and needs root")
-	}
-}
-
-func newFS(t *testing.T, kind backing.Kind) *backing.FS {
-	t.Helper()
-	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: kind, Size: 1 << 30})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
-	return fs
-}
+// whyRoot is what needs root, for scenariotest.NeedRoot.
+const whyRoot = "the lookup scenario mounts filesystems"
 
 func depthCase(depth int, cache string) scenarios.Case {
 	return scenarios.Case{Params: []results.Param{results.P("depth", fmt.Sprint(depth)), results.P("cache", cache)}}
@@ -47,16 +29,9 @@ func depthCase(depth int, cache string) scenarios.Case {
 // driver this host cannot run.
 func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n int) map[string][]float64 {
 	t.Helper()
-	before, err := os.ReadDir(fs.Dir)
-	require.NoError(t, err)
 	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: driver}}
-	ms, err := New().Measure(context.Background(), env, c, n)
-	if errors.Is(err, drivers.ErrNotSupported) {
-		t.Skip(err)
-	}
-	require.NoError(t, err, "%s %s", driver, c.Name())
 	out := map[string][]float64{}
-	for _, m := range ms {
+	for _, m := range scenariotest.Measure(t, New(), env, c, n) {
 		assert.Equal(t, "ns", m.Unit)
 		require.Len(t, m.Samples, n, m.Metric)
 		for _, s := range m.Samples {
@@ -65,33 +40,17 @@ func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n in
 		out[m.Metric] = m.Samples
 	}
 	assert.Len(t, out, 4, "stat, open, enoent and readdir")
-	after, err := os.ReadDir(fs.Dir)
-	require.NoError(t, err)
-	assert.Equal(t, len(before), len(after), "Measure removes what it built")
 	return out
 }
 
-func median(s []float64) float64 {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func TestCases(t *testing.T) {
-	var names []string
-	for _, c := range New().Cases(scenarios.Quick) {
-		names = append(names, fmt.Sprintf("%s floor=%v", c.Name(), c.Floor))
-	}
 	assert.Equal(t, []string{
 		"cache=cold floor=true", "cache=warm floor=true",
 		"depth=1/cache=cold floor=false", "depth=1/cache=warm floor=false",
 		"depth=4/cache=cold floor=false", "depth=4/cache=warm floor=false",
 		"depth=16/cache=cold floor=false", "depth=16/cache=warm floor=false",
 		"depth=64/cache=cold floor=false", "depth=64/cache=warm floor=false",
-	}, names)
+	}, scenariotest.CaseNames(New().Cases(scenarios.Quick)))
 	full := New().Cases(scenarios.Full)
 	assert.Equal(t, "depth=499", full[len(full)-1].Params[0].Key+"="+full[len(full)-1].Params[0].Value)
 }
@@ -99,45 +58,45 @@ func TestCases(t *testing.T) {
 // On overlay2 a cold stat of a bottom-layer file looks "bottom" up in
 // every layer, so depth 64 must cost more than depth 1.
 func TestColdStatGrowsWithDepthOnOverlay2(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Tmpfs)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	shallow := measure(t, fs, "overlay2", depthCase(1, "cold"), 9)
 	deep := measure(t, fs, "overlay2", depthCase(64, "cold"), 9)
 	for _, m := range []string{"stat", "open", "enoent", "readdir"} {
-		t.Logf("overlay2 cold %-7s depth 1: %8.0f ns  depth 64: %8.0f ns", m, median(shallow[m]), median(deep[m]))
+		t.Logf("overlay2 cold %-7s depth 1: %8.0f ns  depth 64: %8.0f ns", m, scenariotest.Median(shallow[m]), scenariotest.Median(deep[m]))
 	}
-	assert.Greater(t, median(deep["stat"]), median(shallow["stat"]), "cold stat at depth 64 vs depth 1")
-	assert.Greater(t, median(deep["readdir"]), median(shallow["readdir"]), "cold readdir merges 64 layers")
+	assert.Greater(t, scenariotest.Median(deep["stat"]), scenariotest.Median(shallow["stat"]), "cold stat at depth 64 vs depth 1")
+	assert.Greater(t, scenariotest.Median(deep["readdir"]), scenariotest.Median(shallow["readdir"]), "cold readdir merges 64 layers")
 }
 
 func TestWarmStatIsFast(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Tmpfs)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	warm := measure(t, fs, "overlay2", depthCase(16, "warm"), 9)
-	assert.Less(t, median(warm["stat"]), 50e3, "a warm stat is a dentry-cache hit: well under 50µs")
+	assert.Less(t, scenariotest.Median(warm["stat"]), 50e3, "a warm stat is a dentry-cache hit: well under 50µs")
 }
 
 // vfs has no union: its container is a plain tree whatever the depth, so
 // the stat of one file must not grow with it (loosely: within 3x, a
 // sample being one syscall).
 func TestVfsStatDoesNotDependOnDepth(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Ext4)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
 	shallow := measure(t, fs, "vfs", depthCase(1, "cold"), 9)
 	deep := measure(t, fs, "vfs", depthCase(64, "cold"), 9)
-	t.Logf("vfs cold stat depth 1: %.0f ns, depth 64: %.0f ns", median(shallow["stat"]), median(deep["stat"]))
-	assert.Less(t, median(deep["stat"]), 3*median(shallow["stat"]))
+	t.Logf("vfs cold stat depth 1: %.0f ns, depth 64: %.0f ns", scenariotest.Median(shallow["stat"]), scenariotest.Median(deep["stat"]))
+	assert.Less(t, scenariotest.Median(deep["stat"]), 3*scenariotest.Median(shallow["stat"]))
 }
 
 func TestEveryDriverAndTheFloor(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Ext4)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
 	for _, driver := range []string{"overlay", "fuse-overlayfs", "vfs"} {
 		t.Run(driver, func(t *testing.T) {
 			for _, cache := range caches {
 				got := measure(t, fs, driver, depthCase(8, cache), 3)
 				t.Logf("%s depth 8 %s: stat %.0f open %.0f enoent %.0f readdir %.0f ns", driver, cache,
-					median(got["stat"]), median(got["open"]), median(got["enoent"]), median(got["readdir"]))
+					scenariotest.Median(got["stat"]), scenariotest.Median(got["open"]), scenariotest.Median(got["enoent"]), scenariotest.Median(got["readdir"]))
 			}
 		})
 	}
@@ -147,21 +106,19 @@ func TestEveryDriverAndTheFloor(t *testing.T) {
 		require.Len(t, ms, 4)
 		for _, m := range ms {
 			require.Len(t, m.Samples, 3)
-			assert.Positive(t, median(m.Samples), "floor %s %s", cache, m.Metric)
+			assert.Positive(t, scenariotest.Median(m.Samples), "floor %s %s", cache, m.Metric)
 		}
 	}
 }
 
 func TestDepthBeyondTheDriversLimitIsNotSupported(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Tmpfs)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "vfs"}}
 	_, err := New().Measure(context.Background(), env, depthCase(127, "warm"), 1)
 	require.ErrorIs(t, err, drivers.ErrNotSupported, "vfs stacks 128 layers: 127 image layers and a container do not fit")
 	assert.Contains(t, err.Error(), "depth 127")
-	left, err := os.ReadDir(fs.Dir)
-	require.NoError(t, err)
-	assert.Empty(t, left, "what was built before the depth check is removed")
+	scenariotest.AssertNothingLeft(t, fs) // what was built before the depth check is removed
 
 	_, err = New().Measure(context.Background(), env, depthCase(0, "warm"), 1)
 	require.Error(t, err)

@@ -2,55 +2,34 @@ package mount
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/unionbench/unionbench/drivers"
-	_ "github.com/unionbench/unionbench/drivers/all"
 	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
 func TestMain(m *testing.M) { sandbox.RunTests(m) }
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: the mount scenario must run here, as root")
-		}
-		t.Skip("the mount scenario mounts filesystems and needs root")
-	}
-}
+// whyRoot is what needs root, for scenariotest.NeedRoot.
+const whyRoot = "the mount scenario mounts filesystems"
 
 func depthCase(depth int) scenarios.Case {
 	return scenarios.Case{Params: []results.Param{results.P("depth", fmt.Sprint(depth))}}
-}
-
-func median(s []float64) float64 {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // measure returns the median mount and unmount times of one case.
 func measure(t *testing.T, fs *backing.FS, driver string, depth, n int) (mount, unmount float64) {
 	t.Helper()
 	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: driver}}
-	ms, err := New().Measure(context.Background(), env, depthCase(depth), n)
-	if errors.Is(err, drivers.ErrNotSupported) {
-		t.Skip(err)
-	}
-	require.NoError(t, err)
+	ms := scenariotest.Measure(t, New(), env, depthCase(depth), n)
 	require.Len(t, ms, 2)
 	assert.Equal(t, "mount", ms[0].Metric)
 	assert.Equal(t, "unmount", ms[1].Metric)
@@ -61,14 +40,10 @@ func measure(t *testing.T, fs *backing.FS, driver string, depth, n int) (mount, 
 			assert.Positive(t, s, "%s depth %d %s", driver, depth, m.Metric)
 		}
 	}
-	mounts, err := mountutil.MountsUnder(fs.Dir)
-	require.NoError(t, err)
-	assert.Len(t, mounts, 1, "every mount but the backing fs's own is undone")
-	left, err := os.ReadDir(fs.Dir)
-	require.NoError(t, err)
-	assert.Empty(t, left, "Measure removes what it built")
-	t.Logf("%s depth %d: mount %.0f ns, unmount %.0f ns", driver, depth, median(ms[0].Samples), median(ms[1].Samples))
-	return median(ms[0].Samples), median(ms[1].Samples)
+	scenariotest.AssertNothingLeft(t, fs)
+	mount, unmount = scenariotest.Median(ms[0].Samples), scenariotest.Median(ms[1].Samples)
+	t.Logf("%s depth %d: mount %.0f ns, unmount %.0f ns", driver, depth, mount, unmount)
+	return mount, unmount
 }
 
 func TestCases(t *testing.T) {
@@ -82,10 +57,8 @@ func TestCases(t *testing.T) {
 }
 
 func TestMountTimeByDriver(t *testing.T) {
-	needRoot(t)
-	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: backing.Tmpfs, Size: 1 << 30})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 
 	t.Run("overlay2", func(t *testing.T) {
 		shallow, _ := measure(t, fs, "overlay2", 1, 7)
@@ -103,12 +76,10 @@ func TestMountTimeByDriver(t *testing.T) {
 }
 
 func TestDepthBeyondTheLimitIsNotSupported(t *testing.T) {
-	needRoot(t)
-	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: backing.Tmpfs, Size: 1 << 30})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "overlay2"}}
-	_, err = New().Measure(context.Background(), env, depthCase(128), 1)
+	_, err := New().Measure(context.Background(), env, depthCase(128), 1)
 	require.ErrorIs(t, err, drivers.ErrNotSupported, "overlay2 stacks 129 layers by default: 128 + a container do not fit")
 	env.MaxDepth = 130
 	ms, err := New().Measure(context.Background(), env, depthCase(128), 1)

@@ -2,11 +2,8 @@ package pagecache
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -16,34 +13,21 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/unionbench/unionbench/drivers"
-	_ "github.com/unionbench/unionbench/drivers/all"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
 func TestMain(m *testing.M) { sandbox.RunTests(m) }
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: the pagecache scenario must run here, as root")
-		}
-		t.Skip("the pagecache scenario mounts filesystems and needs root")
-	}
-}
+// whyRoot is what needs root, for scenariotest.NeedRoot.
+const whyRoot = "the pagecache scenario mounts filesystems"
 
 // newFS makes an ext4 backing fs: on tmpfs the files are the page cache
 // and nothing can be dropped.
-func newFS(t *testing.T) *backing.FS {
-	t.Helper()
-	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: backing.Ext4, Size: 1 << 30})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
-	return fs
-}
+func newFS(t *testing.T) *backing.FS { return scenariotest.NewFS(t, backing.Ext4, 1<<30) }
 
 func countCase(containers int, size int64, floor bool) scenarios.Case {
 	return scenarios.Case{Floor: floor, Params: []results.Param{
@@ -55,18 +39,8 @@ func countCase(containers int, size int64, floor bool) scenarios.Case {
 // medians by metric, skipping a driver this host cannot run.
 func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n int) map[string]float64 {
 	t.Helper()
-	before, err := os.ReadDir(fs.Dir)
-	require.NoError(t, err)
-	env := &scenarios.Env{FS: fs}
-	if driver != "" {
-		env.Variant = drivers.Variant{Driver: driver}
-	}
-	ms, err := New().Measure(context.Background(), env, c, n)
-	if errors.Is(err, drivers.ErrNotSupported) {
-		t.Skip(err)
-	}
-	require.NoError(t, err, "%s %s", driver, c.Name())
-	out := map[string]float64{}
+	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: driver}}
+	ms := scenariotest.Measure(t, New(), env, c, n)
 	for _, m := range ms {
 		require.Len(t, m.Samples, n, m.Metric)
 		if m.Metric == "read" || m.Metric == "resident-bytes" {
@@ -74,37 +48,21 @@ func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n in
 				assert.Positive(t, s, "%s %s %s", driver, c.Name(), m.Metric)
 			}
 		}
-		out[m.Metric] = median(m.Samples)
 	}
+	out := scenariotest.Medians(ms)
 	assert.Len(t, out, 5)
 	t.Logf("%-14s %s: cache-copies %.2f, resident %.1f MiB, meminfo Cached +%.1f MiB (%.1f MiB per container), read %.1f ms per container",
 		driver, c.Name(), out["cache-copies"], out["resident-bytes"]/(1<<20), out["cache-bytes"]/(1<<20), out["cache-bytes-per-container"]/(1<<20), out["read"]/1e6)
-	after, err := os.ReadDir(fs.Dir)
-	require.NoError(t, err)
-	assert.Equal(t, len(before), len(after), "Measure removes what it built")
 	return out
 }
 
-func median(s []float64) float64 {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
 func TestCases(t *testing.T) {
-	var names []string
-	for _, c := range New().Cases(scenarios.Quick) {
-		names = append(names, fmt.Sprintf("%s floor=%v", c.Name(), c.Floor))
-	}
 	assert.Equal(t, []string{
 		"containers=1/size=32MiB floor=true", "containers=2/size=32MiB floor=true",
 		"containers=4/size=32MiB floor=true", "containers=8/size=32MiB floor=true",
 		"containers=1/size=32MiB floor=false", "containers=2/size=32MiB floor=false",
 		"containers=4/size=32MiB floor=false", "containers=8/size=32MiB floor=false",
-	}, names)
+	}, scenariotest.CaseNames(New().Cases(scenarios.Quick)))
 	full := New().Cases(scenarios.Full)
 	assert.Equal(t, "containers=16/size=256MiB", full[len(full)-1].Name())
 	assert.Equal(t, int64(34*256<<20+spaceMargin), New().SpaceNeeded(scenarios.Full, full))
@@ -120,11 +78,9 @@ func TestBadCases(t *testing.T) {
 }
 
 func TestTmpfsIsNotSupported(t *testing.T) {
-	needRoot(t)
-	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: backing.Tmpfs, Size: 64 << 20})
-	require.NoError(t, err)
-	defer fs.Close()
-	_, err = New().Measure(context.Background(), &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "vfs"}}, countCase(2, 1<<20, false), 1)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 64<<20)
+	_, err := New().Measure(context.Background(), &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "vfs"}}, countCase(2, 1<<20, false), 1)
 	assert.ErrorIs(t, err, drivers.ErrNotSupported)
 	assert.ErrorContains(t, err, "tmpfs")
 }
@@ -132,7 +88,7 @@ func TestTmpfsIsNotSupported(t *testing.T) {
 // The known story: overlay2's containers share one copy of the lower
 // file's pages; vfs's hold one each.
 func TestOverlay2SharesVfsDoesNot(t *testing.T) {
-	needRoot(t)
+	scenariotest.NeedRoot(t, whyRoot)
 	fs := newFS(t)
 	const size = 16 << 20
 	ovl := measure(t, fs, "overlay2", countCase(4, size, false), 3)
@@ -149,7 +105,7 @@ func TestOverlay2SharesVfsDoesNot(t *testing.T) {
 }
 
 func TestEveryDriver(t *testing.T) {
-	needRoot(t)
+	scenariotest.NeedRoot(t, whyRoot)
 	fs := newFS(t)
 	for _, driver := range []string{"overlay", "fuse-overlayfs"} {
 		t.Run(driver, func(t *testing.T) {
@@ -165,7 +121,7 @@ func TestEveryDriver(t *testing.T) {
 
 // cachestat and the mincore fallback must agree on a file read halfway.
 func TestResidentBytesMethodsAgree(t *testing.T) {
-	needRoot(t)
+	scenariotest.NeedRoot(t, whyRoot)
 	fs := newFS(t)
 	p := filepath.Join(fs.Dir, "f")
 	require.NoError(t, os.WriteFile(p, make([]byte, 8<<20), 0o644))

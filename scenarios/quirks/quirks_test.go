@@ -16,14 +16,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/unionbench/unionbench/drivers"
-	_ "github.com/unionbench/unionbench/drivers/all"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
-	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
 // Every assertion about a driver below is derived from the kernel's
@@ -34,23 +33,8 @@ import (
 
 func TestMain(m *testing.M) { sandbox.RunTests(m) }
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: the quirk probes must run here, as root")
-		}
-		t.Skip("the quirk probes mount filesystems and need root")
-	}
-}
-
-func newFS(t *testing.T, kind backing.Kind) *backing.FS {
-	t.Helper()
-	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: kind, Size: 1 << 30})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, fs.Close()) })
-	return fs
-}
+// whyRoot is what needs root, for scenariotest.NeedRoot.
+const whyRoot = "the quirk probes mount filesystems"
 
 // matrix runs qs on the variants and returns results by variant and quirk,
 // checking that nothing is left on the backing fs afterwards.
@@ -67,27 +51,8 @@ func matrix(t *testing.T, fs *backing.FS, variants string, qs []Quirk) map[strin
 		return nil
 	})
 	require.NoError(t, err)
-	assertNothingLeft(t, fs)
+	scenariotest.AssertNothingLeft(t, fs)
 	return out
-}
-
-// assertNothingLeft: no mount below the backing fs and no directory on it.
-func assertNothingLeft(t *testing.T, fs *backing.FS) {
-	t.Helper()
-	mounts, err := mountutil.MountsUnder(fs.Dir)
-	require.NoError(t, err)
-	var below []string
-	for _, m := range mounts {
-		if m.Mountpoint != fs.Dir {
-			below = append(below, m.Mountpoint)
-		}
-	}
-	assert.Empty(t, below, "mounts left behind")
-	ents, err := os.ReadDir(fs.Dir)
-	require.NoError(t, err)
-	for _, e := range ents {
-		assert.Contains(t, []string{"lost+found"}, e.Name(), "left on the backing fs")
-	}
 }
 
 // mustCell returns one result that must have run.
@@ -164,8 +129,8 @@ func TestQuirkCatalogue(t *testing.T) {
 // The whole catalogue on every driver that runs here, on tmpfs (all layers
 // on one filesystem), and the documented behaviours checked against it.
 func TestQuirkMatrix(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Tmpfs)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	all := "overlay,fuse-overlayfs,vfs," + strings.Join(kernelOverlays, ",")
 	m := matrix(t, fs, all, Catalogue())
 	for v, col := range m {
@@ -320,8 +285,8 @@ func TestQuirkMatrix(t *testing.T) {
 // nothing to the device, while plain overlay2 (and vfs) must. That needs a
 // block device to count writes on, hence ext4 on a loop device.
 func TestQuirkVolatileSkipsFsync(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Ext4)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
 	qs, err := ParseList("fsync-copyup")
 	require.NoError(t, err)
 	m := matrix(t, fs, "overlay2,overlay2+volatile,vfs", qs)
@@ -337,8 +302,8 @@ func TestQuirkVolatileSkipsFsync(t *testing.T) {
 // A variant the host cannot run gives one n/a result per quirk, with the
 // driver's reason, and a probe never panics the run.
 func TestQuirkUnsupportedIsData(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Tmpfs)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	qs := Catalogue()[:3]
 	m := matrix(t, fs, "aufs,overlay2+xino=on", qs)
 	for _, v := range []string{"aufs", "overlay2+xino=on"} {
@@ -371,8 +336,8 @@ func flatten(m map[string]map[string]Result) []Result {
 // A probe that fails, panics or leaves a process running in the container
 // still leaves no mount and no layer behind.
 func TestQuirkFailingProbesCleanUp(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Tmpfs)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	image := oneLayer(file("a", 64, 1))
 	qs := []Quirk{
 		{ID: "fails", Image: image, Probe: func(c *Container) (Outcome, error) {
@@ -436,8 +401,8 @@ func TestQuirkRecordsValidate(t *testing.T) {
 // As a row of `unionbench run`, the catalogue is one measurement per
 // quirk: on vfs (plain directories) every one of them is POSIX.
 func TestQuirkScenarioInRun(t *testing.T) {
-	needRoot(t)
-	fs := newFS(t, backing.Tmpfs)
+	scenariotest.NeedRoot(t, whyRoot)
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "vfs"}}
 	s := RunScenario{}
 	require.Len(t, s.Cases(scenarios.Quick), 1)
@@ -449,5 +414,5 @@ func TestQuirkScenarioInRun(t *testing.T) {
 		assert.NoError(t, m.Err)
 		assert.Equal(t, []float64{1}, m.Samples, "%s on vfs: %v", m.Metric, m.Extra["observed"])
 	}
-	assertNothingLeft(t, fs)
+	scenariotest.AssertNothingLeft(t, fs)
 }
