@@ -11,16 +11,18 @@
 // baseline, and the floor case times the same operations on a plain
 // single-layer tree on the backing filesystem.
 //
-// Cold samples drop the page, dentry and inode caches before every single
-// timed operation (untimed, after checkpointing the backing fs's journal,
-// see dropCaches), so no operation finds what another one looked up; this
-// is what makes depth show at all, since a warm dentry cache answers a stat
-// from the overlay's own dentries whatever the depth. Warm samples are the
-// mean of a batch of repetitions (at least half a millisecond of them),
-// after an untimed calibration that also warms the caches. Two things stay warm even "cold": on a tmpfs
-// backing fs the layers' own dentries are pinned in memory, so only the
-// overlay's lookups are cold; and fuse-overlayfs keeps its own node cache
-// in user space, which dropping the kernel's caches does not touch.
+// Cold samples drop the dentry and inode caches before every single timed
+// operation (untimed, see dropDentries), so no operation finds what another
+// one looked up and the union walks its layers again; this is what makes
+// depth show at all, since a warm dentry cache answers a stat from the
+// overlay's own dentries whatever the depth. The page cache is kept: the
+// blocks a cold lookup reads come from memory, so it times the union, not
+// the disk. Warm samples are the mean of a batch of repetitions (at least
+// half a millisecond of them), after an untimed calibration that also
+// warms the caches. Two things stay warm even "cold": on a tmpfs backing fs
+// the layers' own dentries are pinned in memory, so only the overlay's
+// lookups are cold; and fuse-overlayfs keeps its own node cache in user
+// space, which dropping the kernel's caches does not touch.
 //
 // Not for comparing hosts with other workloads running: dropping caches is
 // host-wide, and a sample is one syscall, so any noise shows.
@@ -90,9 +92,9 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if !cold {
 		return sample(ctx, t, nil, n)
 	}
-	ms, err = sample(ctx, t, func() error { return dropCaches(env.FS) }, n)
+	ms, err = sample(ctx, t, func() error { return dropDentries(env.FS) }, n)
 	for i := range ms {
-		ms[i].Extra = map[string]any{"cold-by": coldBy(env.FS)}
+		ms[i].Extra = map[string]any{"cold-by": coldBy}
 	}
 	return ms, err
 }
