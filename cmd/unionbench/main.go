@@ -37,6 +37,7 @@ var commands = map[string]command{
 	"drivers": {"list each driver and variant, supported here or not and why", cmdDrivers},
 	"clean":   {"remove work directories left by killed runs", cmdClean},
 	"run":     {"run the scenarios on every supported driver and write results", cmdRun},
+	"vm":      {"boot other kernels in qemu and run unionbench in each", cmdVM},
 	"report":  {"render results files into Markdown and HTML with plots", cmdReport},
 	"compare": {"compare a baseline with new results; exit 1 on a regression", cmdCompare},
 	"quirks":  {"probe POSIX behaviours (rename, open, hard links, ...) on every driver and variant", cmdQuirks},

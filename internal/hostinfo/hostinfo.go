@@ -42,13 +42,36 @@ func Read() Facts {
 	f.CPU, f.Hypervisor = cpuInfo()
 	// qemu without KVM names its CPU model after itself (e.g. "QEMU Virtual
 	// CPU version 2.5+"); with KVM the host model shows through.
-	f.Emulated = strings.Contains(f.CPU, "QEMU") || strings.Contains(f.CPU, "TCG")
+	f.Emulated = strings.Contains(f.CPU, "QEMU") || strings.Contains(f.CPU, "TCG") ||
+		cmdlineHas("/proc/cmdline", EmulatedParam)
 	f.CPUs = runtime.NumCPU()
 	f.MemoryBytes = memTotal()
 	f.Overlay = OverlayParams()
 	f.Filesystems = Filesystems()
 	f.Version = Version()
 	return f
+}
+
+// EmulatedParam on the kernel command line marks a guest that qemu runs
+// under TCG (`unionbench vm` adds it). The CPU model name alone depends on
+// qemu's -cpu option, not on the accelerator: -cpu max says "QEMU TCG CPU",
+// but a named model (-cpu Skylake-Client) shows a real Intel name while
+// still emulated.
+const EmulatedParam = "unionbench.emulated=1"
+
+// cmdlineHas reports whether the kernel command line in path has param as
+// one of its words.
+func cmdlineHas(path, param string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	for _, w := range strings.Fields(string(b)) {
+		if w == param {
+			return true
+		}
+	}
+	return false
 }
 
 func osRelease(path string) string {

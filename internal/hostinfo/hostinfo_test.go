@@ -25,3 +25,12 @@ func TestOsRelease(t *testing.T) {
 	assert.Equal(t, "Ubuntu 20.04.6 LTS", osRelease(p))
 	assert.Equal(t, "unknown", osRelease(filepath.Join(t.TempDir(), "missing")))
 }
+
+func TestCmdlineMarksEmulatedGuests(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cmdline")
+	require.NoError(t, os.WriteFile(p, []byte("console=ttyS0 panic=-1 "+EmulatedParam+" -- vm\n"), 0o644))
+	assert.True(t, cmdlineHas(p, EmulatedParam))
+	require.NoError(t, os.WriteFile(p, []byte("console=ttyS0 unionbench.emulated=10\n"), 0o644))
+	assert.False(t, cmdlineHas(p, EmulatedParam), "a longer word is not the flag")
+	assert.False(t, cmdlineHas(filepath.Join(t.TempDir(), "missing"), EmulatedParam))
+}
