@@ -283,8 +283,8 @@ func copyUpSample(fs *backing.FS, d drivers.Driver, top, id string, size int64, 
 }
 
 // prepare makes the named files cold (caches dropped) or warm (read to the
-// end through root), then syncs the backing fs so no writeback of the
-// setup runs during the timed operation.
+// end through root), then settles the backing fs (scenarios.Settle) so no
+// writeback of the setup runs during the timed operation.
 func prepare(fs *backing.FS, root int, cold bool, buf []byte, names ...string) error {
 	if cold {
 		if err := scenarios.DropCaches(); err != nil {
@@ -297,7 +297,7 @@ func prepare(fs *backing.FS, root int, cold bool, buf []byte, names ...string) e
 			}
 		}
 	}
-	return syncFS(fs)
+	return scenarios.Settle(fs)
 }
 
 func syncFS(fs *backing.FS) error {

@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"os"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/scenarios"
 )
 
 // dropDentries makes the next lookup cold in the sense the scenario table
@@ -21,15 +20,11 @@ import (
 // which says more about the VM's block device than about the union. The
 // dentry-cold lookup is what grows with depth, and it repeats.
 //
-// The backing fs is synced first: a dirty inode cannot be dropped.
+// The backing fs is settled first (scenarios.Settle): a dirty inode cannot
+// be dropped, and writeback must not run during the timed operation.
 func dropDentries(fs *backing.FS) error {
-	fd, err := unix.Open(fs.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", fs.Dir, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Syncfs(fd); err != nil {
-		return fmt.Errorf("syncfs %s: %w", fs.Dir, err)
+	if err := scenarios.Settle(fs); err != nil {
+		return err
 	}
 	if err := os.WriteFile("/proc/sys/vm/drop_caches", []byte("2"), 0); err != nil {
 		return fmt.Errorf("drop dentries and inodes: %w", err)
@@ -38,4 +33,4 @@ func dropDentries(fs *backing.FS) error {
 }
 
 // coldBy says in results how a sample was made cold.
-const coldBy = "syncfs, then drop_caches=2 (dentries and inodes; page cache kept) before each operation"
+const coldBy = "backing fs settled (syncfs, image fdatasync, writeback drained), then drop_caches=2 (dentries and inodes; page cache kept) before each operation"

@@ -88,6 +88,11 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if err != nil {
 		return nil, err
 	}
+	// The image was just written: its writeback must not run during the
+	// samples.
+	if err := scenarios.Settle(env.FS); err != nil {
+		return nil, errors.Join(err, t.close())
+	}
 	defer func() { err = errors.Join(err, t.close()) }()
 	if !cold {
 		return sample(ctx, t, nil, n)

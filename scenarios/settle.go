@@ -1,0 +1,89 @@
+package scenarios
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/unionbench/unionbench/internal/backing"
+)
+
+// settleDirty is how much dirty or in-flight page cache Settle tolerates.
+const settleDirty = 4 << 20
+
+// settleTimeout bounds the wait for writeback: a host writing for other
+// reasons must not hang a run.
+const settleTimeout = 5 * time.Second
+
+// Settle writes the backing fs's dirty data all the way down and waits for
+// the host's writeback to drain, so that no flush of what a scenario just
+// built runs during its timed operations. On a loop image that is two
+// steps: syncfs pushes the filesystem into the loop device, whose writes
+// land in the page cache of the image file on the host filesystem, where
+// the flusher would write them out later, on the same two CPUs as the next
+// sample; fdatasync of the image file does that now. Untimed.
+func Settle(fs *backing.FS) error {
+	if err := syncfsDir(fs.Dir); err != nil {
+		return err
+	}
+	if fs.Image != "" {
+		f, err := os.Open(fs.Image)
+		if err != nil {
+			return err
+		}
+		err = unix.Fdatasync(int(f.Fd()))
+		f.Close()
+		if err != nil {
+			return &os.PathError{Op: "fdatasync", Path: fs.Image, Err: err}
+		}
+	}
+	deadline := time.Now().Add(settleTimeout)
+	for {
+		dirty, err := dirtyBytes()
+		if err != nil || dirty < settleDirty || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func syncfsDir(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	if err := unix.Syncfs(fd); err != nil {
+		return &os.PathError{Op: "syncfs", Path: dir, Err: err}
+	}
+	return nil
+}
+
+// dirtyBytes is Dirty + Writeback from /proc/meminfo: page cache not yet
+// on its device, host-wide.
+func dirtyBytes() (int64, error) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var total int64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (name != "Dirty" && name != "Writeback") {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/meminfo: %q: %w", sc.Text(), err)
+		}
+		total += kb << 10
+	}
+	return total, sc.Err()
+}
