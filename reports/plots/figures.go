@@ -72,15 +72,21 @@ func formatInt(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 // CopyUp is copy-up latency of one operation against file size, log-log,
 // one line per driver and the plain copy + fsync floor.
 func CopyUp(s *dataset.Set, op string) (*Figure, error) {
+	floor := dataset.FloorMetric("copyup", op) != ""
+	caption := "Median latency of " + op + " on a file of a lower layer, by file size (log-log). " +
+		"Bars span the 5th to 95th percentile of the samples. "
+	if floor {
+		caption += "The dashed black line is the floor: a plain copy + fsync of the same bytes on the backing filesystem. "
+	} else {
+		caption += "The file was copied up by the first write, so nothing is copied and there is no floor. "
+	}
 	return lineFigure(s, lineSpec{
-		name:  "copyup-" + op,
-		title: "Copy-up: " + op + " latency by file size",
-		caption: "Median latency of " + op + " on a file of a lower layer, by file size (log-log). " +
-			"Bars span the 5th to 95th percentile of the samples. The dashed black line is the floor: " +
-			"a plain copy + fsync of the same bytes on the backing filesystem. 0 B files are in the tables only.",
+		name:     "copyup-" + op,
+		title:    "Copy-up: " + op + " latency by file size",
+		caption:  caption + "0 B files are in the tables only.",
 		scenario: "copyup", views: cacheViews(op),
 		x: "size", xLabel: "file size", parseX: parseSize, formatX: formatSize,
-		xLog: true, yLog: true, floor: true,
+		xLog: true, yLog: true, floor: floor,
 	})
 }
 
