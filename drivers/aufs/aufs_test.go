@@ -202,6 +202,7 @@ func TestLayoutOfAnImageAndAContainer(t *testing.T) {
 // A 127-branch container: the mount is one call plus remounts that append
 // the remaining parents in order, and a 128th layer is refused.
 func TestDeepContainerMountsInPagesAndRefusesOneLayerMore(t *testing.T) {
+	needRoot(t)
 	d, k := testDriver(t, drivers.Options{})
 	d.pageSize = 4096 // what Docker's hosts have, whatever this one has
 	parent := ""
