@@ -88,9 +88,19 @@ type Options struct {
 	// ["metacopy=on", "redirect_dir=on"]; the variant name is derived from them.
 	MountOptions []string
 	// MaxDepth overrides the driver's default depth limit (e.g. overlay2's
-	// 128, Docker's limit) up to the kernel's own limit. 0 keeps the default.
+	// 128, Docker's limit) up to the kernel's own limit. 0 keeps the default;
+	// Deepest asks for the deepest the driver can build.
 	MaxDepth int
 }
+
+// Deepest, as Options.MaxDepth, asks for as deep a stack as the driver can
+// build: the kernel's own limit for overlay2 and fuse-overlayfs, no limit
+// of their own (Unbounded) for overlay and vfs, whose mounts hold at most
+// two layers or none, and aufs's compiled-in branch count.
+const Deepest = -1
+
+// Unbounded is the depth limit of a driver that has none of its own.
+const Unbounded = 1 << 16
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 

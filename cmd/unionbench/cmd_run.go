@@ -53,7 +53,7 @@ func cmdRun(args []string, stdout io.Writer) error {
 	})
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
-	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults)")
+	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults, or as deep as each can with --full)")
 	fs.StringVar(&f.out, "out", "", "results directory (default results/<run id>)")
 	fs.StringVar(&f.workdir, "workdir", defaultWorkdir, "directory that holds all scratch state")
 	if err := parse(fs, args); err != nil {
@@ -139,6 +139,11 @@ func planRun(f *runFlags) (*runPlan, error) {
 		return nil, badInput("--max-depth %d: want 0 (driver defaults) or more", f.maxDepth)
 	}
 	p.MaxDepth = f.maxDepth
+	if f.full && f.maxDepth == 0 {
+		// The full suite sweeps depth up to the kernel's limit: every
+		// driver builds as deep as it can, and what it cannot is n/a.
+		p.MaxDepth = drivers.Deepest
+	}
 	if f.depths != "" {
 		if p.Depths, err = scenarios.ParseDepths(f.depths); err != nil {
 			return nil, badInput("--depths: %v", err)

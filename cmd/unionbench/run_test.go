@@ -12,6 +12,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/sys/unix"
 
+	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
@@ -233,4 +234,18 @@ func TestRunRecordsAFailureAndGoesOn(t *testing.T) {
 	entries, err := os.ReadDir(small)
 	require.NoError(t, err)
 	assert.Empty(t, entries, "the run removes its scratch state from the work directory")
+}
+
+// The full suite lets every driver build as deep as it can (the lookup and
+// mount sweeps go to overlay2's kernel limit); an explicit --max-depth wins.
+func TestFullSuiteGoesAsDeepAsEachDriverCan(t *testing.T) {
+	rp, err := planRun(&runFlags{full: true, backing: "ext4", backingSize: "16GiB", workdir: t.TempDir()})
+	require.NoError(t, err)
+	assert.Equal(t, drivers.Deepest, rp.plan.MaxDepth)
+	rp, err = planRun(&runFlags{full: true, maxDepth: 200, backing: "ext4", backingSize: "16GiB", workdir: t.TempDir()})
+	require.NoError(t, err)
+	assert.Equal(t, 200, rp.plan.MaxDepth)
+	rp, err = planRun(&runFlags{backing: "ext4", backingSize: "16GiB", workdir: t.TempDir()})
+	require.NoError(t, err)
+	assert.Equal(t, 0, rp.plan.MaxDepth, "the quick suite keeps the drivers' defaults")
 }

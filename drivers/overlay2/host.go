@@ -84,6 +84,8 @@ func DepthLimit(driver string, requested, def, max int, why string) (int, error)
 	switch {
 	case requested == 0:
 		return def, nil
+	case requested == drivers.Deepest:
+		return max, nil
 	case requested < 0:
 		return 0, fmt.Errorf("%s: MaxDepth %d out of range: want 0 (the default) to %d", driver, requested, max)
 	case requested > max:

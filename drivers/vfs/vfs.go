@@ -51,7 +51,10 @@ func New(root string, opts drivers.Options) (drivers.Driver, error) {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
 	max := DefaultMaxDepth
-	if opts.MaxDepth > 0 {
+	switch {
+	case opts.MaxDepth == drivers.Deepest:
+		max = drivers.Unbounded
+	case opts.MaxDepth > 0:
 		max = opts.MaxDepth
 	}
 	return &Driver{root: root, maxDepth: max, layers: layerset.New(Name)}, nil
