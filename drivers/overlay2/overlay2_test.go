@@ -302,7 +302,7 @@ func TestFactoryRefusals(t *testing.T) {
 		{"/", drivers.Options{}, "root directory"},
 		{"/var/lib/docker/overlay2", drivers.Options{}, "/var/lib/docker"},
 		{t.TempDir(), drivers.Options{MaxDepth: KernelMaxLowers + 2}, "limit of 501"},
-		{t.TempDir(), drivers.Options{MaxDepth: -1}, "out of range"},
+		{t.TempDir(), drivers.Options{MaxDepth: -2}, "out of range"},
 		{t.TempDir(), drivers.Options{MountOptions: []string{"lowerdir=/x"}}, "set by the driver"},
 		{t.TempDir(), drivers.Options{MountOptions: []string{"a,b"}}, "bad mount option"},
 	} {
