@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/unionbench/unionbench/drivers"
@@ -100,24 +97,14 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 		return jsonl.Write(&rec)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	var stopped syscall.Signal
-	go func() {
-		if s, ok := <-sigs; ok {
-			stopped = s.(syscall.Signal)
-			cancel()
-		}
-	}()
+	ctx, interrupt, release := onInterrupt("unionbench quirks", "")
+	defer release()
 
 	fmt.Fprintf(os.Stderr, "unionbench quirks %s: %d quirks on %d variants, backing %s, results in %s\n", runID, len(qs), len(variants), kind, outDir)
 	env := &scenarios.Env{FS: bfs}
 	err = quirks.Run(ctx, env, variants, qs, emit)
-	if stopped != 0 {
-		return &exitInterrupted{stopped}
+	if s := interrupt.Signal(); s != 0 {
+		return &exitInterrupted{s}
 	}
 	if err != nil {
 		return err

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -223,21 +221,11 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 		return results.WriteBenchRecord(benchFile, r)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	var stopped syscall.Signal
-	go func() {
-		s := <-sigs
-		stopped = s.(syscall.Signal)
-		fmt.Fprintf(os.Stderr, "\nunionbench run: %v: stopping after the current measurement\n", s)
-		cancel()
-	}()
+	ctx, interrupt, release := onInterrupt("unionbench run", "stopping after the current measurement")
+	defer release()
 
 	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %d samples, backing %s, results in %s\n", p.RunID, p.Suite, p.Count, rp.kind, outDir)
 	out, err := scenarios.Run(ctx, p, sink, newProgress(os.Stderr))
-	signal.Stop(sigs)
 	printSummary(stdout, recs)
 	fmt.Fprintf(stdout, "\n%d measurements, %d failed, %d not supported; results: %s\n", out.Measured, out.Failed, out.Unsupported, filepath.Join(outDir, "results.jsonl"))
 	if err := reportRun(filepath.Join(outDir, "report"), filepath.Join(outDir, "results.jsonl"), recs); err != nil {
@@ -249,8 +237,8 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	switch {
 	case err != nil:
 		return err
-	case out.Interrupted && stopped != 0:
-		return &exitInterrupted{stopped}
+	case out.Interrupted && interrupt.Signal() != 0:
+		return &exitInterrupted{interrupt.Signal()}
 	case out.Failed > 0:
 		return fmt.Errorf("%d measurements failed (see the summary and %s)", out.Failed, filepath.Join(outDir, "results.jsonl"))
 	}
