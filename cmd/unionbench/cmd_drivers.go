@@ -39,12 +39,9 @@ func cmdDrivers(args []string, stdout io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	variants := drivers.AllVariants()
-	if *list != "" {
-		var err error
-		if variants, err = drivers.ParseList(*list); err != nil {
-			return badInput("--drivers: %v", err)
-		}
+	variants, err := driversFlag(*list)
+	if err != nil {
+		return err
 	}
 	if *layers < 0 || *layers > maxLayersFlag {
 		return badInput("--layers %d: want 1 to %d (0 = each driver's default)", *layers, maxLayersFlag)
@@ -128,4 +125,17 @@ func printDrivers(w io.Writer, rep driversReport) {
 	if len(rep.Drivers) == 0 {
 		fmt.Fprintln(os.Stderr, "no drivers registered")
 	}
+}
+
+// driversFlag parses --drivers for the commands that look at every driver
+// and variant by default (drivers, quirks).
+func driversFlag(list string) ([]drivers.Variant, error) {
+	if list == "" {
+		return drivers.AllVariants(), nil
+	}
+	vs, err := drivers.ParseList(list)
+	if err != nil {
+		return nil, badInput("--drivers: %v", err)
+	}
+	return vs, nil
 }

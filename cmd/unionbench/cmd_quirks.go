@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/sandbox"
@@ -29,12 +28,9 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	variants := drivers.AllVariants()
-	if *list != "" {
-		var err error
-		if variants, err = drivers.ParseList(*list); err != nil {
-			return badInput("--drivers: %v", err)
-		}
+	variants, err := driversFlag(*list)
+	if err != nil {
+		return err
 	}
 	qs := quirks.Catalogue()
 	if *only != "" {
