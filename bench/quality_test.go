@@ -18,6 +18,7 @@ import (
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/copyup"
 	"github.com/unionbench/unionbench/scenarios/lookup"
@@ -206,7 +207,7 @@ func gated(key string) bool {
 	}
 	for _, p := range f[2:] {
 		if v, ok := strings.CutPrefix(p, "size="); ok {
-			n, err := scenarios.ParseSize(v)
+			n, err := units.ParseSize(v)
 			return err == nil && n >= 1<<20
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/units"
 )
 
 // Plan is one run: which scenarios on which variants, how much of each
@@ -72,7 +73,7 @@ func (p *Plan) Override(cases []Case) []Case {
 	if len(p.Sizes) > 0 {
 		var v []string
 		for _, s := range p.Sizes {
-			v = append(v, FormatSize(s))
+			v = append(v, units.FormatSize(s))
 		}
 		rs = append(rs, repl{"size", v})
 	}

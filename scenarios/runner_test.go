@@ -111,18 +111,3 @@ func TestOverrideReplacesSweepValues(t *testing.T) {
 	}
 	assert.Equal(t, []string{"size=1MiB/cache=cold", "size=2MiB/cache=cold", "depth=3", "containers=2"}, names)
 }
-
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"0B": 0, "4KiB": 4096, "64MiB": 64 << 20, "1GiB": 1 << 30, "512": 512} {
-		got, err := ParseSize(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-		if in != "512" {
-			assert.Equal(t, in, FormatSize(got), "FormatSize reads back")
-		}
-	}
-	for _, bad := range []string{"10QB", "", "-1KiB", "1.5MiB", "KiB", "2000GiB"} {
-		_, err := ParseSize(bad)
-		assert.Error(t, err, bad)
-	}
-}

@@ -17,6 +17,7 @@ import (
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 )
 
@@ -125,11 +126,11 @@ func planRun(f *runFlags) (*runPlan, error) {
 	if rp.kind, err = backing.ParseKind(f.backing); err != nil {
 		return nil, badInput("--backing: %v", err)
 	}
-	if rp.backingSize, err = scenarios.ParseSize(f.backingSize); err != nil || rp.backingSize < 64<<20 {
+	if rp.backingSize, err = units.ParseSize(f.backingSize); err != nil || rp.backingSize < 64<<20 {
 		return nil, badInput("--backing-size %q: want a size of at least 64MiB, e.g. 16GiB", f.backingSize)
 	}
 	if f.sizes != "" {
-		if p.Sizes, err = scenarios.ParseSizes(f.sizes); err != nil {
+		if p.Sizes, err = units.ParseSizes(f.sizes); err != nil {
 			return nil, badInput("--sizes: %v", err)
 		}
 	}
@@ -155,7 +156,7 @@ func planRun(f *runFlags) (*runPlan, error) {
 		}
 	}
 	if rp.kind != backing.Dir && need > rp.backingSize {
-		return nil, badInput("--backing-size %s is too small for the largest case: it needs about %s (raise --backing-size or lower --sizes)", f.backingSize, scenarios.FormatSize(roundUp(need)))
+		return nil, badInput("--backing-size %s is too small for the largest case: it needs about %s (raise --backing-size or lower --sizes)", f.backingSize, units.FormatSize(roundUp(need)))
 	}
 	return rp, nil
 }
@@ -182,7 +183,7 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	if rp.kind == backing.Dir {
 		st, err := fs.Statfs()
 		if err == nil && int64(st.Bavail)*st.Bsize < rp.backingSize/4 {
-			fmt.Fprintf(os.Stderr, "unionbench run: warning: only %s free under %s\n", scenarios.FormatSize(roundUp(int64(st.Bavail)*st.Bsize)), fs.Dir)
+			fmt.Fprintf(os.Stderr, "unionbench run: warning: only %s free under %s\n", units.FormatSize(roundUp(int64(st.Bavail)*st.Bsize)), fs.Dir)
 		}
 	}
 	if err := checkDepths(rp, fs); err != nil {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/unionbench/unionbench/reports/dataset"
 	"github.com/unionbench/unionbench/reports/results"
-	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/reports/units"
 )
 
 // All returns every figure the set has data for, in report order.
@@ -61,18 +61,30 @@ func cacheViews(metric string) []view {
 }
 
 func parseSize(s string) (float64, bool) {
-	n, err := scenarios.ParseSize(s)
+	n, err := units.ParseSize(s)
 	return float64(n), err == nil
 }
 
-func formatSize(x float64) string { return scenarios.FormatSize(int64(x)) }
+func formatSize(x float64) string { return units.FormatSize(int64(x)) }
 
 func formatInt(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+
+// hasFloor reports whether any measurement of a metric names a floor.
+func hasFloor(s *dataset.Set, scenario, metric string) bool {
+	for _, g := range s.Groups {
+		for _, m := range g.Select(scenario, metric) {
+			if m.Floor != "" {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // CopyUp is copy-up latency of one operation against file size, log-log,
 // one line per driver and the plain copy + fsync floor.
 func CopyUp(s *dataset.Set, op string) (*Figure, error) {
-	floor := dataset.FloorMetric("copyup", op) != ""
+	floor := hasFloor(s, "copyup", op)
 	caption := "Median latency of " + op + " on a file of a lower layer, by file size (log-log). " +
 		"Bars span the 5th to 95th percentile of the samples. "
 	if floor {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -74,9 +75,14 @@ func lineFigure(s *dataset.Set, spec lineSpec) (*Figure, error) {
 func linePanel(g *dataset.Group, spec lineSpec, v view) (*plot.Plot, int, error) {
 	p := newPanel(g, v.title)
 	p.X.Label.Text = spec.xLabel
-	ms := g.Select(spec.scenario, v.metric, v.where...)
+	var ms []*dataset.Measurement
+	for _, m := range g.Select(spec.scenario, v.metric, v.where...) {
+		if m.Driver != dataset.FloorDriver { // floors come by reference below
+			ms = append(ms, m)
+		}
+	}
 	if spec.floor {
-		ms = append(ms, floorOf(g, spec.scenario, v)...)
+		ms = append(ms, floorOf(g, ms)...)
 	}
 	unit := ""
 	var xs []float64
@@ -160,22 +166,13 @@ func linePanel(g *dataset.Group, spec lineSpec, v view) (*plot.Plot, int, error)
 	return p, n, nil
 }
 
-// floorOf returns the floor measurements of a view: the floor's metric
-// name for it, restricted to the view's parameters the floor has.
-func floorOf(g *dataset.Group, scenario string, v view) []*dataset.Measurement {
+// floorOf returns the floor measurements the drivers' measurements ms
+// name as their floors, each once.
+func floorOf(g *dataset.Group, ms []*dataset.Measurement) []*dataset.Measurement {
 	var out []*dataset.Measurement
-	for _, m := range g.Select(scenario, dataset.FloorMetric(scenario, v.metric)) {
-		if m.Driver != dataset.FloorDriver {
-			continue
-		}
-		keep := true
-		for _, w := range v.where {
-			if got := m.Param(w.Key); got != "" && got != w.Value {
-				keep = false
-			}
-		}
-		if keep {
-			out = append(out, m)
+	for _, m := range ms {
+		if f := g.Floor(m); f != nil && !slices.Contains(out, f) {
+			out = append(out, f)
 		}
 	}
 	return out

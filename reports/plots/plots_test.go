@@ -13,8 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/plot"
 
-	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/reports/dataset"
 	"github.com/unionbench/unionbench/reports/results"
 )
@@ -29,10 +27,31 @@ type host struct {
 func (h *host) add(scenario, metric, driver, unit string, params []results.Param, samples ...float64) {
 	h.recs = append(h.recs, results.Record{
 		Schema: results.SchemaVersion, RunID: "run-" + h.kernel,
-		Host:    hostinfo.Facts{Kernel: h.kernel, Distro: "Debian GNU/Linux 12", CPU: "Test CPU", Emulated: h.emulated},
-		Backing: backing.Facts{Kind: backing.Ext4},
+		Host:    results.Host{Kernel: h.kernel, Distro: "Debian GNU/Linux 12", CPU: "Test CPU", Emulated: h.emulated},
+		Backing: results.Backing{Kind: "ext4"},
 		Driver:  driver, Variant: driver, Scenario: scenario, Metric: metric, Params: params, Unit: unit, Samples: samples,
+		Status: results.OK, Better: results.Lower, Floor: h.floor(scenario, metric, driver, params),
 	})
+}
+
+// floor is the Floor a scenario would give this test data's records: the
+// floor added last of the same scenario (of copy-fsync for copy-up's
+// first-write) whose parameters the record has.
+func (h *host) floor(scenario, metric, driver string, params []results.Param) string {
+	if driver == "floor" || metric == "container-inodes" {
+		return ""
+	}
+	if metric == "first-write" {
+		metric = "copy-fsync"
+	}
+	for i := len(h.recs) - 1; i >= 0; i-- {
+		f := h.recs[i]
+		if f.Driver == "floor" && f.Scenario == scenario && f.Metric == metric &&
+			!slices.ContainsFunc(f.Params, func(p results.Param) bool { return !slices.Contains(params, p) }) {
+			return f.CaseKey()
+		}
+	}
+	return ""
 }
 
 // synthetic is a small but complete set: every scenario a figure draws,
@@ -201,6 +220,37 @@ func TestSeriesAndFloor(t *testing.T) {
 	f, err = CopyUp(s, "chmod")
 	require.NoError(t, err)
 	assert.Nil(t, f)
+}
+
+// Floor lines follow the records' Floor, whatever the metrics are called:
+// a copy-up operation named w1 whose floor is named baseline gets the
+// floor line, one named w2 without a Floor gets none.
+func TestFloorByReference(t *testing.T) {
+	P := results.P
+	var recs []results.Record
+	add := func(metric, driver, floor string, ps []results.Param, v float64) {
+		recs = append(recs, results.Record{Schema: results.SchemaVersion, RunID: "r", Host: results.Host{Kernel: "6.1.0"},
+			Backing: results.Backing{Kind: "ext4"}, Driver: driver, Variant: driver, Scenario: "copyup", Metric: metric,
+			Params: ps, Unit: "ns", Samples: []float64{v, v * 1.1, v * 0.9}, Status: results.OK, Better: results.Lower, Floor: floor})
+	}
+	for _, size := range []string{"4KiB", "1MiB"} {
+		for _, cache := range []string{"cold", "warm"} {
+			ps := []results.Param{P("size", size), P("cache", cache)}
+			add("baseline", "floor", "", ps, 100)
+			add("w1", "overlay2", results.CaseKey("baseline", ps...), ps, 200)
+			add("w2", "overlay2", "", ps, 50)
+		}
+	}
+	s := dataset.New(recs)
+	names := []string{"overlay2", floorLabel}
+	w1, err := CopyUp(s, "w1")
+	require.NoError(t, err)
+	assert.Equal(t, names, legend(t, w1.Panels[0][0], names...))
+	assert.Contains(t, w1.Caption, "floor: a plain copy")
+	w2, err := CopyUp(s, "w2")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"overlay2"}, legend(t, w2.Panels[0][0], names...))
+	assert.Contains(t, w2.Caption, "there is no floor")
 }
 
 // Every figure renders to a PNG that decodes at its stated size and to

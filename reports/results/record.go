@@ -45,23 +45,23 @@ const (
 // Record is one measurement: a sample set of one metric of one case of one
 // scenario on one driver variant.
 type Record struct {
-	Schema       int            `json:"schema"`
-	RunID        string         `json:"run_id"`
-	Time         time.Time      `json:"time"`
-	Host         Host           `json:"host"`
-	Backing      Backing        `json:"backing"`
-	Driver       string         `json:"driver"`  // "overlay2", or "floor" for the baseline measured on the backing fs itself
-	Variant      string         `json:"variant"` // "overlay2+metacopy=on"
-	MountOptions []string       `json:"mount_options,omitempty"`
-	Scenario     string         `json:"scenario"` // copyup, lookup, mount, inodes, pagecache, quirks
-	Metric       string         `json:"metric"`   // first-write, stat, inodes-per-image, ...
-	Params       []Param        `json:"params"`
-	Unit         string         `json:"unit"` // ns, bytes, inodes, ratio, ...
-	Samples      []float64      `json:"samples"`
-	Status       Status         `json:"status"`
-	Error        string         `json:"error,omitempty"`  // why a Failed measurement failed
-	Reason       string         `json:"reason,omitempty"` // why an Unsupported one cannot be made
-	Better       Better         `json:"better,omitempty"` // set on every OK record
+	Schema       int       `json:"schema"`
+	RunID        string    `json:"run_id"`
+	Time         time.Time `json:"time"`
+	Host         Host      `json:"host"`
+	Backing      Backing   `json:"backing"`
+	Driver       string    `json:"driver"`  // "overlay2", or "floor" for the baseline measured on the backing fs itself
+	Variant      string    `json:"variant"` // "overlay2+metacopy=on"
+	MountOptions []string  `json:"mount_options,omitempty"`
+	Scenario     string    `json:"scenario"` // copyup, lookup, mount, inodes, pagecache, quirks
+	Metric       string    `json:"metric"`   // first-write, stat, inodes-per-image, ...
+	Params       []Param   `json:"params"`
+	Unit         string    `json:"unit"` // ns, bytes, inodes, ratio, ...
+	Samples      []float64 `json:"samples"`
+	Status       Status    `json:"status"`
+	Error        string    `json:"error,omitempty"`  // why a Failed measurement failed
+	Reason       string    `json:"reason,omitempty"` // why an Unsupported one cannot be made
+	Better       Better    `json:"better,omitempty"` // set on every OK record
 	// Floor is the CaseKey of the floor record this one is compared with
 	// (same run, scenario and unit, driver "floor"); "" when it has none,
 	// as copy-up's second write, which copies nothing.

@@ -76,15 +76,19 @@ type Change struct {
 	Delta float64
 	// P is the Mann-Whitney U p-value; Alpha the level it is tested at.
 	P, Alpha float64
-	// Exact is set when both sides are constant (counts: inodes, bytes,
-	// copies): there is no noise to test, any difference is real.
+	// Exact is set when the samples are exact counts (inodes, bytes,
+	// copies), as the caller says: there is no noise to test, any
+	// difference of the medians is real.
 	Exact       bool
 	Significant bool
 	Warnings    []string
 }
 
-// Compare tests whether new differs from old.
-func Compare(old, new []float64) Change {
+// Compare tests whether new differs from old. exact says the samples are
+// exact counts rather than noisy timings (results.Record.Exact): then the
+// medians either differ or they do not, whatever the spread, as
+// benchmath's exact assumption has it.
+func Compare(old, new []float64, exact bool) Change {
 	c := Change{Old: Summarize(old), New: Summarize(new), Alpha: benchmath.DefaultThresholds.CompareAlpha}
 	switch {
 	case c.Old.Median == c.New.Median:
@@ -96,9 +100,7 @@ func Compare(old, new []float64) Change {
 	}
 	so := benchmath.NewSample(slices.Clone(old), &benchmath.DefaultThresholds)
 	sn := benchmath.NewSample(slices.Clone(new), &benchmath.DefaultThresholds)
-	if constant(so.Values) && constant(sn.Values) {
-		// benchmath's exact assumption has no test to run: the values
-		// either differ or they do not.
+	if exact {
 		c.Exact, c.P = true, 1
 		if c.Old.Median != c.New.Median {
 			c.P = 0
@@ -113,10 +115,6 @@ func Compare(old, new []float64) Change {
 		c.Warnings = append(c.Warnings, w.Error())
 	}
 	return c
-}
-
-func constant(sorted []float64) bool {
-	return len(sorted) > 0 && sorted[0] == sorted[len(sorted)-1]
 }
 
 // String is the change as benchstat would print it: "+12.3% (p=0.008 n=5+5)".

@@ -32,23 +32,31 @@ func TestSummarize(t *testing.T) {
 func TestCompare(t *testing.T) {
 	old := []float64{100, 101, 99, 102, 98, 100}
 	slower := []float64{150, 152, 149, 151, 148, 150}
-	c := Compare(old, slower)
+	c := Compare(old, slower, false)
 	assert.True(t, c.Significant)
 	assert.InDelta(t, 0.5, c.Delta, 1e-9)
 	assert.Less(t, c.P, 0.05)
 	assert.Contains(t, c.String(), "+50.0%")
 
-	same := Compare(old, []float64{101, 99, 100, 100, 102, 98})
+	same := Compare(old, []float64{101, 99, 100, 100, 102, 98}, false)
 	assert.False(t, same.Significant)
 	assert.Zero(t, same.Delta)
 
 	// Counts: no noise to test, any difference is real.
-	exact := Compare([]float64{35, 35, 35}, []float64{36, 36, 36})
+	exact := Compare([]float64{35, 35, 35}, []float64{36, 36, 36}, true)
 	assert.True(t, exact.Exact)
 	assert.True(t, exact.Significant)
-	assert.False(t, Compare([]float64{35}, []float64{35}).Significant)
+	assert.False(t, Compare([]float64{35}, []float64{35}, true).Significant)
+	// Exactness is what the caller says, not guessed from the values:
+	// counts that vary are still exact, constant timings still noisy.
+	varying := Compare([]float64{10, 12, 11}, []float64{20, 22, 21}, true)
+	assert.True(t, varying.Exact)
+	assert.True(t, varying.Significant)
+	constant := Compare([]float64{35, 35}, []float64{36, 36}, false)
+	assert.False(t, constant.Exact)
+	assert.False(t, constant.Significant, "2+2 noisy samples cannot be significant")
 
 	// Too few samples: the U test cannot reach p<0.05 with 3+3.
-	assert.False(t, Compare([]float64{1, 2, 3}, []float64{10, 11, 12}).Significant)
-	assert.True(t, math.IsInf(Compare([]float64{0, 0, 1}, []float64{5, 5, 6}).Delta, 1))
+	assert.False(t, Compare([]float64{1, 2, 3}, []float64{10, 11, 12}, false).Significant)
+	assert.True(t, math.IsInf(Compare([]float64{0, 0, 1}, []float64{5, 5, 6}, false).Delta, 1))
 }

@@ -60,6 +60,7 @@ import (
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/layerspec"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 )
 
@@ -103,7 +104,7 @@ func (Scenario) Cases(s scenarios.Suite) []scenarios.Case {
 }
 
 func params(size int64, cache string) []results.Param {
-	return []results.Param{results.P("size", scenarios.FormatSize(size)), results.P("cache", cache)}
+	return []results.Param{results.P("size", units.FormatSize(size)), results.P("cache", cache)}
 }
 
 // spaceFactor is how many copies of the largest size a case can hold at
@@ -120,7 +121,7 @@ const spaceMargin = 64 << 20
 func (Scenario) SpaceNeeded(_ scenarios.Suite, cases []scenarios.Case) int64 {
 	largest := int64(0)
 	for _, c := range cases {
-		if size, err := scenarios.ParseSize(c.Get("size")); err == nil {
+		if size, err := units.ParseSize(c.Get("size")); err == nil {
 			largest = max(largest, size)
 		}
 	}
@@ -128,7 +129,7 @@ func (Scenario) SpaceNeeded(_ scenarios.Suite, cases []scenarios.Case) int64 {
 }
 
 func parseCase(c scenarios.Case) (size int64, cold bool, err error) {
-	if size, err = scenarios.ParseSize(c.Get("size")); err != nil {
+	if size, err = units.ParseSize(c.Get("size")); err != nil {
 		return 0, false, fmt.Errorf("copyup: size: %w", err)
 	}
 	switch v := c.Get("cache"); v {
@@ -203,7 +204,7 @@ func measureDriver(ctx context.Context, env *scenarios.Env, size int64, cold boo
 	}
 	defer func() { err = errors.Join(err, cleanup()) }()
 	if env.Progress != nil {
-		env.Progress("building an image with two files of %s", scenarios.FormatSize(size))
+		env.Progress("building an image with two files of %s", units.FormatSize(size))
 	}
 	top, err := Build(d, Image(size))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
@@ -135,7 +136,7 @@ func TestEveryDriver(t *testing.T) {
 				for _, size := range []int64{0, 1 << 20} {
 					got := measure(t, fs, driver, sizeCase(size, cache, false), 2)
 					t.Logf("%s %s %s: first-write %.0f ns (%.0f device bytes), second-write %.0f ns, chmod %.0f ns",
-						driver, scenarios.FormatSize(size), cache, got["first-write"], got["first-write-device-bytes"], got["second-write"], got["chmod"])
+						driver, units.FormatSize(size), cache, got["first-write"], got["first-write-device-bytes"], got["second-write"], got["chmod"])
 					if size > 0 && driver != "vfs" {
 						assert.GreaterOrEqual(t, got["first-write-device-bytes"], float64(size), "the copy-up reaches the device")
 					}

@@ -59,6 +59,7 @@ import (
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/layerspec"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/copyup"
 )
@@ -95,7 +96,7 @@ func (Scenario) Cases(s scenarios.Suite) []scenarios.Case {
 		for _, n := range counts {
 			for _, size := range sizes {
 				out = append(out, scenarios.Case{Floor: floor, Params: []results.Param{
-					results.P("containers", strconv.Itoa(n)), results.P("size", scenarios.FormatSize(size)),
+					results.P("containers", strconv.Itoa(n)), results.P("size", units.FormatSize(size)),
 				}})
 			}
 		}
@@ -126,7 +127,7 @@ func parseCase(c scenarios.Case) (count int, size int64, err error) {
 	if err != nil || count < 1 || count > 1000 {
 		return 0, 0, fmt.Errorf("pagecache: containers %q: want a whole number from 1 to 1000", v)
 	}
-	if size, err = scenarios.ParseSize(c.Get("size")); err != nil {
+	if size, err = units.ParseSize(c.Get("size")); err != nil {
 		return 0, 0, fmt.Errorf("pagecache: size: %w", err)
 	}
 	if size == 0 {
@@ -238,7 +239,7 @@ func driverSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error
 		}
 	}()
 	if env.Progress != nil {
-		env.Progress("building an image with a file of %s and %d containers", scenarios.FormatSize(size), count)
+		env.Progress("building an image with a file of %s and %d containers", units.FormatSize(size), count)
 	}
 	top, err := copyup.Build(d, copyup.ImageOf(size, File))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
@@ -31,7 +32,7 @@ func newFS(t *testing.T) *backing.FS { return scenariotest.NewFS(t, backing.Ext4
 
 func countCase(containers int, size int64, floor bool) scenarios.Case {
 	return scenarios.Case{Floor: floor, Params: []results.Param{
-		results.P("containers", strconv.Itoa(containers)), results.P("size", scenarios.FormatSize(size)),
+		results.P("containers", strconv.Itoa(containers)), results.P("size", units.FormatSize(size)),
 	}}
 }
 
