@@ -23,5 +23,5 @@ func BenchmarkInodes(b *testing.B) {
 			variants = append(variants, v)
 		}
 	}
-	benchScenario(b, inodes.New(), "image-inodes", variants)
+	benchScenario(b, inodes.New(), "image-inodes", "image-inodes", variants)
 }

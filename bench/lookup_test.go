@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
@@ -23,7 +22,7 @@ import (
 // and readdir come as open-ns/op, enoent-ns/op and readdir-ns/op, and
 // floor-ratio is the stat over the floor's.
 func BenchmarkLookup(b *testing.B) {
-	benchScenario(b, lookup.New(), "stat", drivers.AllVariants())
+	benchScenario(b, lookup.New(), "stat", "stat", drivers.AllVariants())
 }
 
 // benchScenario runs every case of a scenario's suite (quick, or full with
@@ -33,10 +32,12 @@ func BenchmarkLookup(b *testing.B) {
 // Measure with n = b.N and reports the median of every metric: headline as
 // <unit>/op (ns/op, inodes/op), the others as <metric>-<unit>/op, or
 // <metric>/op where the name already says the unit (image-bytes/op), or
-// plain <metric> for counts (layers-until-enospc); floor-ratio is the
-// headline over the matching floor's. A variant that cannot run, or a case
-// beyond its limits, is skipped with the reason.
-func benchScenario(b *testing.B, s scenarios.Scenario, headline string, variants []drivers.Variant) {
+// plain <metric> for counts (layers-until-enospc); a floor case reports
+// floorHeadline as its <unit>/op. floor-ratio is the headline over the
+// median of the floor measurement the headline names as its Floor. A
+// variant that cannot run, or a case beyond its limits, is skipped with
+// the reason.
+func benchScenario(b *testing.B, s scenarios.Scenario, headline, floorHeadline string, variants []drivers.Variant) {
 	needRoot(b)
 	suite := scenarios.Quick
 	if os.Getenv("UNIONBENCH_SUITE") == string(scenarios.Full) {
@@ -53,15 +54,17 @@ func benchScenario(b *testing.B, s scenarios.Scenario, headline string, variants
 				b.Fatal(err)
 			}
 			defer fs.Close()
-			floors := map[string]float64{} // floor case name -> headline median
+			floors := map[string]float64{} // floor measurement's results.CaseKey -> median
 			for _, c := range cases {
 				if !c.Floor {
 					continue
 				}
 				b.Run("driver=floor/"+c.Name(), func(b *testing.B) {
 					ms := benchMeasure(b, s, &scenarios.Env{FS: fs}, c)
-					report(b, ms, headline, 0)
-					floors[c.Name()] = headlineMedian(ms, headline)
+					report(b, ms, floorHeadline, nil)
+					for _, m := range ms {
+						floors[results.CaseKey(m.Metric, c.Params...)] = median(m.Samples)
+					}
 				})
 			}
 			for _, v := range variants {
@@ -71,7 +74,7 @@ func benchScenario(b *testing.B, s scenarios.Scenario, headline string, variants
 					}
 					b.Run("driver="+v.String()+"/"+c.Name(), func(b *testing.B) {
 						ms := benchMeasure(b, s, &scenarios.Env{FS: fs, Variant: v}, c)
-						report(b, ms, headline, floors[floorFor(cases, c)])
+						report(b, ms, headline, floors)
 					})
 				}
 			}
@@ -90,13 +93,13 @@ func benchMeasure(b *testing.B, s scenarios.Scenario, env *scenarios.Env, c scen
 	return ms
 }
 
-func report(b *testing.B, ms []scenarios.Measurement, headline string, floor float64) {
+func report(b *testing.B, ms []scenarios.Measurement, headline string, floors map[string]float64) {
 	for _, m := range ms {
 		v := median(m.Samples)
 		switch {
 		case m.Metric == headline:
 			b.ReportMetric(v, m.Unit+"/op")
-			if floor > 0 {
+			if floor := floors[m.Floor]; m.Floor != "" && floor > 0 {
 				b.ReportMetric(v/floor, "floor-ratio")
 			}
 		case m.Unit == "count":
@@ -107,27 +110,6 @@ func report(b *testing.B, ms []scenarios.Measurement, headline string, floor flo
 			b.ReportMetric(v, m.Metric+"-"+m.Unit+"/op")
 		}
 	}
-}
-
-// floorFor names the floor case a driver case compares with: the one
-// whose parameters all appear, with the same values, in the driver case's
-// (lookup's cache=cold for depth=16/cache=cold).
-func floorFor(cases []scenarios.Case, c scenarios.Case) string {
-	for _, f := range cases {
-		if f.Floor && slices.IndexFunc(f.Params, func(p results.Param) bool { return c.Get(p.Key) != p.Value }) < 0 {
-			return f.Name()
-		}
-	}
-	return ""
-}
-
-func headlineMedian(ms []scenarios.Measurement, headline string) float64 {
-	for _, m := range ms {
-		if m.Metric == headline {
-			return median(m.Samples)
-		}
-	}
-	return 0
 }
 
 // median is the median of a benchmark's samples (0 for none: a skipped

@@ -24,5 +24,5 @@ func BenchmarkPageCache(b *testing.B) {
 			variants = append(variants, v)
 		}
 	}
-	benchScenario(b, pagecache.New(), "read", variants)
+	benchScenario(b, pagecache.New(), "read", "read", variants)
 }

@@ -99,11 +99,11 @@ func BenchmarkRepeatability(b *testing.B) {
 				plan.RunID = fmt.Sprintf("repeatability-%d", i)
 				runs[i] = map[string][]float64{}
 				sink := func(r *results.Record) error {
-					if r.Failed() {
-						if unsupported, _ := r.Extra["unsupported"].(bool); !unsupported {
-							return fmt.Errorf("%s %s %s: %s", r.Variant, r.Metric, paramString(r), r.Error)
-						}
+					switch r.Status {
+					case results.Unsupported:
 						return nil
+					case results.Failed:
+						return fmt.Errorf("%s %s %s: %s", r.Variant, r.Metric, paramString(r), r.Error)
 					}
 					if r.Unit == "ns" {
 						runs[i][r.Variant+" "+r.Metric+" "+paramString(r)] = r.Samples

@@ -208,18 +208,14 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 		return err
 	}
 	defer benchFile.Close()
+	bench := results.NewBenchWriter(benchFile)
 	var recs []results.Record
 	sink := func(r *results.Record) error {
-		if len(recs) == 0 {
-			if err := results.WriteHeader(benchFile, r); err != nil {
-				return err
-			}
-		}
 		recs = append(recs, *r)
 		if err := jsonl.Write(r); err != nil {
 			return err
 		}
-		return results.WriteBenchRecord(benchFile, r)
+		return bench.Write(r)
 	}
 
 	ctx, interrupt, release := onInterrupt("unionbench run", "stopping after the current measurement")

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/unionbench/unionbench/reports/render"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios/quirks"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
@@ -75,8 +76,8 @@ func TestQuirksTable(t *testing.T) {
 	}
 	// overlayfs.rst, "redirect_dir": EXDEV when off (this host's module
 	// default), a rename when on.
-	assert.Contains(t, row, quirks.MarkDeviation+" EXDEV")
-	assert.Contains(t, row, quirks.MarkPOSIX+" renamed")
+	assert.Contains(t, row, render.MarkDeviation+" EXDEV")
+	assert.Contains(t, row, render.MarkPOSIX+" renamed")
 }
 
 func TestQuirksBadInput(t *testing.T) {

@@ -99,6 +99,8 @@ func checkReport(t *testing.T, dir, in string) {
 	type key struct{ scenario, metric, variant, params string }
 	raw := map[key][]float64{}
 	unit := map[key]string{}
+	floorOf := map[key]string{}   // a record's Floor
+	floorCase := map[string]key{} // scenario and CaseKey of a floor record
 	var want []key
 	for _, r := range recs {
 		var ps []string
@@ -111,6 +113,10 @@ func checkReport(t *testing.T, dir, in string) {
 		}
 		raw[k] = append(raw[k], r.Samples...)
 		unit[k] = r.Unit
+		floorOf[k] = r.Floor
+		if r.Driver == dataset.FloorDriver {
+			floorCase[r.Scenario+"\x00"+r.CaseKey()] = k
+		}
 	}
 	median := func(xs []float64) float64 {
 		s := slices.Sorted(slices.Values(xs))
@@ -156,11 +162,8 @@ func checkReport(t *testing.T, dir, in string) {
 		assert.Equal(t, strconv.Itoa(len(xs)), cells[6], "n %v", k)
 		ratio := "—"
 		if k.variant != dataset.FloorDriver {
-			fk := key{k.scenario, dataset.FloorMetric(k.scenario, k.metric), dataset.FloorDriver, k.params}
-			if k.scenario == "lookup" { // the floor has no depth
-				fk.params = regexp.MustCompile(`depth=\S+ ?`).ReplaceAllString(k.params, "")
-			}
-			if f := raw[fk]; len(f) > 0 && unit[fk] == u {
+			fk, named := floorCase[k.scenario+"\x00"+floorOf[k]]
+			if f := raw[fk]; named && len(f) > 0 && unit[fk] == u {
 				ratio = render.FormatRatio(median(xs) / median(f))
 			}
 		}

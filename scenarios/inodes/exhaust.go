@@ -9,6 +9,7 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
 )
 
@@ -101,5 +102,8 @@ func fill(ctx context.Context, env *scenarios.Env, metric string, limit int, set
 	if st, err := fs.Statfs(); err == nil {
 		x["inodes-free-at-end"], x["bytes-free-at-end"] = st.Ffree, int64(st.Bavail)*st.Bsize
 	}
-	return []scenarios.Measurement{{Metric: metric, Unit: "count", Samples: []float64{float64(n)}, Extra: x}}, nil
+	// How many fit: more is better.
+	m := scenarios.Count(metric, "count", float64(n))
+	m.Better, m.Extra = results.Higher, x
+	return []scenarios.Measurement{m}, nil
 }

@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -132,7 +133,16 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if c.Floor {
 		return countFlat(env, sh, layers)
 	}
-	return countDriver(ctx, env, sh, layers)
+	ms, err := countDriver(ctx, env, sh, layers)
+	for i := range ms {
+		// An image is compared with its flattened tree (the floor case of
+		// the same shape); a container's own inodes have no flat
+		// counterpart.
+		if strings.HasPrefix(ms[i].Metric, "image-") {
+			ms[i].Floor = results.CaseKey(ms[i].Metric, c.Params...)
+		}
+	}
+	return ms, err
 }
 
 func parseShape(c scenarios.Case) (Shape, error) {
@@ -241,7 +251,9 @@ func fsExtra(fs *backing.FS) map[string]any {
 }
 
 func one(metric, unit string, v int64, extra map[string]any) scenarios.Measurement {
-	return scenarios.Measurement{Metric: metric, Unit: unit, Samples: []float64{float64(v)}, Extra: extra}
+	m := scenarios.Count(metric, unit, float64(v))
+	m.Extra = extra
+	return m
 }
 
 // countFlat is the floor: the image applied layer after layer to one plain
@@ -301,8 +313,8 @@ func countDriver(ctx context.Context, env *scenarios.Env, sh Shape, layers []*la
 	for k, v := range x {
 		cx[k] = v
 	}
-	ci := scenarios.Measurement{Metric: "container-inodes", Unit: "inodes", Extra: cx}
-	cb := scenarios.Measurement{Metric: "container-bytes", Unit: "bytes", Extra: cx}
+	ci, cb := scenarios.Count("container-inodes", "inodes"), scenarios.Count("container-bytes", "bytes")
+	ci.Extra, cb.Extra = cx, cx
 	for i := range Containers {
 		if err := ctx.Err(); err != nil {
 			return append(ms, ci, cb), err

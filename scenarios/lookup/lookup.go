@@ -94,6 +94,15 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 		return nil, errors.Join(err, t.close())
 	}
 	defer func() { err = errors.Join(err, t.close()) }()
+	defer func() {
+		// A driver's lookups are compared with the same lookup on the
+		// backing fs in the same cache state (the floor case has no depth).
+		for i := range ms {
+			if !c.Floor {
+				ms[i].Floor = results.CaseKey(ms[i].Metric, results.P("cache", c.Get("cache")))
+			}
+		}
+	}()
 	if !cold {
 		return sample(ctx, t, nil, n)
 	}
@@ -162,7 +171,7 @@ func sample(ctx context.Context, t *tree, drop func() error, n int) ([]scenarios
 	ms := make([]scenarios.Measurement, len(ops))
 	reps := make([]int, len(ops))
 	for i, o := range ops {
-		ms[i] = scenarios.Measurement{Metric: o.metric, Unit: "ns", Samples: make([]float64, 0, n)}
+		ms[i] = scenarios.Timing(o.metric, n)
 		reps[i] = 1
 		if drop == nil {
 			r, err := batchSize(t, o)

@@ -72,8 +72,7 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, s.Close()) }()
-	mount := scenarios.Measurement{Metric: "mount", Unit: "ns", Samples: make([]float64, 0, n)}
-	unmount := scenarios.Measurement{Metric: "unmount", Unit: "ns", Samples: make([]float64, 0, n)}
+	mount, unmount := scenarios.Timing("mount", n), scenarios.Timing("unmount", n)
 	for range n {
 		if err := ctx.Err(); err != nil {
 			return []scenarios.Measurement{mount, unmount}, err

@@ -158,7 +158,13 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, s.close()) }()
-	return s.sample(ctx, env.FS, n)
+	ms, err := s.sample(ctx, env.FS, n)
+	for i := range ms {
+		if !c.Floor { // the floor reads one plain file as often, with the same parameters
+			ms[i].Floor = results.CaseKey(ms[i].Metric, c.Params...)
+		}
+	}
+	return ms, err
 }
 
 // setup is what a case reads and counts: one directory descriptor per
@@ -287,11 +293,12 @@ func driverSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error
 // reader, note Cached again, count the owners' resident pages.
 func (s *setup) sample(ctx context.Context, fs *backing.FS, n int) ([]scenarios.Measurement, error) {
 	count := float64(len(s.readers))
-	read := scenarios.Measurement{Metric: "read", Unit: "ns"}
-	cache := scenarios.Measurement{Metric: "cache-bytes", Unit: "bytes"}
-	perContainer := scenarios.Measurement{Metric: "cache-bytes-per-container", Unit: "bytes"}
-	resident := scenarios.Measurement{Metric: "resident-bytes", Unit: "bytes"}
-	copies := scenarios.Measurement{Metric: "cache-copies", Unit: "ratio"}
+	read := scenarios.Timing("read", n)
+	// Page counts: exact, however much the kernel's caching varies them.
+	cache := scenarios.Count("cache-bytes", "bytes")
+	perContainer := scenarios.Count("cache-bytes-per-container", "bytes")
+	resident := scenarios.Count("resident-bytes", "bytes")
+	copies := scenarios.Count("cache-copies", "ratio")
 	var imageCache []float64
 	all := func() []scenarios.Measurement {
 		if fs.Image != "" && len(imageCache) > 0 {

@@ -1,7 +1,6 @@
 package quirks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -318,19 +317,6 @@ func TestQuirkUnsupportedIsData(t *testing.T) {
 	if !hostinfo.HasFilesystem("aufs") {
 		assert.Contains(t, m["aufs"]["open-ro-rw"].Detail, "/proc/filesystems")
 	}
-	var table bytes.Buffer
-	require.NoError(t, WriteTable(&table, flatten(m)))
-	assert.Contains(t, table.String(), "n/a: ")
-}
-
-func flatten(m map[string]map[string]Result) []Result {
-	var out []Result
-	for _, col := range m {
-		for _, r := range col {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // A probe that fails, panics or leaves a process running in the container
@@ -373,29 +359,40 @@ func TestQuirkFailingProbesCleanUp(t *testing.T) {
 	}
 }
 
-func TestQuirkRecordsValidate(t *testing.T) {
-	base := results.Record{RunID: "r1"}
+// A result is a measurement that says what it is: a behaviour, higher
+// (POSIX) is better, exact; an unsupported or failed probe says so with
+// the detail.
+func TestQuirkMeasurements(t *testing.T) {
 	for _, r := range []Result{
 		{Driver: "vfs", Variant: "vfs", Quirk: "open-ro-rw", Observed: "sees the write", POSIX: true, Status: StatusOK},
 		{Driver: "overlay2", Variant: "overlay2", Quirk: "rename-lower-dir", Observed: "EXDEV", Status: StatusOK, Mount: "overlay:rw"},
 		{Driver: "aufs", Variant: "aufs", Quirk: "open-ro-rw", Observed: "n/a", Detail: "not here", Status: StatusUnsupported},
 		{Driver: "vfs", Variant: "vfs", Quirk: "open-ro-rw", Observed: "error", Detail: "boom", Status: StatusError},
 	} {
-		rec := r.Record(base)
-		require.NoError(t, rec.Validate(), "%+v", r)
-		assert.Equal(t, "quirks", rec.Scenario)
-		assert.Equal(t, r.Quirk, rec.Metric)
-		assert.Equal(t, r.Observed, rec.Extra["observed"])
+		m := r.Measurement()
+		assert.Equal(t, r.Quirk, m.Metric)
+		assert.Equal(t, Unit, m.Unit)
+		assert.Equal(t, results.Higher, m.Better)
+		assert.True(t, m.Exact)
+		assert.Empty(t, m.Floor)
+		assert.Equal(t, r.Observed, m.Extra["observed"])
 		switch {
-		case r.Status != StatusOK:
-			assert.Empty(t, rec.Samples)
-			assert.NotEmpty(t, rec.Error)
+		case r.Status == StatusUnsupported:
+			assert.Equal(t, results.Unsupported, m.Status)
+			assert.EqualError(t, m.Err, r.Detail)
+			assert.Empty(t, m.Samples)
+		case r.Status == StatusError:
+			assert.Equal(t, results.Failed, m.Status)
+			assert.EqualError(t, m.Err, r.Detail)
 		case r.POSIX:
-			assert.Equal(t, []float64{1}, rec.Samples)
+			assert.Equal(t, []float64{1}, m.Samples)
 		default:
-			assert.Equal(t, []float64{0}, rec.Samples)
+			assert.Equal(t, []float64{0}, m.Samples)
 		}
 	}
+	s := RunScenario{Quirks: Catalogue()[:2]}
+	assert.Equal(t, []string{Catalogue()[0].ID, Catalogue()[1].ID}, s.Metrics(scenarios.Case{}), "the selection's quirks")
+	assert.Len(t, RunScenario{}.Metrics(scenarios.Case{}), len(Catalogue()))
 }
 
 // As a row of `unionbench run`, the catalogue is one measurement per
