@@ -154,6 +154,41 @@ func TestRunTellsTheKnownStory(t *testing.T) {
 	assert.Equal(t, samples, n)
 	assert.True(t, sawKernel, "bench.txt carries the kernel as a config line")
 
+	// Every record says what it is, and every floor it names was measured
+	// in the same run: readers pair and judge by these fields alone.
+	floors := map[string]bool{}
+	for _, r := range recs {
+		if r.Driver == "floor" {
+			floors[r.Scenario+" "+r.Unit+" "+r.CaseKey()] = true
+		}
+	}
+	byKey := map[string]results.Record{}
+	for _, r := range recs {
+		byKey[r.Key()] = r
+		assert.Equal(t, results.OK, r.Status, r.Key())
+		assert.Contains(t, []results.Better{results.Lower, results.Higher}, r.Better, r.Key())
+		assert.Equal(t, r.Unit != "ns", r.Exact, "%s: counts are exact, timings are not", r.Key())
+		if r.Floor != "" {
+			assert.True(t, floors[r.Scenario+" "+r.Unit+" "+r.Floor], "%s names floor %s, which the run measured", r.Key(), r.Floor)
+		}
+	}
+	assert.Equal(t, "copy-fsync/size=1MiB/cache=cold", byKey["copyup/first-write/driver=overlay2/size=1MiB/cache=cold"].Floor)
+	assert.Equal(t, "copy-fsync/size=1MiB/cache=cold", byKey["copyup/chmod/driver=overlay2/size=1MiB/cache=cold"].Floor)
+	assert.Empty(t, byKey["copyup/second-write/driver=overlay2/size=1MiB/cache=cold"].Floor, "a write to a copied-up file copies nothing")
+	assert.Equal(t, results.Higher, byKey["inodes/layers-until-enospc/driver=overlay2/limit=small-fs"].Better)
+	assert.Equal(t, results.Lower, byKey["inodes/image-inodes/driver=overlay2/layers=10/dirs=1000/files=20"].Better)
+	// bench.txt carries better and exactness as benchfmt unit metadata.
+	fromBench, err := results.ReadAny(filepath.Join(out, "bench.txt"))
+	require.NoError(t, err)
+	for _, b := range fromBench {
+		r, ok := byKey[b.Key()]
+		if assert.True(t, ok, "bench.txt's %s is in results.jsonl", b.Key()) {
+			assert.Equal(t, r.Better, b.Better, b.Key())
+			assert.Equal(t, r.Exact, b.Exact, b.Key())
+			assert.Equal(t, r.Unit, b.Unit, b.Key())
+		}
+	}
+
 	// Legacy overlay hard-links every unchanged file but copies every
 	// directory into each layer: with many directories it needs several
 	// times overlay2's inodes for the same image.
