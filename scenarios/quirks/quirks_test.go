@@ -19,6 +19,7 @@ import (
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
+	"github.com/unionbench/unionbench/reports/render"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
@@ -35,27 +36,39 @@ func TestMain(m *testing.M) { sandbox.RunTests(m) }
 // whyRoot is what needs root, for scenariotest.NeedRoot.
 const whyRoot = "the quirk probes mount filesystems"
 
-// matrix runs qs on the variants and returns results by variant and quirk,
-// checking that nothing is left on the backing fs afterwards.
-func matrix(t *testing.T, fs *backing.FS, variants string, qs []Quirk) map[string]map[string]Result {
+// cell is one quirk on one variant as a run records it.
+type cell = render.QuirkResult
+
+// matrix runs qs on the variants through the runner `unionbench quirks`
+// uses and returns the recorded cells by variant and quirk, checking that
+// the run made every step and left nothing on the backing fs.
+func matrix(t *testing.T, fs *backing.FS, variants string, qs []Quirk) map[string]map[string]cell {
 	t.Helper()
 	vs, err := drivers.ParseList(variants)
 	require.NoError(t, err)
-	out := map[string]map[string]Result{}
-	err = Run(context.Background(), &scenarios.Env{FS: fs}, vs, qs, func(r Result) error {
-		if out[r.Variant] == nil {
-			out[r.Variant] = map[string]Result{}
-		}
-		out[r.Variant][r.Quirk] = r
+	p := &scenarios.Plan{RunID: "matrix", Scenarios: []scenarios.Scenario{RunScenario{Quirks: qs}}, Variants: vs,
+		Suite: scenarios.Quick, Count: 1, FS: fs, Host: hostinfo.Read()}
+	var recs []results.Record
+	_, err = scenarios.Run(context.Background(), p, func(r *results.Record) error {
+		require.NoError(t, r.Validate())
+		require.NotEqual(t, "all", r.Metric, "a step failed as a whole: %s", r.Why())
+		recs = append(recs, *r)
 		return nil
-	})
+	}, nil)
 	require.NoError(t, err)
 	scenariotest.AssertNothingLeft(t, fs)
+	out := map[string]map[string]cell{}
+	for _, c := range render.QuirkResults(recs) {
+		if out[c.Variant] == nil {
+			out[c.Variant] = map[string]cell{}
+		}
+		out[c.Variant][c.Quirk] = c
+	}
 	return out
 }
 
 // mustCell returns one result that must have run.
-func mustCell(t *testing.T, m map[string]map[string]Result, variant, quirk string) Result {
+func mustCell(t *testing.T, m map[string]map[string]cell, variant, quirk string) cell {
 	t.Helper()
 	r, ok := m[variant][quirk]
 	require.True(t, ok, "no result for %s on %s", quirk, variant)
@@ -78,7 +91,7 @@ func kernelAtLeast(t *testing.T, major, minor int) bool {
 // own options or, when it names none, the overlay module's default
 // (overlayfs.rst, "renaming directories": the module option and the
 // kernel config set the default; the mount option overrides it).
-func redirectDirOn(r Result) bool {
+func redirectDirOn(r cell) bool {
 	for _, o := range strings.Split(strings.TrimPrefix(r.Mount, "overlay:"), ",") {
 		if v, ok := strings.CutPrefix(o, "redirect_dir="); ok {
 			return v == "on"
@@ -87,7 +100,7 @@ func redirectDirOn(r Result) bool {
 	return hostinfo.Read().Overlay["redirect_dir"] == "Y"
 }
 
-func indexOn(r Result) bool {
+func indexOn(r cell) bool {
 	for _, o := range strings.Split(strings.TrimPrefix(r.Mount, "overlay:"), ",") {
 		if v, ok := strings.CutPrefix(o, "index="); ok {
 			return v == "on"
