@@ -15,7 +15,7 @@ func BenchName(r *Record) string {
 	var b strings.Builder
 	b.WriteString("Benchmark")
 	b.WriteString(title(r.Scenario))
-	fmt.Fprintf(&b, "/op=%s/driver=%s/backing=%s", clean(r.Metric), clean(r.Variant), clean(string(r.Backing.Kind)))
+	fmt.Fprintf(&b, "/op=%s/driver=%s/backing=%s", clean(r.Metric), clean(r.Variant), clean(r.Backing.Kind))
 	for _, p := range r.Params {
 		fmt.Fprintf(&b, "/%s=%s", clean(p.Key), clean(p.Value))
 	}
@@ -76,7 +76,11 @@ func (bw *BenchWriter) Write(r *Record) error {
 		// benchfmt's unit metadata holds for a whole file: a record
 		// whose unit means something else than the same unit's earlier
 		// records gets a unit of its own rather than a contradiction.
-		unit = benchUnit(r.Unit + "-" + string(r.Better) + map[bool]string{true: "-exact", false: ""}[r.Exact])
+		qualified := r.Unit + "-" + string(r.Better)
+		if r.Exact {
+			qualified += "-exact"
+		}
+		unit = benchUnit(qualified)
 	}
 	if _, ok := bw.units[unit]; !ok {
 		if _, err := fmt.Fprintf(bw.w, "Unit %s %s\n", unit, meta); err != nil {
