@@ -7,7 +7,14 @@
 // backing filesystem), so several kernels stand side by side, and one row
 // per view (cold and warm cache, mount and unmount). Every panel has axes
 // of its own: a group measured on an emulated CPU is drawn apart from
-// native ones, and its panel title says EMULATED CPU.
+// native ones, and its panel title says EMULATED CPU. A panel whose lines
+// have a floor carries a second, shorter plot below it on the same x
+// axis: each driver's median over the floor's, where lines that coincide
+// on a log scale come apart.
+//
+// Every variant has one colour (a colour-blind-safe palette), marker and
+// dash in every figure; one legend per figure stands beside the panels,
+// outside every data area.
 //
 // Only medians are drawn, with bars over the spread of the samples; the
 // tables (package render) carry the confidence intervals. Figures come out
@@ -17,18 +24,29 @@ package plots
 import (
 	"bytes"
 	"io"
+	"slices"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// Panel size: wide enough for a legend of five drivers and a floor.
+// Sizes of a figure's parts.
 const (
 	panelW = 5 * vg.Inch
 	panelH = 3.4 * vg.Inch
+	// ratioH is the height of a ratio plot under its panel: enough for
+	// three labelled ticks.
+	ratioH = 1.7 * vg.Inch
+
+	pad       = 2 * vg.Millimeter // around the figure
+	colGap    = 5 * vg.Millimeter
+	rowGap    = 5 * vg.Millimeter
+	ratioGap  = 1.5 * vg.Millimeter // a ratio plot hangs under its panel
+	legendGap = 4 * vg.Millimeter
 )
 
 // Figure is one figure of a report.
@@ -38,43 +56,227 @@ type Figure struct {
 	Title   string
 	Caption string
 	// Panels[row][column]; columns are host groups.
-	Panels [][]*plot.Plot
+	Panels [][]*Panel
+}
+
+// Panel is one cell of a figure.
+type Panel struct {
+	Plot *plot.Plot
+	// Ratio is each driver's median over its floor's on Plot's x axis;
+	// nil when no line of the panel has a floor.
+	Ratio *plot.Plot
+	// entries are what the panel draws, for the figure's legend.
+	entries []entry
+	// ratios are the points of Ratio by legend label.
+	ratios map[string]plotter.XYs
+}
+
+// entry is one line of a legend: a label and the thumbnails drawn for it.
+type entry struct {
+	label  string
+	floor  bool
+	thumbs []plot.Thumbnailer
+}
+
+func (p *Panel) addEntry(label string, floor bool, thumbs ...plot.Thumbnailer) {
+	p.entries = append(p.entries, entry{label, floor, thumbs})
+}
+
+// Labels are the legend labels of what the panel draws, in drawing order.
+func (p *Panel) Labels() []string {
+	var out []string
+	for _, e := range p.entries {
+		out = append(out, e.label)
+	}
+	return out
 }
 
 // arrange lays panels[view][group] out: with one group its views stand
 // side by side (cold next to warm), with several the groups do, one row
 // per view, so the same view of each kernel lines up.
-func arrange(panels [][]*plot.Plot) [][]*plot.Plot {
+func arrange(panels [][]*Panel) [][]*Panel {
 	if len(panels) < 2 || len(panels[0]) != 1 {
 		return panels
 	}
-	row := make([]*plot.Plot, 0, len(panels))
+	row := make([]*Panel, 0, len(panels))
 	for _, r := range panels {
 		row = append(row, r[0])
 	}
-	return [][]*plot.Plot{row}
+	return [][]*Panel{row}
 }
 
-// Size is the drawn size of the whole grid.
+// Legend is the figure's one legend: every label of its panels once,
+// drivers in first-seen order and floors after them. Styles are the same
+// in every panel, so one thumbnail stands for a label everywhere.
+func (f *Figure) Legend() plot.Legend {
+	l := plot.NewLegend()
+	l.TextStyle.Font.Size = vg.Points(9)
+	l.Top, l.Left = true, true
+	l.Padding = vg.Points(2)
+	l.ThumbnailWidth = vg.Points(28)
+	var seen []string
+	for _, floors := range []bool{false, true} {
+		for _, row := range f.Panels {
+			for _, p := range row {
+				for _, e := range p.entries {
+					if e.floor == floors && !slices.Contains(seen, e.label) {
+						seen = append(seen, e.label)
+						l.Add(e.label, e.thumbs...)
+					}
+				}
+			}
+		}
+	}
+	return l
+}
+
+// legendSize is the drawn size of a legend.
+func legendSize(l *plot.Legend) (w, h vg.Length) {
+	r := l.Rectangle(draw.Canvas{})
+	// Rectangle leaves out the last line's descent, which Draw uses.
+	return r.Size().X, r.Size().Y + l.TextStyle.FontExtents().Descent
+}
+
+// Size is the drawn size of the whole figure: the grid of panels and the
+// legend beside it.
 func (f *Figure) Size() (w, h vg.Length) {
 	cols := 0
 	for _, row := range f.Panels {
 		cols = max(cols, len(row))
 	}
-	return vg.Length(cols) * panelW, vg.Length(len(f.Panels)) * panelH
+	l := f.Legend()
+	lw, lh := legendSize(&l)
+	for _, r := range f.rows() {
+		h += r.height
+	}
+	return vg.Length(cols)*panelW + legendGap + lw, max(h, lh+2*pad)
+}
+
+// gridRow is one row of plots of the drawn grid: a row of panels, or the
+// ratio plots under one.
+type gridRow struct {
+	plots  []*plot.Plot // nil where a column has none
+	height vg.Length
+	gap    vg.Length // above the row
+}
+
+func (f *Figure) rows() []gridRow {
+	var out []gridRow
+	for i, row := range f.Panels {
+		main := gridRow{height: panelH, gap: rowGap}
+		if i == 0 {
+			main.gap = 0
+		}
+		ratio := gridRow{height: ratioH, gap: ratioGap}
+		any := false
+		for _, p := range row {
+			main.plots = append(main.plots, p.Plot)
+			ratio.plots = append(ratio.plots, p.Ratio)
+			any = any || p.Ratio != nil
+		}
+		out = append(out, main)
+		if any {
+			out = append(out, ratio)
+		}
+	}
+	return out
+}
+
+// frame is where a figure's parts are drawn.
+type frame struct {
+	plots  []placed
+	legend draw.Canvas
+}
+
+// placed is a plot and the canvas it is drawn on.
+type placed struct {
+	plot   *plot.Plot
+	canvas draw.Canvas
+}
+
+// layout places the plots so that the data areas of a column share their
+// x extent (a ratio plot's x axis is its panel's) and those of a row their
+// y extent, as plot.Align does, but with rows of unequal heights; and the
+// legend to the right of every plot.
+func (f *Figure) layout(c draw.Canvas) frame {
+	rows := f.rows()
+	cols := len(f.Panels[0])
+	l := f.Legend()
+	lw, lh := legendSize(&l)
+	grid := c.Rectangle
+	grid.Min.X += pad
+	grid.Max.X -= pad + lw + legendGap
+	grid.Min.Y += pad
+	grid.Max.Y -= pad
+
+	// Each plot's own margins around its data area (title, axes, tick
+	// labels) do not depend on the canvas it is given.
+	type margins struct{ left, right, bottom, top vg.Length }
+	probe := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{Max: vg.Point{X: panelW, Y: panelH}}}
+	own := make([][]margins, len(rows))
+	colL, colR := make([]vg.Length, cols), make([]vg.Length, cols)
+	rowB, rowT := make([]vg.Length, len(rows)), make([]vg.Length, len(rows))
+	for j, r := range rows {
+		own[j] = make([]margins, cols)
+		for i, p := range r.plots {
+			if p == nil {
+				continue
+			}
+			d := p.DataCanvas(probe)
+			m := margins{d.Min.X - probe.Min.X, probe.Max.X - d.Max.X, d.Min.Y - probe.Min.Y, probe.Max.Y - d.Max.Y}
+			own[j][i] = m
+			colL[i], colR[i] = max(colL[i], m.left), max(colR[i], m.right)
+			rowB[j], rowT[j] = max(rowB[j], m.bottom), max(rowT[j], m.top)
+		}
+	}
+	dataW := grid.Size().X - vg.Length(cols-1)*colGap
+	for i := range cols {
+		dataW -= colL[i] + colR[i]
+	}
+	dataW /= vg.Length(cols)
+	availH, weights := grid.Size().Y, vg.Length(0)
+	for j, r := range rows {
+		availH -= r.gap + rowB[j] + rowT[j]
+		weights += r.height
+	}
+
+	var fr frame
+	top := grid.Max.Y
+	for j, r := range rows {
+		top -= r.gap
+		dataH := availH * r.height / weights
+		dataTop := top - rowT[j]
+		x := grid.Min.X
+		for i, p := range r.plots {
+			dataMin := vg.Point{X: x + colL[i], Y: dataTop - dataH}
+			x += colL[i] + dataW + colR[i] + colGap
+			if p == nil {
+				continue
+			}
+			m := own[j][i]
+			fr.plots = append(fr.plots, placed{p, draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
+				Min: vg.Point{X: dataMin.X - m.left, Y: dataMin.Y - m.bottom},
+				Max: vg.Point{X: dataMin.X + dataW + m.right, Y: dataTop + m.top},
+			}}})
+		}
+		top = dataTop - dataH - rowB[j]
+	}
+	// The legend's top lines up with the first row's data area.
+	legendTop := grid.Max.Y - rowT[0]
+	fr.legend = draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
+		Min: vg.Point{X: grid.Max.X + legendGap, Y: legendTop - lh},
+		Max: vg.Point{X: grid.Max.X + legendGap + lw, Y: legendTop},
+	}}
+	return fr
 }
 
 func (f *Figure) draw(c draw.Canvas) {
-	tiles := draw.Tiles{Rows: len(f.Panels), Cols: len(f.Panels[0]), PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
-		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	canvases := plot.Align(f.Panels, tiles, c)
-	for i, row := range f.Panels {
-		for j, p := range row {
-			if p != nil {
-				p.Draw(canvases[i][j])
-			}
-		}
+	fr := f.layout(c)
+	for _, p := range fr.plots {
+		p.plot.Draw(p.canvas)
 	}
+	l := f.Legend()
+	l.Draw(fr.legend)
 }
 
 // WritePNG writes the figure as a PNG at 110 dpi: sharp on screen, small

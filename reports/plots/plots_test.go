@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"image/png"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
@@ -75,7 +79,8 @@ func synthetic(kernel string, emulated bool, k float64) []results.Record {
 }
 
 // describe prints a figure's structure: what a reader sees besides the
-// pixels (panel titles, axis scales, legend entries, tick labels).
+// pixels (panel titles, axis scales, tick labels, the ratio plot under a
+// panel and the figure's legend).
 func describe(f *Figure) {
 	if f == nil {
 		fmt.Println("no figure")
@@ -84,17 +89,47 @@ func describe(f *Figure) {
 	fmt.Printf("%s: %d×%d panels\n", f.Name, len(f.Panels), len(f.Panels[0]))
 	for _, row := range f.Panels {
 		for _, p := range row {
-			_, xlog := p.X.Scale.(plot.LogScale)
-			_, ylog := p.Y.Scale.(plot.LogScale)
-			var ticks []string
-			for _, t := range p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max) {
-				if t.Label != "" {
-					ticks = append(ticks, strings.ReplaceAll(t.Label, "\n", " "))
-				}
+			_, xlog := p.Plot.X.Scale.(plot.LogScale)
+			_, ylog := p.Plot.Y.Scale.(plot.LogScale)
+			x := p.Plot.X
+			if p.Ratio != nil {
+				x = p.Ratio.X // the shared axis's labels are under the ratios
 			}
-			fmt.Printf("  %q xlog=%v ylog=%v x=[%s]\n", strings.ReplaceAll(p.Title.Text, "\n", " / "), xlog, ylog, strings.Join(ticks, ", "))
+			fmt.Printf("  %q xlog=%v ylog=%v x=[%s]\n", strings.ReplaceAll(p.Plot.Title.Text, "\n", " / "), xlog, ylog, tickLabels(x))
+			if p.Ratio != nil {
+				fmt.Printf("    ratio %q y=[%s]\n", p.Ratio.Y.Label.Text, tickLabels(p.Ratio.Y))
+			}
 		}
 	}
+	l := f.Legend()
+	fmt.Printf("  legend: %s\n", strings.Join(legendLabels(&l), ", "))
+}
+
+func tickLabels(a plot.Axis) string {
+	var ticks []string
+	for _, t := range a.Tick.Marker.Ticks(a.Min, a.Max) {
+		if t.Label != "" {
+			ticks = append(ticks, strings.ReplaceAll(t.Label, "\n", " "))
+		}
+	}
+	return strings.Join(ticks, ", ")
+}
+
+// legendLabels reads a legend's labels from its SVG in drawing order
+// (gonum keeps the entries unexported).
+func legendLabels(l *plot.Legend) []string {
+	w, h := legendSize(l)
+	c := vgsvg.New(w, h)
+	l.Draw(draw.New(c))
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		panic(err)
+	}
+	var out []string
+	for _, m := range regexp.MustCompile(`>([^<>]+)</text>`).FindAllStringSubmatch(b.String(), -1) {
+		out = append(out, m[1])
+	}
+	return out
 }
 
 func one() *dataset.Set { return dataset.New(synthetic("6.1.0", false, 1)) }
@@ -105,7 +140,10 @@ func ExampleCopyUp() {
 	// Output:
 	// copyup-first-write: 1×2 panels
 	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
 	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
+	//   legend: overlay2, vfs, floor (backing fs)
 }
 
 func ExampleLookup() {
@@ -114,7 +152,10 @@ func ExampleLookup() {
 	// Output:
 	// lookup-stat: 1×2 panels
 	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[1, 16, 64]
+	//     ratio "× floor" y=[0.7×, 1×, 1.5×]
 	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[1, 16, 64]
+	//     ratio "× floor" y=[0.7×, 1×, 1.5×]
+	//   legend: overlay2, vfs, floor (backing fs)
 }
 
 func ExampleMount() {
@@ -124,6 +165,7 @@ func ExampleMount() {
 	// mount: 1×2 panels
 	//   "kernel 6.1.0 — mount" xlog=true ylog=true x=[1, 16, 64]
 	//   "kernel 6.1.0 — unmount" xlog=true ylog=true x=[1, 16, 64]
+	//   legend: overlay2
 }
 
 func ExampleInodes() {
@@ -133,6 +175,7 @@ func ExampleInodes() {
 	// inodes: 1×2 panels
 	//   "kernel 6.1.0 — inodes per image" xlog=false ylog=false x=[10 layers 20 dirs × 200 files]
 	//   "kernel 6.1.0 — inodes per container" xlog=false ylog=false x=[10 layers 20 dirs × 200 files]
+	//   legend: overlay2, vfs, flattened tree (floor)
 }
 
 func ExamplePageCache() {
@@ -141,6 +184,8 @@ func ExamplePageCache() {
 	// Output:
 	// pagecache: 1×1 panels
 	//   "kernel 6.1.0" xlog=true ylog=false x=[1, 2, 4, 8]
+	//     ratio "× floor" y=[1×, 2×, 5×, 10×]
+	//   legend: overlay2, vfs, floor (backing fs)
 }
 
 // Several kernels stand side by side, one column each; an emulated host
@@ -153,54 +198,86 @@ func ExampleAll_kernels() {
 	// Output:
 	// copyup-first-write: 2×3 panels
 	//   "kernel 5.15.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
 	//   "kernel 6.8.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
 	//   "kernel 6.8.0, EMULATED CPU — cold cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
 	//   "kernel 5.15.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
 	//   "kernel 6.8.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
 	//   "kernel 6.8.0, EMULATED CPU — warm cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-}
-
-// legend returns the legend entries of a panel, read from its SVG in
-// drawing order (gonum keeps the entries unexported).
-func legend(t *testing.T, p *plot.Plot, candidates ...string) []string {
-	t.Helper()
-	svg, err := (&Figure{Panels: [][]*plot.Plot{{p}}}).SVG()
-	require.NoError(t, err)
-	type hit struct {
-		at   int
-		text string
-	}
-	var hits []hit
-	for _, c := range candidates {
-		if i := strings.Index(string(svg), ">"+c+"</text>"); i >= 0 {
-			hits = append(hits, hit{i, c})
-		}
-	}
-	slices.SortFunc(hits, func(a, b hit) int { return a.at - b.at })
-	var out []string
-	for _, h := range hits {
-		out = append(out, h.text)
-	}
-	return out
+	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
+	//   legend: overlay2, vfs, floor (backing fs)
 }
 
 func TestSeriesAndFloor(t *testing.T) {
 	s := one()
 	f, err := CopyUp(s, "first-write")
 	require.NoError(t, err)
-	names := []string{"overlay2", "vfs", floorLabel, "flattened tree (floor)"}
-	assert.Equal(t, []string{"overlay2", "vfs", floorLabel}, legend(t, f.Panels[0][0], names...), "one line per driver, the floor last")
+	assert.Equal(t, []string{"overlay2", "vfs", floorLabel}, f.Panels[0][0].Labels(), "one line per driver, the floor last")
 	lk, err := Lookup(s, "stat")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"overlay2", "vfs", floorLabel}, legend(t, lk.Panels[0][1], names...), "the floor has no depth: drawn flat")
+	assert.Equal(t, []string{"overlay2", "vfs", floorLabel}, lk.Panels[0][1].Labels(), "the floor has no depth: drawn flat")
 	in, err := Inodes(s)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"overlay2", "vfs", "flattened tree (floor)"}, legend(t, in.Panels[0][0], names...))
-	assert.Equal(t, []string{"overlay2", "vfs"}, legend(t, in.Panels[0][1], names...), "containers have no flattened count")
+	assert.Equal(t, []string{"overlay2", "vfs", "flattened tree (floor)"}, in.Panels[0][0].Labels())
+	assert.Equal(t, []string{"overlay2", "vfs"}, in.Panels[0][1].Labels(), "containers have no flattened count")
+	l := in.Legend()
+	assert.Equal(t, []string{"overlay2", "vfs", "flattened tree (floor)"}, legendLabels(&l), "the figure's legend has every panel's labels once")
 	// Data missing for a figure: no figure, not an empty one.
 	f, err = CopyUp(s, "chmod")
 	require.NoError(t, err)
 	assert.Nil(t, f)
+}
+
+// The ratio plot holds each driver's median over the median of its
+// floor's same case, and only figures with a floor have one.
+func TestRatioToFloor(t *testing.T) {
+	s := one()
+	f, err := CopyUp(s, "first-write")
+	require.NoError(t, err)
+	for _, p := range f.Panels[0] {
+		require.NotNil(t, p.Ratio)
+		// Every size: overlay2's samples are twice the floor's, vfs's a tenth.
+		assert.Equal(t, plotter.XYs{{X: 4096, Y: 2}, {X: 1 << 20, Y: 2}, {X: 64 << 20, Y: 2}}, p.ratios["overlay2"])
+		require.Len(t, p.ratios["vfs"], 3)
+		for _, xy := range p.ratios["vfs"] {
+			assert.InDelta(t, 0.1, xy.Y, 1e-9)
+		}
+		assert.NotContains(t, p.ratios, floorLabel, "the floor is the line at 1, not a series")
+		assert.Equal(t, "× floor", p.Ratio.Y.Label.Text)
+		assert.Equal(t, p.Plot.X.Min, p.Ratio.X.Min)
+		assert.Equal(t, p.Plot.X.Max, p.Ratio.X.Max)
+		assert.Empty(t, p.Plot.X.Label.Text, "the x label is under the ratios")
+		assert.Equal(t, "file size", p.Ratio.X.Label.Text)
+	}
+	// A floor without depth is the floor of every depth.
+	lk, err := Lookup(s, "stat")
+	require.NoError(t, err)
+	assert.Equal(t, plotter.XYs{{X: 1, Y: 1.3}, {X: 16, Y: 1.3}, {X: 64, Y: 1.3}}, lk.Panels[0][0].ratios["overlay2"])
+	pc, err := PageCache(s)
+	require.NoError(t, err)
+	require.NotNil(t, pc.Panels[0][0].Ratio)
+	assert.Equal(t, plotter.XYs{{X: 1, Y: 1}, {X: 2, Y: 2}, {X: 4, Y: 4}, {X: 8, Y: 8}}, pc.Panels[0][0].ratios["vfs"])
+	// No floor: no ratio plot, and the panel keeps its x labels.
+	for _, fig := range []func(*dataset.Set) (*Figure, error){Mount, func(s *dataset.Set) (*Figure, error) { return CopyUp(s, "second-write") }} {
+		recs := synthetic("6.1.0", false, 1)
+		for _, r := range slices.Clone(recs) {
+			if r.Scenario == "copyup" {
+				r.Metric = "second-write"
+				recs = append(recs, r)
+			}
+		}
+		f, err := fig(dataset.New(recs))
+		require.NoError(t, err)
+		require.NotNil(t, f)
+		for _, p := range f.Panels[0] {
+			assert.Nil(t, p.Ratio, f.Name)
+			assert.NotEmpty(t, p.Plot.X.Label.Text, f.Name)
+		}
+	}
 }
 
 // Every figure renders to a PNG that decodes at its stated size and to

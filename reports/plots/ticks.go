@@ -57,15 +57,66 @@ func axisTicker(unit string, log bool) plot.Ticker {
 	return unitTicks{base, unit}
 }
 
-// padLog widens a log axis a little below, so points on the edge are not
-// cut by the frame, and more above when top is set, to leave the legend
-// (drawn inside the data area by gonum) a strip of its own.
-func padLog(min, max float64, top bool) (float64, float64) {
-	lo, hi := min/math.Pow(10, 0.1), max*math.Pow(10, 0.1)
-	if top {
-		hi *= math.Pow(hi/lo, 0.45)
+// padLog widens a log axis a little at both ends, so points on the edge
+// are not cut by the frame.
+func padLog(min, max float64) (float64, float64) {
+	return min / math.Pow(10, 0.1), max * math.Pow(10, 0.1)
+}
+
+// unlabelled is another ticker's ticks without their labels: the x axis
+// of a panel whose ratio plot below shows the labels.
+type unlabelled struct{ plot.Ticker }
+
+func (u unlabelled) Ticks(min, max float64) []plot.Tick {
+	ticks := u.Ticker.Ticks(min, max)
+	for i := range ticks {
+		ticks[i].Label = ""
 	}
-	return lo, hi
+	return ticks
+}
+
+// ratioTicks labels a log ratio axis "0.1×", "1×", "2×" at round values,
+// choosing the coarsest of a few series of steps that puts at least
+// three labels on the axis: a ratio plot spans anything from 1 to 1.3
+// (overlay on the floor) to 0.01 to 2 (vfs copying nothing).
+type ratioTicks struct{}
+
+// ratioSteps are the mantissas labelled per decade, coarsest first.
+var ratioSteps = [][]float64{
+	{1},
+	{1, 2, 5},
+	{1, 1.5, 2, 3, 5, 7},
+	{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8},
+	{1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 9},
+}
+
+func (ratioTicks) Ticks(min, max float64) []plot.Tick {
+	var ticks []plot.Tick
+	for _, steps := range ratioSteps {
+		ticks = ticks[:0]
+		for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
+			for _, m := range steps {
+				v := m * math.Pow(10, e)
+				// Round away float noise (0.30000000000000004) before
+				// both the range check and the label.
+				v, _ = strconv.ParseFloat(strconv.FormatFloat(v, 'g', 6, 64), 64)
+				if v >= min && v <= max {
+					ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64) + "×"})
+				}
+			}
+		}
+		if len(ticks) >= 3 {
+			break
+		}
+	}
+	// Unlabelled decade ticks between labels, as on the other log axes.
+	minor := plot.LogTicks{}.Ticks(min, max)
+	for _, t := range minor {
+		if !slices.ContainsFunc(ticks, func(l plot.Tick) bool { return math.Abs(l.Value-t.Value) < 1e-9*t.Value }) {
+			ticks = append(ticks, plot.Tick{Value: t.Value})
+		}
+	}
+	return ticks
 }
 
 // logTicks is gonum's LogTicks, with the 2 and 5 of each decade labelled
