@@ -24,6 +24,7 @@ package plots
 import (
 	"bytes"
 	"io"
+	"math"
 	"slices"
 
 	"gonum.org/v1/plot"
@@ -188,10 +189,91 @@ type frame struct {
 	legend draw.Canvas
 }
 
-// placed is a plot and the canvas it is drawn on.
+// placed is a plot and the canvas it is drawn on, its y label included.
 type placed struct {
 	plot   *plot.Plot
 	canvas draw.Canvas
+}
+
+// bare is the canvas the plot draws itself in: all but its y label.
+func (pl placed) bare() draw.Canvas {
+	return draw.Crop(pl.canvas, yLabelWidth(pl.plot), 0, 0, 0)
+}
+
+// data is the plot's data area.
+func (pl placed) data() draw.Canvas { return dataCanvas(pl.plot, pl.bare()) }
+
+// draw draws the plot and its y label, centred on the data area.
+func (pl placed) draw() {
+	p := pl.plot
+	bare := pl.bare() // before the label is taken off
+	withoutYLabel(p, func() { p.Draw(bare) })
+	if p.Y.Label.Text == "" {
+		return
+	}
+	sty := p.Y.Label.TextStyle
+	sty.Rotation += math.Pi / 2
+	x := pl.canvas.Min.X + p.Y.Label.TextStyle.Height(p.Y.Label.Text) - p.Y.Label.TextStyle.FontExtents().Descent
+	d := pl.data()
+	pl.canvas.FillText(sty, vg.Point{X: x, Y: d.Center().Y}, p.Y.Label.Text)
+}
+
+// withoutYLabel calls fn with p's y label taken off. gonum pads the top
+// of a plot for its y label as if the label sat at the arithmetic mean of
+// the axis range, which on a log axis is near the top: a gap of half the
+// label's length above every log panel. So the figure draws y labels
+// itself, beside the plot.
+func withoutYLabel(p *plot.Plot, fn func()) {
+	saved := p.Y.Label.Text
+	p.Y.Label.Text = ""
+	defer func() { p.Y.Label.Text = saved }()
+	fn()
+}
+
+func dataCanvas(p *plot.Plot, c draw.Canvas) (d draw.Canvas) {
+	withoutYLabel(p, func() { d = p.DataCanvas(c) })
+	return d
+}
+
+// yLabelWidth is the room a plot's y label takes beside it, as gonum
+// counts it.
+func yLabelWidth(p *plot.Plot) vg.Length {
+	l := p.Y.Label
+	if l.Text == "" {
+		return 0
+	}
+	return l.TextStyle.Height(l.Text) + l.Padding
+}
+
+// fitXLabels drops x tick labels that would run into their right-hand
+// neighbour (256MiB next to 1GiB on a log axis of sizes), from the right,
+// so the largest value keeps its label. Only measured-value ticks
+// (ConstantTicks) are thinned; the other tickers space their labels.
+func fitXLabels(pl placed) {
+	p := pl.plot
+	ticks, ok := p.X.Tick.Marker.(plot.ConstantTicks)
+	if !ok {
+		return
+	}
+	ticks = slices.Clone(ticks)
+	d := pl.data()
+	x, _ := p.Transforms(&d)
+	sty := p.X.Tick.Label
+	gap := sty.Width(" ")
+	left := vg.Length(math.Inf(1)) // left edge of the last label kept
+	for i := len(ticks) - 1; i >= 0; i-- {
+		if ticks[i].Label == "" {
+			continue
+		}
+		w := sty.Width(ticks[i].Label)
+		at := x(ticks[i].Value)
+		if at+w/2+gap > left {
+			ticks[i].Label = ""
+			continue
+		}
+		left = at - w/2
+	}
+	p.X.Tick.Marker = ticks
 }
 
 // layout places the plots so that the data areas of a column share their
@@ -222,8 +304,8 @@ func (f *Figure) layout(c draw.Canvas) frame {
 			if p == nil {
 				continue
 			}
-			d := p.DataCanvas(probe)
-			m := margins{d.Min.X - probe.Min.X, probe.Max.X - d.Max.X, d.Min.Y - probe.Min.Y, probe.Max.Y - d.Max.Y}
+			d := dataCanvas(p, probe)
+			m := margins{d.Min.X - probe.Min.X + yLabelWidth(p), probe.Max.X - d.Max.X, d.Min.Y - probe.Min.Y, probe.Max.Y - d.Max.Y}
 			own[j][i] = m
 			colL[i], colR[i] = max(colL[i], m.left), max(colR[i], m.right)
 			rowB[j], rowT[j] = max(rowB[j], m.bottom), max(rowT[j], m.top)
@@ -258,6 +340,7 @@ func (f *Figure) layout(c draw.Canvas) frame {
 				Min: vg.Point{X: dataMin.X - m.left, Y: dataMin.Y - m.bottom},
 				Max: vg.Point{X: dataMin.X + dataW + m.right, Y: dataTop + m.top},
 			}}})
+			fitXLabels(fr.plots[len(fr.plots)-1])
 		}
 		top = dataTop - dataH - rowB[j]
 	}
@@ -273,7 +356,7 @@ func (f *Figure) layout(c draw.Canvas) frame {
 func (f *Figure) draw(c draw.Canvas) {
 	fr := f.layout(c)
 	for _, p := range fr.plots {
-		p.plot.Draw(p.canvas)
+		p.draw()
 	}
 	l := f.Legend()
 	l.Draw(fr.legend)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -184,6 +185,11 @@ func linePanel(g *dataset.Group, spec lineSpec, v view, st styles) (*Panel, int,
 // main, log scaled (a driver twice as slow and one twice as fast sit as
 // far from 1), with the floor itself as the line at 1. It is nil when no
 // driver has a floor.
+//
+// The y axis spans the ratios near 1 only (see nearFloor): a driver far
+// from the floor is already apart from it in the panel above, and would
+// squeeze the ones that lie on it into a line. Its points off the axis
+// are named in the plot's title, and its line runs off the edge.
 func ratioPlot(panel *Panel, all []*series, st styles) (*plot.Plot, error) {
 	main := panel.Plot
 	var ys []float64
@@ -199,7 +205,6 @@ func ratioPlot(panel *Panel, all []*series, st styles) (*plot.Plot, error) {
 	panel.ratios = map[string]plotter.XYs{}
 	r.BackgroundColor = main.BackgroundColor
 	r.X = main.X // the same scale, range, ticks and label
-	r.X.Tick.Marker = main.X.Tick.Marker
 	r.Add(plotter.NewGrid())
 	one, err := plotter.NewLine(plotter.XYs{{X: main.X.Min, Y: 1}, {X: main.X.Max, Y: 1}})
 	if err != nil {
@@ -208,6 +213,8 @@ func ratioPlot(panel *Panel, all []*series, st styles) (*plot.Plot, error) {
 	fs := st.of(dataset.FloorDriver)
 	one.Color, one.Dashes, one.Width = fs.color, fs.dashes, vg.Points(1.5)
 	r.Add(one)
+	lo, hi := nearFloor(ys)
+	var off []string
 	for _, se := range all {
 		if len(se.ratios) == 0 {
 			continue
@@ -220,13 +227,58 @@ func ratioPlot(panel *Panel, all []*series, st styles) (*plot.Plot, error) {
 		styleLine(l, sc, st.of(se.variant))
 		r.Add(l, sc)
 		panel.ratios[se.label] = se.ratios
+		if note := offScale(se, lo, hi); note != "" {
+			off = append(off, note)
+		}
 	}
-	lo, hi := minMax(append(ys, 1))
+	if len(off) > 0 {
+		r.Title.Text = "off this scale: " + strings.Join(off, "; ")
+		r.Title.TextStyle.Font.Size = vg.Points(8)
+	}
 	r.Y.Scale = plot.LogScale{}
 	r.Y.Min, r.Y.Max = padLog(lo, hi)
-	r.Y.Tick.Marker = ratioTicks{}
+	r.Y.Tick.Marker = ratioTicks
 	r.Y.Label.Text = "× floor"
 	return r, nil
+}
+
+// nearFloor is the range of the ratios that reach 1 (the floor) by steps
+// of at most a factor of farApart between neighbours, 1 included.
+func nearFloor(ys []float64) (lo, hi float64) {
+	ys = append(slices.Clone(ys), 1)
+	slices.Sort(ys)
+	at := slices.Index(ys, 1)
+	i, j := at, at
+	for i > 0 && ys[i]/ys[i-1] <= farApart {
+		i--
+	}
+	for j < len(ys)-1 && ys[j+1]/ys[j] <= farApart {
+		j++
+	}
+	return ys[i], ys[j]
+}
+
+// farApart is a gap between two ratios that the panel above shows well
+// on its own: half a decade on a log axis.
+const farApart = 3.0
+
+// offScale names a series' ratios outside [lo, hi]: "vfs 0.035×–0.04×".
+func offScale(se *series, lo, hi float64) string {
+	var out []float64
+	for _, xy := range se.ratios {
+		if xy.Y < lo || xy.Y > hi {
+			out = append(out, xy.Y)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	a, b := minMax(out)
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 2, 64) + "×" }
+	if f(a) == f(b) {
+		return se.label + " " + f(a)
+	}
+	return se.label + " " + f(a) + "–" + f(b)
 }
 
 // floorOf returns the floor measurements of a view: the floor's metric

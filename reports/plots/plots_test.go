@@ -95,9 +95,9 @@ func describe(f *Figure) {
 			if p.Ratio != nil {
 				x = p.Ratio.X // the shared axis's labels are under the ratios
 			}
-			fmt.Printf("  %q xlog=%v ylog=%v x=[%s]\n", strings.ReplaceAll(p.Plot.Title.Text, "\n", " / "), xlog, ylog, tickLabels(x))
+			fmt.Printf("  %q xlog=%v ylog=%v x=[%s] y=[%s]\n", strings.ReplaceAll(p.Plot.Title.Text, "\n", " / "), xlog, ylog, tickLabels(x), tickLabels(p.Plot.Y))
 			if p.Ratio != nil {
-				fmt.Printf("    ratio %q y=[%s]\n", p.Ratio.Y.Label.Text, tickLabels(p.Ratio.Y))
+				fmt.Printf("    ratio %q y=[%s] %q\n", p.Ratio.Y.Label.Text, tickLabels(p.Ratio.Y), p.Ratio.Title.Text)
 			}
 		}
 	}
@@ -139,10 +139,10 @@ func ExampleCopyUp() {
 	describe(f)
 	// Output:
 	// copyup-first-write: 1×2 panels
-	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
-	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
+	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs, 10µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs, 10µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
 	//   legend: overlay2, vfs, floor (backing fs)
 }
 
@@ -151,10 +151,10 @@ func ExampleLookup() {
 	describe(f)
 	// Output:
 	// lookup-stat: 1×2 panels
-	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[1, 16, 64]
-	//     ratio "× floor" y=[0.7×, 1×, 1.5×]
-	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[1, 16, 64]
-	//     ratio "× floor" y=[0.7×, 1×, 1.5×]
+	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[1, 16, 64] y=[400ns, 500ns, 600ns, 800ns]
+	//     ratio "× floor" y=[0.7×, 1×, 1.5×] ""
+	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[1, 16, 64] y=[400ns, 500ns, 600ns, 800ns]
+	//     ratio "× floor" y=[0.7×, 1×, 1.5×] ""
 	//   legend: overlay2, vfs, floor (backing fs)
 }
 
@@ -163,8 +163,8 @@ func ExampleMount() {
 	describe(f)
 	// Output:
 	// mount: 1×2 panels
-	//   "kernel 6.1.0 — mount" xlog=true ylog=true x=[1, 16, 64]
-	//   "kernel 6.1.0 — unmount" xlog=true ylog=true x=[1, 16, 64]
+	//   "kernel 6.1.0 — mount" xlog=true ylog=true x=[1, 16, 64] y=[250µs, 300µs, 350µs]
+	//   "kernel 6.1.0 — unmount" xlog=true ylog=true x=[1, 16, 64] y=[500µs, 600µs, 700µs]
 	//   legend: overlay2
 }
 
@@ -173,8 +173,8 @@ func ExampleInodes() {
 	describe(f)
 	// Output:
 	// inodes: 1×2 panels
-	//   "kernel 6.1.0 — inodes per image" xlog=false ylog=false x=[10 layers 20 dirs × 200 files]
-	//   "kernel 6.1.0 — inodes per container" xlog=false ylog=false x=[10 layers 20 dirs × 200 files]
+	//   "kernel 6.1.0 — inodes per image" xlog=false ylog=false x=[10 layers 20 dirs × 200 files] y=[0, 5000, 10000]
+	//   "kernel 6.1.0 — inodes per container" xlog=false ylog=false x=[10 layers 20 dirs × 200 files] y=[0, 2000, 4000]
 	//   legend: overlay2, vfs, flattened tree (floor)
 }
 
@@ -183,8 +183,8 @@ func ExamplePageCache() {
 	describe(f)
 	// Output:
 	// pagecache: 1×1 panels
-	//   "kernel 6.1.0" xlog=true ylog=false x=[1, 2, 4, 8]
-	//     ratio "× floor" y=[1×, 2×, 5×, 10×]
+	//   "kernel 6.1.0" xlog=true ylog=false x=[1, 2, 4, 8] y=[0 B, 10 MiB, 20 MiB, 30 MiB]
+	//     ratio "× floor" y=[1×, 2×, 5×, 10×] ""
 	//   legend: overlay2, vfs, floor (backing fs)
 }
 
@@ -197,18 +197,18 @@ func ExampleAll_kernels() {
 	describe(figs[0])
 	// Output:
 	// copyup-first-write: 2×3 panels
-	//   "kernel 5.15.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
-	//   "kernel 6.8.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
-	//   "kernel 6.8.0, EMULATED CPU — cold cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
-	//   "kernel 5.15.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
-	//   "kernel 6.8.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
-	//   "kernel 6.8.0, EMULATED CPU — warm cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//     ratio "× floor" y=[0.1×, 0.2×, 0.5×, 1×, 2×]
+	//   "kernel 5.15.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs, 10µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 6.8.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 6.8.0, EMULATED CPU — cold cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[10µs, 20µs, 50µs, 100µs, 200µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 5.15.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs, 10µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 6.8.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 6.8.0, EMULATED CPU — warm cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[10µs, 20µs, 50µs, 100µs, 200µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
 	//   legend: overlay2, vfs, floor (backing fs)
 }
 

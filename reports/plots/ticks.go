@@ -68,40 +68,40 @@ func padLog(min, max float64) (float64, float64) {
 type unlabelled struct{ plot.Ticker }
 
 func (u unlabelled) Ticks(min, max float64) []plot.Tick {
-	ticks := u.Ticker.Ticks(min, max)
+	// A copy: ConstantTicks returns itself, shared with the ratio plot.
+	ticks := slices.Clone(u.Ticker.Ticks(min, max))
 	for i := range ticks {
 		ticks[i].Label = ""
 	}
 	return ticks
 }
 
-// ratioTicks labels a log ratio axis "0.1×", "1×", "2×" at round values,
-// choosing the coarsest of a few series of steps that puts at least
-// three labels on the axis: a ratio plot spans anything from 1 to 1.3
-// (overlay on the floor) to 0.01 to 2 (vfs copying nothing).
-type ratioTicks struct{}
+// logTicks labels a log axis at round values: the coarsest of a few
+// series of steps per decade that puts at least three labels on the axis,
+// so a panel spanning six decades is labelled at decades and one of warm
+// lookups spanning a factor of two still gets three labels. Unlabelled
+// ticks mark each 1 to 9 of every decade, as gonum's LogTicks do.
+type logTicks struct{}
 
-// ratioSteps are the mantissas labelled per decade, coarsest first.
-var ratioSteps = [][]float64{
+// logSteps are the mantissas labelled per decade, coarsest first.
+var logSteps = [][]float64{
 	{1},
 	{1, 2, 5},
 	{1, 1.5, 2, 3, 5, 7},
 	{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8},
-	{1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.5, 3, 3.5, 4, 5, 6, 7, 8, 9},
+	{1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9},
 }
 
-func (ratioTicks) Ticks(min, max float64) []plot.Tick {
+func (logTicks) Ticks(min, max float64) []plot.Tick {
 	var ticks []plot.Tick
-	for _, steps := range ratioSteps {
+	for _, steps := range logSteps {
 		ticks = ticks[:0]
 		for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
 			for _, m := range steps {
-				v := m * math.Pow(10, e)
-				// Round away float noise (0.30000000000000004) before
-				// both the range check and the label.
-				v, _ = strconv.ParseFloat(strconv.FormatFloat(v, 'g', 6, 64), 64)
+				// Rounded to 6 digits: 3 × 0.1 is 0.30000000000000004.
+				v, _ := strconv.ParseFloat(strconv.FormatFloat(m*math.Pow(10, e), 'g', 6, 64), 64)
 				if v >= min && v <= max {
-					ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64) + "×"})
+					ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
 				}
 			}
 		}
@@ -109,9 +109,7 @@ func (ratioTicks) Ticks(min, max float64) []plot.Tick {
 			break
 		}
 	}
-	// Unlabelled decade ticks between labels, as on the other log axes.
-	minor := plot.LogTicks{}.Ticks(min, max)
-	for _, t := range minor {
+	for _, t := range (plot.LogTicks{}).Ticks(min, max) {
 		if !slices.ContainsFunc(ticks, func(l plot.Tick) bool { return math.Abs(l.Value-t.Value) < 1e-9*t.Value }) {
 			ticks = append(ticks, plot.Tick{Value: t.Value})
 		}
@@ -119,24 +117,8 @@ func (ratioTicks) Ticks(min, max float64) []plot.Tick {
 	return ticks
 }
 
-// logTicks is gonum's LogTicks, with the 2 and 5 of each decade labelled
-// too when the axis spans less than two decades: otherwise a panel of
-// warm-cache lookups shows a single label.
-type logTicks struct{}
-
-func (logTicks) Ticks(min, max float64) []plot.Tick {
-	ticks := plot.LogTicks{Prec: -1}.Ticks(min, max)
-	if max/min >= 100 {
-		return ticks
-	}
-	for i, t := range ticks {
-		m := t.Value / math.Pow(10, math.Floor(math.Log10(t.Value)+1e-9))
-		if t.Label == "" && (math.Abs(m-2) < 1e-6 || math.Abs(m-5) < 1e-6) {
-			ticks[i].Label = strconv.FormatFloat(t.Value, 'g', -1, 64)
-		}
-	}
-	return ticks
-}
+// ratioTicks labels a ratio axis "0.5×", "1×", "2×", log scaled.
+var ratioTicks = unitTicks{logTicks{}, "ratio"}
 
 // binaryTicks puts linear byte ticks at round numbers of KiB, MiB or GiB
 // (gonum's round decimal numbers of bytes read as 47.68 MiB).
