@@ -259,7 +259,7 @@ func fitXLabels(pl placed) {
 	d := pl.data()
 	x, _ := p.Transforms(&d)
 	sty := p.X.Tick.Label
-	gap := sty.Width(" ")
+	gap := sty.Width("  ") // two spaces: one reads as "256MiB 1GiB", a single label
 	left := vg.Length(math.Inf(1)) // left edge of the last label kept
 	for i := len(ticks) - 1; i >= 0; i-- {
 		if ticks[i].Label == "" {
@@ -282,6 +282,26 @@ func fitXLabels(pl placed) {
 // legend to the right of every plot.
 func (f *Figure) layout(c draw.Canvas) frame {
 	rows := f.rows()
+	// A plot's margins around its data area (title, axes, tick labels,
+	// half a marker at the ends) depend a little on the size of its
+	// canvas, so the placement is repeated on the canvases of the pass
+	// before until the data areas line up to a hundredth of a point.
+	var canvases [][]draw.Canvas
+	var fr frame
+	for range 6 {
+		var moved vg.Length
+		fr, canvases, moved = f.place(c, rows, canvases)
+		if moved < 0.01 {
+			break
+		}
+	}
+	return fr
+}
+
+// place is one pass of layout: it measures each plot's margins on its
+// canvas of the pass before (on a panel-sized one at first) and returns
+// the new canvases and how far the farthest one moved.
+func (f *Figure) place(c draw.Canvas, rows []gridRow, before [][]draw.Canvas) (frame, [][]draw.Canvas, vg.Length) {
 	cols := len(f.Panels[0])
 	l := f.Legend()
 	lw, lh := legendSize(&l)
@@ -291,10 +311,7 @@ func (f *Figure) layout(c draw.Canvas) frame {
 	grid.Min.Y += pad
 	grid.Max.Y -= pad
 
-	// Each plot's own margins around its data area (title, axes, tick
-	// labels) do not depend on the canvas it is given.
 	type margins struct{ left, right, bottom, top vg.Length }
-	probe := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{Max: vg.Point{X: panelW, Y: panelH}}}
 	own := make([][]margins, len(rows))
 	colL, colR := make([]vg.Length, cols), make([]vg.Length, cols)
 	rowB, rowT := make([]vg.Length, len(rows)), make([]vg.Length, len(rows))
@@ -304,8 +321,12 @@ func (f *Figure) layout(c draw.Canvas) frame {
 			if p == nil {
 				continue
 			}
-			d := dataCanvas(p, probe)
-			m := margins{d.Min.X - probe.Min.X + yLabelWidth(p), probe.Max.X - d.Max.X, d.Min.Y - probe.Min.Y, probe.Max.Y - d.Max.Y}
+			on := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{Max: vg.Point{X: panelW, Y: r.height}}}
+			if before != nil {
+				on = draw.Crop(before[j][i], yLabelWidth(p), 0, 0, 0)
+			}
+			d := dataCanvas(p, on)
+			m := margins{d.Min.X - on.Min.X + yLabelWidth(p), on.Max.X - d.Max.X, d.Min.Y - on.Min.Y, on.Max.Y - d.Max.Y}
 			own[j][i] = m
 			colL[i], colR[i] = max(colL[i], m.left), max(colR[i], m.right)
 			rowB[j], rowT[j] = max(rowB[j], m.bottom), max(rowT[j], m.top)
@@ -323,8 +344,11 @@ func (f *Figure) layout(c draw.Canvas) frame {
 	}
 
 	var fr frame
+	canvases := make([][]draw.Canvas, len(rows))
+	var moved vg.Length
 	top := grid.Max.Y
 	for j, r := range rows {
+		canvases[j] = make([]draw.Canvas, cols)
 		top -= r.gap
 		dataH := availH * r.height / weights
 		dataTop := top - rowT[j]
@@ -336,11 +360,21 @@ func (f *Figure) layout(c draw.Canvas) frame {
 				continue
 			}
 			m := own[j][i]
-			fr.plots = append(fr.plots, placed{p, draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
+			pl := placed{p, draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
 				Min: vg.Point{X: dataMin.X - m.left, Y: dataMin.Y - m.bottom},
 				Max: vg.Point{X: dataMin.X + dataW + m.right, Y: dataTop + m.top},
-			}}})
-			fitXLabels(fr.plots[len(fr.plots)-1])
+			}}}
+			fitXLabels(pl)
+			fr.plots = append(fr.plots, pl)
+			canvases[j][i] = pl.canvas
+			if before == nil {
+				moved = vg.Length(math.Inf(1))
+			} else {
+				b := before[j][i].Rectangle
+				for _, d := range []vg.Length{b.Min.X - pl.canvas.Min.X, b.Max.X - pl.canvas.Max.X, b.Min.Y - pl.canvas.Min.Y, b.Max.Y - pl.canvas.Max.Y} {
+					moved = max(moved, vg.Length(math.Abs(float64(d))))
+				}
+			}
 		}
 		top = dataTop - dataH - rowB[j]
 	}
@@ -350,7 +384,7 @@ func (f *Figure) layout(c draw.Canvas) frame {
 		Min: vg.Point{X: grid.Max.X + legendGap, Y: legendTop - lh},
 		Max: vg.Point{X: grid.Max.X + legendGap + lw, Y: legendTop},
 	}}
-	return fr
+	return fr, canvases, moved
 }
 
 func (f *Figure) draw(c draw.Canvas) {
