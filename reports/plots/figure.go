@@ -259,7 +259,7 @@ func fitXLabels(pl placed) {
 	d := pl.data()
 	x, _ := p.Transforms(&d)
 	sty := p.X.Tick.Label
-	gap := sty.Width("  ") // two spaces: one reads as "256MiB 1GiB", a single label
+	gap := sty.Width("  ")         // two spaces: one reads as "256MiB 1GiB", a single label
 	left := vg.Length(math.Inf(1)) // left edge of the last label kept
 	for i := len(ticks) - 1; i >= 0; i-- {
 		if ticks[i].Label == "" {

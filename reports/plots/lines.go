@@ -69,8 +69,19 @@ func lineFigure(s *dataset.Set, spec lineSpec) (*Figure, error) {
 		return nil, nil
 	}
 	f.Panels = arrange(f.Panels)
+	for _, row := range f.Panels {
+		if slices.ContainsFunc(row, func(p *Panel) bool { return p.Ratio != nil }) {
+			f.Caption += " " + ratioCaption
+			break
+		}
+	}
 	return f, nil
 }
+
+// ratioCaption explains the ratio plots to a reader of the caption.
+const ratioCaption = "Under each panel, every driver's median over the floor's median of the same case " +
+	"(log scale; the dashed line at 1× is the floor), where lines that lie on the floor above come apart. " +
+	"A driver far from the floor is named above its ratio plot instead of squeezing the others together."
 
 // series is one line of a panel: a variant's medians over x and, for a
 // driver with a floor, their ratios to it.

@@ -238,6 +238,7 @@ func TestRatioToFloor(t *testing.T) {
 	s := one()
 	f, err := CopyUp(s, "first-write")
 	require.NoError(t, err)
+	assert.Contains(t, f.Caption, ratioCaption)
 	for _, p := range f.Panels[0] {
 		require.NotNil(t, p.Ratio)
 		// Every size: overlay2's samples are twice the floor's, vfs's a tenth.
@@ -273,6 +274,7 @@ func TestRatioToFloor(t *testing.T) {
 		f, err := fig(dataset.New(recs))
 		require.NoError(t, err)
 		require.NotNil(t, f)
+		assert.NotContains(t, f.Caption, ratioCaption, f.Name)
 		for _, p := range f.Panels[0] {
 			assert.Nil(t, p.Ratio, f.Name)
 			assert.NotEmpty(t, p.Plot.X.Label.Text, f.Name)
