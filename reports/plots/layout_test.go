@@ -99,8 +99,8 @@ func TestRatioSharesXAxis(t *testing.T) {
 	}
 }
 
-// No two tick labels of an axis touch, and the data areas of a row line
-// up (panels side by side compare at a glance).
+// No two tick labels of an axis come closer than one and a half spaces:
+// "256MiB 1GiB", a space apart, reads as one label at a glance.
 func TestTickLabelsApart(t *testing.T) {
 	for name, f := range allGoldens(t) {
 		fr, _ := drawn(t, f)
@@ -110,7 +110,8 @@ func TestTickLabelsApart(t *testing.T) {
 			var xs, ys []span
 			for _, tk := range p.plot.X.Tick.Marker.Ticks(p.plot.X.Min, p.plot.X.Max) {
 				if tk.Label != "" {
-					w := p.plot.X.Tick.Label.Width(tk.Label)
+					// Three quarters of a space of room on each side.
+					w := p.plot.X.Tick.Label.Width(tk.Label) + 1.5*p.plot.X.Tick.Label.Width(" ")
 					xs = append(xs, span{tk.Label, x(tk.Value) - w/2, x(tk.Value) + w/2})
 				}
 			}
@@ -137,7 +138,7 @@ func assertApart(t *testing.T, what string, spans []span) {
 	for i := range spans {
 		for j := i + 1; j < len(spans); j++ {
 			a, b := spans[i], spans[j]
-			assert.False(t, a.from < b.to && b.from < a.to, "%s: tick labels %q and %q overlap", what, a.label, b.label)
+			assert.False(t, a.from < b.to && b.from < a.to, "%s: tick labels %q and %q closer than a space and a half", what, a.label, b.label)
 		}
 	}
 }

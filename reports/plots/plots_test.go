@@ -262,6 +262,20 @@ func TestRatioToFloor(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, pc.Panels[0][0].Ratio)
 	assert.Equal(t, plotter.XYs{{X: 1, Y: 1}, {X: 2, Y: 2}, {X: 4, Y: 4}, {X: 8, Y: 8}}, pc.Panels[0][0].ratios["vfs"])
+	// A lookup run without its floor cases: no ratio plot.
+	var noFloor []results.Record
+	for _, r := range synthetic("6.1.0", false, 1) {
+		if r.Driver != dataset.FloorDriver {
+			noFloor = append(noFloor, r)
+		}
+	}
+	lk, err = Lookup(dataset.New(noFloor), "stat")
+	require.NoError(t, err)
+	for _, p := range lk.Panels[0] {
+		assert.Nil(t, p.Ratio)
+		assert.Equal(t, []string{"overlay2", "vfs"}, p.Labels())
+	}
+	assert.NotContains(t, lk.Caption, ratioCaption)
 	// No floor: no ratio plot, and the panel keeps its x labels.
 	for _, fig := range []func(*dataset.Set) (*Figure, error){Mount, func(s *dataset.Set) (*Figure, error) { return CopyUp(s, "second-write") }} {
 		recs := synthetic("6.1.0", false, 1)
