@@ -34,9 +34,9 @@ type lineSpec struct {
 	parseX               func(string) (float64, bool)
 	formatX              func(float64) string
 	xLog, yLog           bool
-	// floor draws the floor's matching measurement as its own line (or,
-	// when it was not swept over x, as a flat line across the panel).
-	floor bool
+	// floorCaption ends the caption when the figure draws a floor,
+	// noFloorCaption when it has none.
+	floorCaption, noFloorCaption string
 }
 
 // floorLabel names the baseline in legends.
@@ -69,11 +69,20 @@ func lineFigure(s *dataset.Set, spec lineSpec) (*Figure, error) {
 		return nil, nil
 	}
 	f.Panels = arrange(f.Panels)
+	floor, ratio := false, false
 	for _, row := range f.Panels {
-		if slices.ContainsFunc(row, func(p *Panel) bool { return p.Ratio != nil }) {
-			f.Caption += " " + ratioCaption
-			break
+		for _, p := range row {
+			floor = floor || slices.ContainsFunc(p.entries, func(e entry) bool { return e.floor })
+			ratio = ratio || p.Ratio != nil
 		}
+	}
+	if floor {
+		f.Caption += spec.floorCaption
+	} else {
+		f.Caption += spec.noFloorCaption
+	}
+	if ratio {
+		f.Caption += " " + ratioCaption
 	}
 	return f, nil
 }
@@ -98,9 +107,7 @@ func linePanel(g *dataset.Group, spec lineSpec, v view, st styles) (*Panel, int,
 	p := newPanel(g, v.title)
 	p.X.Label.Text = spec.xLabel
 	ms := g.Select(spec.scenario, v.metric, v.where...)
-	if spec.floor {
-		ms = append(ms, floorOf(g, spec.scenario, v)...)
-	}
+	ms = append(ms, floorsOf(g, ms)...)
 	unit := ""
 	var xs []float64
 	var all []*series
@@ -132,10 +139,8 @@ func linePanel(g *dataset.Group, spec lineSpec, v view, st styles) (*Panel, int,
 		sm := m.Summary
 		se.pts.XYs = append(se.pts.XYs, plotter.XY{X: x, Y: sm.Median})
 		se.pts.YErrors = append(se.pts.YErrors, struct{ Low, High float64 }{sm.Median - sm.P5, sm.P95 - sm.Median})
-		if spec.floor {
-			if f := g.Floor(m); f != nil && !f.Failed() && f.Summary.Median > 0 && sm.Median > 0 {
-				se.ratios = append(se.ratios, plotter.XY{X: x, Y: sm.Median / f.Summary.Median})
-			}
+		if f := g.Floor(m); f != nil && !f.Failed() && f.Summary.Median > 0 && sm.Median > 0 {
+			se.ratios = append(se.ratios, plotter.XY{X: x, Y: sm.Median / f.Summary.Median})
 		}
 	}
 	panel := &Panel{Plot: p}
@@ -292,22 +297,14 @@ func offScale(se *series, lo, hi float64) string {
 	return se.label + " " + f(a) + "–" + f(b)
 }
 
-// floorOf returns the floor measurements of a view: the floor's metric
-// name for it, restricted to the view's parameters the floor has.
-func floorOf(g *dataset.Group, scenario string, v view) []*dataset.Measurement {
+// floorsOf returns the floors of measurements (dataset's pairing: a
+// floor not swept over x is the floor of every x), each once, in the
+// order first met.
+func floorsOf(g *dataset.Group, ms []*dataset.Measurement) []*dataset.Measurement {
 	var out []*dataset.Measurement
-	for _, m := range g.Select(scenario, dataset.FloorMetric(scenario, v.metric)) {
-		if m.Driver != dataset.FloorDriver {
-			continue
-		}
-		keep := true
-		for _, w := range v.where {
-			if got := m.Param(w.Key); got != "" && got != w.Value {
-				keep = false
-			}
-		}
-		if keep {
-			out = append(out, m)
+	for _, m := range ms {
+		if f := g.Floor(m); f != nil && !slices.Contains(out, f) {
+			out = append(out, f)
 		}
 	}
 	return out

@@ -262,6 +262,19 @@ func TestRatioToFloor(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, pc.Panels[0][0].Ratio)
 	assert.Equal(t, plotter.XYs{{X: 1, Y: 1}, {X: 2, Y: 2}, {X: 4, Y: 4}, {X: 8, Y: 8}}, pc.Panels[0][0].ratios["vfs"])
+	// The floor comes from the dataset's pairing, not from the figure:
+	// a renamed metric keeps its floor line and ratios.
+	var renamed []results.Record
+	for _, r := range synthetic("6.1.0", false, 1) {
+		if r.Scenario == "lookup" {
+			r.Metric = "stat-v2"
+		}
+		renamed = append(renamed, r)
+	}
+	lk, err = Lookup(dataset.New(renamed), "stat-v2")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"overlay2", "vfs", floorLabel}, lk.Panels[0][0].Labels())
+	assert.Equal(t, plotter.XYs{{X: 1, Y: 1.3}, {X: 16, Y: 1.3}, {X: 64, Y: 1.3}}, lk.Panels[0][0].ratios["overlay2"])
 	// A lookup run without its floor cases: no ratio plot.
 	var noFloor []results.Record
 	for _, r := range synthetic("6.1.0", false, 1) {
