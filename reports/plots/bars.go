@@ -43,7 +43,13 @@ func Inodes(s *dataset.Set) (*Figure, error) {
 }
 
 func barPanel(g *dataset.Group, v view, st styles) (*Panel, int, error) {
-	ms := g.Select("inodes", v.metric)
+	var ms []*dataset.Measurement
+	for _, m := range g.Select("inodes", v.metric) {
+		if m.Driver != dataset.FloorDriver { // floors come by reference
+			ms = append(ms, m)
+		}
+	}
+	ms = append(ms, floorOf(g, ms)...)
 	var cats []string
 	for _, m := range ms {
 		if l := imageLabel(m); !slices.Contains(cats, l) {

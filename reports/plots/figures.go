@@ -72,7 +72,7 @@ func formatInt(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 // CopyUp is copy-up latency of one operation against file size, log-log,
 // one line per driver and the plain copy + fsync floor.
 func CopyUp(s *dataset.Set, op string) (*Figure, error) {
-	noFloor := " No floor case is paired with " + op + "."
+	noFloor := " No floor case is paired with " + op + ": there is no floor line."
 	if op == "second-write" {
 		noFloor = " The file was copied up by the first write, so nothing is copied and there is no floor."
 	}

@@ -106,8 +106,13 @@ type series struct {
 func linePanel(g *dataset.Group, spec lineSpec, v view, st styles) (*Panel, int, error) {
 	p := newPanel(g, v.title)
 	p.X.Label.Text = spec.xLabel
-	ms := g.Select(spec.scenario, v.metric, v.where...)
-	ms = append(ms, floorsOf(g, ms)...)
+	var ms []*dataset.Measurement
+	for _, m := range g.Select(spec.scenario, v.metric, v.where...) {
+		if m.Driver != dataset.FloorDriver { // floors come by reference below
+			ms = append(ms, m)
+		}
+	}
+	ms = append(ms, floorOf(g, ms)...)
 	unit := ""
 	var xs []float64
 	var all []*series
@@ -297,10 +302,10 @@ func offScale(se *series, lo, hi float64) string {
 	return se.label + " " + f(a) + "–" + f(b)
 }
 
-// floorsOf returns the floors of measurements (dataset's pairing: a
-// floor not swept over x is the floor of every x), each once, in the
-// order first met.
-func floorsOf(g *dataset.Group, ms []*dataset.Measurement) []*dataset.Measurement {
+// floorOf returns the floor measurements the drivers' measurements ms
+// are compared with (dataset's pairing; a floor not swept over x is the
+// floor of every x), each once.
+func floorOf(g *dataset.Group, ms []*dataset.Measurement) []*dataset.Measurement {
 	var out []*dataset.Measurement
 	for _, m := range ms {
 		if f := g.Floor(m); f != nil && !slices.Contains(out, f) {
