@@ -247,11 +247,11 @@ func yLabelWidth(p *plot.Plot) vg.Length {
 
 // fitXLabels drops x tick labels that would run into their right-hand
 // neighbour (256MiB next to 1GiB on a log axis of sizes), from the right,
-// so the largest value keeps its label. Only measured-value ticks
-// (ConstantTicks) are thinned; the other tickers space their labels.
+// so the largest value keeps its label. Only measured values are thinned:
+// the other tickers space their labels, and a category must keep its name.
 func fitXLabels(pl placed) {
 	p := pl.plot
-	ticks, ok := p.X.Tick.Marker.(plot.ConstantTicks)
+	ticks, ok := p.X.Tick.Marker.(measuredTicks)
 	if !ok {
 		return
 	}

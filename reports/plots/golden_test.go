@@ -1,6 +1,7 @@
 package plots
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,6 +34,38 @@ func crowded() *dataset.Set {
 	return dataset.New(h.recs)
 }
 
+// fullRun is lookup and inodes with a full run's sweeps and all five
+// drivers: ten depths up to 499 (where a driver stops early, as aufs and
+// overlay do), and three image shapes.
+func fullRun() *dataset.Set {
+	h := &host{kernel: "6.1.0"}
+	P := results.P
+	drivers := []string{"aufs", "overlay", "overlay2", "fuse-overlayfs", "vfs"}
+	for _, cache := range []string{"cold", "warm"} {
+		h.add("lookup", "stat", "floor", "ns", []results.Param{P("cache", cache)}, 900, 950, 850)
+		for _, d := range []int{1, 2, 4, 8, 16, 32, 64, 128, 256, 499} {
+			ps := []results.Param{P("depth", fmt.Sprint(d)), P("cache", cache)}
+			for i, drv := range drivers {
+				if d > 128 && (drv == "aufs" || drv == "overlay") {
+					continue
+				}
+				v := 1000 * (1 + float64(i)/10) * (1 + float64(d)/float64(200*(i+1)))
+				h.add("lookup", "stat", drv, "ns", ps, v, v*1.05, v*0.95)
+			}
+		}
+	}
+	for _, sh := range [][3]int{{10, 1000, 20}, {10, 20, 200}, {50, 50, 500}} {
+		ps := []results.Param{P("layers", fmt.Sprint(sh[0])), P("dirs", fmt.Sprint(sh[1])), P("files", fmt.Sprint(sh[2]))}
+		flat := float64(sh[1] + sh[0]*sh[2])
+		h.add("inodes", "image-inodes", "floor", "inodes", ps, flat)
+		for i, drv := range drivers {
+			h.add("inodes", "image-inodes", drv, "inodes", ps, flat*(1+float64(i)/3))
+			h.add("inodes", "container-inodes", drv, "inodes", ps, 20+float64(i)*flat/10)
+		}
+	}
+	return dataset.New(h.recs)
+}
+
 // goldens are the figures of every kind the report draws, from fixed
 // synthetic data: log-log lines with a floor and its ratio plot (one
 // host, several hosts, crowded), a flat floor, no floor, a linear y axis
@@ -51,6 +84,8 @@ var goldens = []struct {
 	{"mount", func() (*Figure, error) { return Mount(one()) }},
 	{"pagecache", func() (*Figure, error) { return PageCache(one()) }},
 	{"inodes", func() (*Figure, error) { return Inodes(one()) }},
+	{"lookup-full", func() (*Figure, error) { return Lookup(fullRun(), "stat") }},
+	{"inodes-full", func() (*Figure, error) { return Inodes(fullRun()) }},
 }
 
 // Each figure kind is drawn as its golden PNG. `go test ./reports/plots

@@ -29,16 +29,22 @@ func (t unitTicks) Ticks(min, max float64) []plot.Tick {
 
 // atValues puts one labelled tick at each x that was measured (sizes,
 // depths, container counts), so a reader never interpolates a label.
-func atValues(xs []float64, label func(float64) string) plot.ConstantTicks {
+func atValues(xs []float64, label func(float64) string) measuredTicks {
 	xs = slices.Clone(xs)
 	slices.Sort(xs)
 	xs = slices.Compact(xs)
-	var t plot.ConstantTicks
+	var t measuredTicks
 	for _, x := range xs {
 		t = append(t, plot.Tick{Value: x, Label: label(x)})
 	}
 	return t
 }
+
+// measuredTicks are the ticks of atValues: labels a figure may thin out
+// where they would touch (fitXLabels), unlike the names of categories.
+type measuredTicks []plot.Tick
+
+func (t measuredTicks) Ticks(min, max float64) []plot.Tick { return slices.Clone(t) }
 
 // axisTicker picks the y ticker for a unit and scale: times and sizes get
 // their unit on every tick, other counts are plain numbers under an axis
