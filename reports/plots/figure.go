@@ -389,11 +389,45 @@ func (f *Figure) place(c draw.Canvas, rows []gridRow, before [][]draw.Canvas) (f
 
 func (f *Figure) draw(c draw.Canvas) {
 	fr := f.layout(c)
+	defer f.shade(fr)() // the plots' own backgrounds back after drawing
 	for _, p := range fr.plots {
 		p.draw()
 	}
 	l := f.Legend()
 	l.Draw(fr.legend)
+}
+
+// shade fills one background behind a shaded panel (an emulated host's)
+// and its ratio plot together, so they read as one cell; each plot's own
+// would leave a white seam between them and differ in width. It takes
+// the plots' backgrounds off, and returns what puts them back.
+func (f *Figure) shade(fr frame) (restore func()) {
+	var undo []func()
+	at := map[*plot.Plot]vg.Rectangle{}
+	for _, p := range fr.plots {
+		at[p.plot] = p.canvas.Rectangle
+	}
+	for _, row := range f.Panels {
+		for _, p := range row {
+			bg := p.Plot.BackgroundColor
+			if bg == nil || p.Ratio == nil {
+				continue
+			}
+			r, rr := at[p.Plot], at[p.Ratio]
+			r.Min.X, r.Min.Y = min(r.Min.X, rr.Min.X), min(r.Min.Y, rr.Min.Y)
+			r.Max.X, r.Max.Y = max(r.Max.X, rr.Max.X), max(r.Max.Y, rr.Max.Y)
+			c := fr.legend // any canvas of the figure: the fill is absolute
+			c.SetColor(bg)
+			c.Fill(r.Path())
+			p.Plot.BackgroundColor, p.Ratio.BackgroundColor = nil, nil
+			undo = append(undo, func() { p.Plot.BackgroundColor, p.Ratio.BackgroundColor = bg, bg })
+		}
+	}
+	return func() {
+		for _, u := range undo {
+			u()
+		}
+	}
 }
 
 // WritePNG writes the figure as a PNG at 110 dpi: sharp on screen, small

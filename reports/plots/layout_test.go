@@ -1,6 +1,8 @@
 package plots
 
 import (
+	"bytes"
+	stdpng "image/png"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -156,4 +158,37 @@ func TestFitXLabels(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []string{"4KiB", "64KiB", "1MiB", "16MiB", "1GiB"}, labels)
+}
+
+// An emulated host's panel and its ratio plot share one shaded
+// background, and drawing leaves the plots' own colours as they were (a
+// figure is drawn twice, as PNG and as SVG).
+func TestShadedCell(t *testing.T) {
+	f := allGoldens(t)["copyup-hosts"]
+	p := f.Panels[0][1]
+	require.NotNil(t, p.Plot.BackgroundColor, "the emulated column is shaded")
+	var png bytes.Buffer
+	require.NoError(t, f.WritePNG(&png))
+	assert.Equal(t, p.Plot.BackgroundColor, p.Ratio.BackgroundColor)
+	assert.NotNil(t, p.Ratio.BackgroundColor)
+	img, err := stdpng.Decode(&png)
+	require.NoError(t, err)
+	// The seam between the panel and its ratio plot is shaded too.
+	fr, _ := drawn(t, f)
+	var top, bottom draw.Canvas
+	for _, pl := range fr.plots {
+		switch pl.plot {
+		case p.Plot:
+			top = pl.canvas
+		case p.Ratio:
+			bottom = pl.canvas
+		}
+	}
+	_, h := f.Size()
+	seam := (top.Min.Y + bottom.Max.Y) / 2
+	x := (top.Min.X + top.Max.X) / 2
+	px := img.At(int(float64(x)/72*110), int(float64(h-seam)/72*110))
+	r, g, b, _ := px.RGBA()
+	wr, wg, wb, _ := p.Plot.BackgroundColor.RGBA()
+	assert.Equal(t, [3]uint32{wr, wg, wb}, [3]uint32{r, g, b}, "seam at %v", seam)
 }
