@@ -22,4 +22,5 @@ require (
 	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
 	golang.org/x/text v0.42.0 // indirect
 	gonum.org/v1/plot v0.17.0
+	rsc.io/pdf v0.1.1 // indirect
 )

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"image/png"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/unionbench/unionbench/reports/dataset"
 	"github.com/unionbench/unionbench/reports/results"
@@ -94,7 +98,8 @@ func synthetic(kernel string, emulated bool, k float64) []results.Record {
 }
 
 // describe prints a figure's structure: what a reader sees besides the
-// pixels (panel titles, axis scales, legend entries, tick labels).
+// pixels (panel titles, axis scales, tick labels, the ratio plot under a
+// panel and the figure's legend).
 func describe(f *Figure) {
 	if f == nil {
 		fmt.Println("no figure")
@@ -103,17 +108,47 @@ func describe(f *Figure) {
 	fmt.Printf("%s: %d×%d panels\n", f.Name, len(f.Panels), len(f.Panels[0]))
 	for _, row := range f.Panels {
 		for _, p := range row {
-			_, xlog := p.X.Scale.(plot.LogScale)
-			_, ylog := p.Y.Scale.(plot.LogScale)
-			var ticks []string
-			for _, t := range p.X.Tick.Marker.Ticks(p.X.Min, p.X.Max) {
-				if t.Label != "" {
-					ticks = append(ticks, strings.ReplaceAll(t.Label, "\n", " "))
-				}
+			_, xlog := p.Plot.X.Scale.(plot.LogScale)
+			_, ylog := p.Plot.Y.Scale.(plot.LogScale)
+			x := p.Plot.X
+			if p.Ratio != nil {
+				x = p.Ratio.X // the shared axis's labels are under the ratios
 			}
-			fmt.Printf("  %q xlog=%v ylog=%v x=[%s]\n", strings.ReplaceAll(p.Title.Text, "\n", " / "), xlog, ylog, strings.Join(ticks, ", "))
+			fmt.Printf("  %q xlog=%v ylog=%v x=[%s] y=[%s]\n", strings.ReplaceAll(p.Plot.Title.Text, "\n", " / "), xlog, ylog, tickLabels(x), tickLabels(p.Plot.Y))
+			if p.Ratio != nil {
+				fmt.Printf("    ratio %q y=[%s] %q\n", p.Ratio.Y.Label.Text, tickLabels(p.Ratio.Y), p.Ratio.Title.Text)
+			}
 		}
 	}
+	l := f.Legend()
+	fmt.Printf("  legend: %s\n", strings.Join(legendLabels(&l), ", "))
+}
+
+func tickLabels(a plot.Axis) string {
+	var ticks []string
+	for _, t := range a.Tick.Marker.Ticks(a.Min, a.Max) {
+		if t.Label != "" {
+			ticks = append(ticks, strings.ReplaceAll(t.Label, "\n", " "))
+		}
+	}
+	return strings.Join(ticks, ", ")
+}
+
+// legendLabels reads a legend's labels from its SVG in drawing order
+// (gonum keeps the entries unexported).
+func legendLabels(l *plot.Legend) []string {
+	w, h := legendSize(l)
+	c := vgsvg.New(w, h)
+	l.Draw(draw.New(c))
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		panic(err)
+	}
+	var out []string
+	for _, m := range regexp.MustCompile(`>([^<>]+)</text>`).FindAllStringSubmatch(b.String(), -1) {
+		out = append(out, m[1])
+	}
+	return out
 }
 
 func one() *dataset.Set { return dataset.New(synthetic("6.1.0", false, 1)) }
@@ -123,8 +158,11 @@ func ExampleCopyUp() {
 	describe(f)
 	// Output:
 	// copyup-first-write: 1×2 panels
-	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
+	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs, 10µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs, 10µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   legend: overlay2, vfs, floor (backing fs)
 }
 
 func ExampleLookup() {
@@ -132,8 +170,11 @@ func ExampleLookup() {
 	describe(f)
 	// Output:
 	// lookup-stat: 1×2 panels
-	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[1, 16, 64]
-	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[1, 16, 64]
+	//   "kernel 6.1.0 — cold cache" xlog=true ylog=true x=[1, 16, 64] y=[400ns, 500ns, 600ns, 800ns]
+	//     ratio "× floor" y=[0.7×, 1×, 1.5×] ""
+	//   "kernel 6.1.0 — warm cache" xlog=true ylog=true x=[1, 16, 64] y=[400ns, 500ns, 600ns, 800ns]
+	//     ratio "× floor" y=[0.7×, 1×, 1.5×] ""
+	//   legend: overlay2, vfs, floor (backing fs)
 }
 
 func ExampleMount() {
@@ -141,8 +182,9 @@ func ExampleMount() {
 	describe(f)
 	// Output:
 	// mount: 1×2 panels
-	//   "kernel 6.1.0 — mount" xlog=true ylog=true x=[1, 16, 64]
-	//   "kernel 6.1.0 — unmount" xlog=true ylog=true x=[1, 16, 64]
+	//   "kernel 6.1.0 — mount" xlog=true ylog=true x=[1, 16, 64] y=[250µs, 300µs, 350µs]
+	//   "kernel 6.1.0 — unmount" xlog=true ylog=true x=[1, 16, 64] y=[500µs, 600µs, 700µs]
+	//   legend: overlay2
 }
 
 func ExampleInodes() {
@@ -150,8 +192,9 @@ func ExampleInodes() {
 	describe(f)
 	// Output:
 	// inodes: 1×2 panels
-	//   "kernel 6.1.0 — inodes per image" xlog=false ylog=false x=[10 layers 20 dirs × 200 files]
-	//   "kernel 6.1.0 — inodes per container" xlog=false ylog=false x=[10 layers 20 dirs × 200 files]
+	//   "kernel 6.1.0 — inodes per image" xlog=false ylog=false x=[10 layers 20 dirs × 200 files] y=[0, 5000, 10000]
+	//   "kernel 6.1.0 — inodes per container" xlog=false ylog=false x=[10 layers 20 dirs × 200 files] y=[0, 2000, 4000]
+	//   legend: overlay2, vfs, flattened tree (floor)
 }
 
 func ExamplePageCache() {
@@ -159,7 +202,9 @@ func ExamplePageCache() {
 	describe(f)
 	// Output:
 	// pagecache: 1×1 panels
-	//   "kernel 6.1.0" xlog=true ylog=false x=[1, 2, 4, 8]
+	//   "kernel 6.1.0" xlog=true ylog=false x=[1, 2, 4, 8] y=[0 B, 10 MiB, 20 MiB, 30 MiB]
+	//     ratio "× floor" y=[1×, 2×, 5×, 10×] ""
+	//   legend: overlay2, vfs, floor (backing fs)
 }
 
 // Several kernels stand side by side, one column each; an emulated host
@@ -171,51 +216,35 @@ func ExampleAll_kernels() {
 	describe(figs[0])
 	// Output:
 	// copyup-first-write: 2×3 panels
-	//   "kernel 5.15.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//   "kernel 6.8.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//   "kernel 6.8.0, EMULATED CPU — cold cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//   "kernel 5.15.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//   "kernel 6.8.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-	//   "kernel 6.8.0, EMULATED CPU — warm cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB]
-}
-
-// legend returns the legend entries of a panel, read from its SVG in
-// drawing order (gonum keeps the entries unexported).
-func legend(t *testing.T, p *plot.Plot, candidates ...string) []string {
-	t.Helper()
-	svg, err := (&Figure{Panels: [][]*plot.Plot{{p}}}).SVG()
-	require.NoError(t, err)
-	type hit struct {
-		at   int
-		text string
-	}
-	var hits []hit
-	for _, c := range candidates {
-		if i := strings.Index(string(svg), ">"+c+"</text>"); i >= 0 {
-			hits = append(hits, hit{i, c})
-		}
-	}
-	slices.SortFunc(hits, func(a, b hit) int { return a.at - b.at })
-	var out []string
-	for _, h := range hits {
-		out = append(out, h.text)
-	}
-	return out
+	//   "kernel 5.15.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs, 10µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 6.8.0 — cold cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 6.8.0, EMULATED CPU — cold cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[10µs, 20µs, 50µs, 100µs, 200µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 5.15.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs, 10µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 6.8.0 — warm cache" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[200ns, 500ns, 1µs, 2µs, 5µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   "kernel 6.8.0, EMULATED CPU — warm cache / (timed under emulation: not comparable with native panels)" xlog=true ylog=true x=[4KiB, 1MiB, 64MiB] y=[10µs, 20µs, 50µs, 100µs, 200µs]
+	//     ratio "× floor" y=[1×, 1.5×, 2×] "off this scale: vfs 0.1×"
+	//   legend: overlay2, vfs, floor (backing fs)
 }
 
 func TestSeriesAndFloor(t *testing.T) {
 	s := one()
 	f, err := CopyUp(s, "first-write")
 	require.NoError(t, err)
-	names := []string{"overlay2", "vfs", floorLabel, "flattened tree (floor)"}
-	assert.Equal(t, []string{"overlay2", "vfs", floorLabel}, legend(t, f.Panels[0][0], names...), "one line per driver, the floor last")
+	assert.Equal(t, []string{"overlay2", "vfs", floorLabel}, f.Panels[0][0].Labels(), "one line per driver, the floor last")
 	lk, err := Lookup(s, "stat")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"overlay2", "vfs", floorLabel}, legend(t, lk.Panels[0][1], names...), "the floor has no depth: drawn flat")
+	assert.Equal(t, []string{"overlay2", "vfs", floorLabel}, lk.Panels[0][1].Labels(), "the floor has no depth: drawn flat")
 	in, err := Inodes(s)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"overlay2", "vfs", "flattened tree (floor)"}, legend(t, in.Panels[0][0], names...))
-	assert.Equal(t, []string{"overlay2", "vfs"}, legend(t, in.Panels[0][1], names...), "containers have no flattened count")
+	assert.Equal(t, []string{"overlay2", "vfs", "flattened tree (floor)"}, in.Panels[0][0].Labels())
+	assert.Equal(t, []string{"overlay2", "vfs"}, in.Panels[0][1].Labels(), "containers have no flattened count")
+	l := in.Legend()
+	assert.Equal(t, []string{"overlay2", "vfs", "flattened tree (floor)"}, legendLabels(&l), "the figure's legend has every panel's labels once")
 	// Data missing for a figure: no figure, not an empty one.
 	f, err = CopyUp(s, "chmod")
 	require.NoError(t, err)
@@ -245,12 +274,66 @@ func TestFloorByReference(t *testing.T) {
 	names := []string{"overlay2", floorLabel}
 	w1, err := CopyUp(s, "w1")
 	require.NoError(t, err)
-	assert.Equal(t, names, legend(t, w1.Panels[0][0], names...))
+	assert.Equal(t, names, w1.Panels[0][0].Labels())
 	assert.Contains(t, w1.Caption, "floor: a plain copy")
 	w2, err := CopyUp(s, "w2")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"overlay2"}, legend(t, w2.Panels[0][0], names...))
+	assert.Equal(t, []string{"overlay2"}, w2.Panels[0][0].Labels())
 	assert.Contains(t, w2.Caption, "there is no floor")
+}
+
+// The ratio plot holds each driver's median over the median of its
+// floor's same case, and only figures with a floor have one.
+func TestRatioToFloor(t *testing.T) {
+	s := one()
+	f, err := CopyUp(s, "first-write")
+	require.NoError(t, err)
+	assert.Contains(t, f.Caption, ratioCaption)
+	for _, p := range f.Panels[0] {
+		require.NotNil(t, p.Ratio)
+		// Every size: overlay2's samples are twice the floor's, vfs's a tenth.
+		assert.Equal(t, plotter.XYs{{X: 4096, Y: 2}, {X: 1 << 20, Y: 2}, {X: 64 << 20, Y: 2}}, p.ratios["overlay2"])
+		require.Len(t, p.ratios["vfs"], 3)
+		for _, xy := range p.ratios["vfs"] {
+			assert.InDelta(t, 0.1, xy.Y, 1e-9)
+		}
+		assert.NotContains(t, p.ratios, floorLabel, "the floor is the line at 1, not a series")
+		assert.Equal(t, "× floor", p.Ratio.Y.Label.Text)
+		assert.Equal(t, p.Plot.X.Min, p.Ratio.X.Min)
+		assert.Equal(t, p.Plot.X.Max, p.Ratio.X.Max)
+		assert.Empty(t, p.Plot.X.Label.Text, "the x label is under the ratios")
+		assert.Equal(t, "file size", p.Ratio.X.Label.Text)
+	}
+	// A floor without depth is the floor of every depth.
+	lk, err := Lookup(s, "stat")
+	require.NoError(t, err)
+	assert.Equal(t, plotter.XYs{{X: 1, Y: 1.3}, {X: 16, Y: 1.3}, {X: 64, Y: 1.3}}, lk.Panels[0][0].ratios["overlay2"])
+	pc, err := PageCache(s)
+	require.NoError(t, err)
+	require.NotNil(t, pc.Panels[0][0].Ratio)
+	assert.Equal(t, plotter.XYs{{X: 1, Y: 1}, {X: 2, Y: 2}, {X: 4, Y: 4}, {X: 8, Y: 8}}, pc.Panels[0][0].ratios["vfs"])
+	// A lookup run without its floor cases: no ratio plot.
+	var noFloor []results.Record
+	for _, r := range synthetic("6.1.0", false, 1) {
+		if r.Driver != dataset.FloorDriver {
+			noFloor = append(noFloor, r)
+		}
+	}
+	lk, err = Lookup(dataset.New(noFloor), "stat")
+	require.NoError(t, err)
+	for _, p := range lk.Panels[0] {
+		assert.Nil(t, p.Ratio)
+		assert.Equal(t, []string{"overlay2", "vfs"}, p.Labels())
+	}
+	assert.NotContains(t, lk.Caption, ratioCaption)
+	// No floor: no ratio plot, and the panel keeps its x labels.
+	mnt, err := Mount(s)
+	require.NoError(t, err)
+	assert.NotContains(t, mnt.Caption, ratioCaption)
+	for _, p := range mnt.Panels[0] {
+		assert.Nil(t, p.Ratio)
+		assert.Equal(t, "image depth (layers)", p.Plot.X.Label.Text)
+	}
 }
 
 // Every figure renders to a PNG that decodes at its stated size and to
