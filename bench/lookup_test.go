@@ -3,16 +3,15 @@ package bench
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/montanaflynn/stats"
-
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/stats"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/lookup"
 )
@@ -29,7 +28,7 @@ func BenchmarkLookup(b *testing.B) {
 // benchScenario runs every case of a scenario's suite (quick, or full with
 // UNIONBENCH_SUITE=full) as a sub-benchmark named
 // backing=<kind>/driver=<variant>/<case params>, on each backing of
-// backings(), floors first as driver=floor. Each sub-benchmark calls
+// testenv.Backings, floors first as driver=floor. Each sub-benchmark calls
 // Measure with n = b.N and reports the median of every metric: headline as
 // <unit>/op (ns/op, inodes/op), the others as <metric>-<unit>/op, or
 // <metric>/op where the name already says the unit (image-bytes/op), or
@@ -38,12 +37,8 @@ func BenchmarkLookup(b *testing.B) {
 // beyond its limits, is skipped with the reason.
 func benchScenario(b *testing.B, s scenarios.Scenario, headline string, variants []drivers.Variant) {
 	needRoot(b)
-	suite := scenarios.Quick
-	if os.Getenv("UNIONBENCH_SUITE") == string(scenarios.Full) {
-		suite = scenarios.Full
-	}
-	cases := s.Cases(suite)
-	for _, kind := range backings() {
+	cases := s.Cases(scenarios.Suite(testenv.Suite(b)))
+	for _, kind := range testenv.Backings(b) {
 		b.Run("backing="+string(kind), func(b *testing.B) {
 			fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: kind, Size: 16 << 30})
 			if errors.Is(err, backing.ErrUnsupported) {

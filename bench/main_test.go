@@ -2,18 +2,17 @@ package bench
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
 	_ "github.com/unionbench/unionbench/drivers/all"
-	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
-	if sandbox.Inside() || os.Geteuid() != 0 {
+	if sandbox.Inside() || !testenv.Root() {
 		printConfig()
 	}
 	sandbox.RunTests(m)
@@ -32,22 +31,4 @@ func printConfig() {
 	fmt.Printf("unionbench: %s\n", f.Version)
 }
 
-// backings lists the backing filesystems benchmarks run on:
-// UNIONBENCH_BACKINGS (comma-separated) or tmpfs and ext4.
-func backings() []backing.Kind {
-	env := os.Getenv("UNIONBENCH_BACKINGS")
-	if env == "" {
-		return []backing.Kind{backing.Tmpfs, backing.Ext4}
-	}
-	var out []backing.Kind
-	for _, s := range strings.Split(env, ",") {
-		out = append(out, backing.Kind(strings.TrimSpace(s)))
-	}
-	return out
-}
-
-func needRoot(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("unionbench benchmarks mount filesystems and need root")
-	}
-}
+func needRoot(b *testing.B) { testenv.NeedRoot(b, "unionbench benchmarks mount filesystems") }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
 // cliEnv makes the test binary act as the unionbench command, so the tests
@@ -70,7 +71,7 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		"stray argument":          {[]string{"drivers", "extra"}, `"extra"`},
 		"clean workdir /":         {[]string{"clean", "--workdir", "/"}, `"/"`},
 	}
-	if os.Geteuid() == 0 {
+	if testenv.Root() {
 		cases["layers beyond overlay2's limit"] = struct {
 			args []string
 			want string
@@ -88,9 +89,7 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 }
 
 func TestDriversReportsThisHost(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("probing drivers mounts filesystems: needs root")
-	}
+	testenv.NeedRoot(t, "probing drivers mounts filesystems")
 	for _, kind := range []string{"tmpfs", "ext4"} {
 		stdout, stderr, code := unionbench(t, "drivers", "--json", "--backing", kind, "--workdir", t.TempDir())
 		require.Equal(t, 0, code, stderr)
@@ -122,9 +121,7 @@ func TestDriversReportsThisHost(t *testing.T) {
 }
 
 func TestCleanOnEmptyWorkdir(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("clean needs root")
-	}
+	testenv.NeedRoot(t, "clean unmounts what a run left")
 	stdout, stderr, code := unionbench(t, "clean", "--workdir", t.TempDir())
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "nothing to clean")

@@ -9,16 +9,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios/quirks"
-	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
-// whyRootForQuirks is what needs root, for scenariotest.NeedRoot.
+// whyRootForQuirks is what needs root, for testenv.NeedRoot.
 const whyRootForQuirks = "`unionbench quirks` mounts filesystems"
 
 func TestQuirksJSON(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRootForQuirks)
+	testenv.NeedRoot(t, whyRootForQuirks)
 	out := t.TempDir()
 	stdout, stderr, code := unionbench(t, "quirks", "--json", "--drivers", "overlay2,vfs", "--backing", "tmpfs",
 		"--workdir", t.TempDir(), "--out", out)
@@ -59,7 +59,7 @@ func TestQuirksJSON(t *testing.T) {
 }
 
 func TestQuirksTable(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRootForQuirks)
+	testenv.NeedRoot(t, whyRootForQuirks)
 	stdout, stderr, code := unionbench(t, "quirks", "--drivers", "overlay2,overlay2+redirect_dir=on,aufs,vfs",
 		"--quirks", "rename-lower-dir,open-ro-rw", "--backing", "tmpfs", "--workdir", t.TempDir(), "--out", t.TempDir())
 	require.Equal(t, 0, code, stderr)

@@ -7,9 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/montanaflynn/stats"
-
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/stats"
 	"github.com/unionbench/unionbench/scenarios/quirks"
 )
 
