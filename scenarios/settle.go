@@ -28,7 +28,7 @@ const settleTimeout = 5 * time.Second
 // the flusher would write them out later, on the same two CPUs as the next
 // sample; fdatasync of the image file does that now. Untimed.
 func Settle(fs *backing.FS) error {
-	if err := syncfsDir(fs.Dir); err != nil {
+	if err := Syncfs(fs); err != nil {
 		return err
 	}
 	if fs.Image != "" {
@@ -52,7 +52,12 @@ func Settle(fs *backing.FS) error {
 	}
 }
 
-func syncfsDir(dir string) error {
+// Syncfs writes the backing fs's dirty data and metadata to its device
+// (syncfs(2)), without waiting for the host's writeback of a loop image as
+// Settle does: enough before counting what a filesystem has allocated
+// (delayed allocation has happened) or what reached its device.
+func Syncfs(fs *backing.FS) error {
+	dir := fs.Dir
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: dir, Err: err}
