@@ -13,7 +13,6 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
@@ -44,28 +43,15 @@ func BenchmarkBuildImage(b *testing.B) {
 	for _, l := range layers {
 		files += len(l.Entries)
 	}
-	for _, kind := range testenv.Backings(b) {
-		b.Run("backing="+string(kind), func(b *testing.B) {
-			fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: kind, Size: 16 << 30})
-			if errors.Is(err, backing.ErrUnsupported) {
-				b.Skip(err)
+	onEachBacking(b, func(b *testing.B, fs *backing.FS) {
+		for _, v := range defaultVariants() {
+			floor := diffTars
+			if v.Driver == "vfs" {
+				floor = fullTars
 			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer fs.Close()
-			for _, v := range drivers.AllVariants() {
-				if len(v.Options) > 0 {
-					continue // mount options do not change how layers are built
-				}
-				floor := diffTars
-				if v.Driver == "vfs" {
-					floor = fullTars
-				}
-				b.Run("driver="+v.String(), func(b *testing.B) { benchBuild(b, fs, v, layers, floor, files) })
-			}
-		})
-	}
+			b.Run("driver="+v.String(), func(b *testing.B) { benchBuild(b, fs, v, layers, floor, files) })
+		}
+	})
 }
 
 func benchBuild(b *testing.B, fs *backing.FS, v drivers.Variant, layers []*layerspec.Layer, tarballs []string, files int) {

@@ -38,40 +38,30 @@ func BenchmarkLookup(b *testing.B) {
 func benchScenario(b *testing.B, s scenarios.Scenario, headline string, variants []drivers.Variant) {
 	needRoot(b)
 	cases := s.Cases(scenarios.Suite(testenv.Suite(b)))
-	for _, kind := range testenv.Backings(b) {
-		b.Run("backing="+string(kind), func(b *testing.B) {
-			fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: kind, Size: 16 << 30})
-			if errors.Is(err, backing.ErrUnsupported) {
-				b.Skip(err)
+	onEachBacking(b, func(b *testing.B, fs *backing.FS) {
+		floors := map[string]float64{} // floor case name -> headline median
+		for _, c := range cases {
+			if !c.Floor {
+				continue
 			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer fs.Close()
-			floors := map[string]float64{} // floor case name -> headline median
+			b.Run("driver=floor/"+c.Name(), func(b *testing.B) {
+				ms := benchMeasure(b, s, &scenarios.Env{FS: fs}, c)
+				report(b, ms, headline, 0)
+				floors[c.Name()] = headlineMedian(ms, headline)
+			})
+		}
+		for _, v := range variants {
 			for _, c := range cases {
-				if !c.Floor {
+				if c.Floor {
 					continue
 				}
-				b.Run("driver=floor/"+c.Name(), func(b *testing.B) {
-					ms := benchMeasure(b, s, &scenarios.Env{FS: fs}, c)
-					report(b, ms, headline, 0)
-					floors[c.Name()] = headlineMedian(ms, headline)
+				b.Run("driver="+v.String()+"/"+c.Name(), func(b *testing.B) {
+					ms := benchMeasure(b, s, &scenarios.Env{FS: fs, Variant: v}, c)
+					report(b, ms, headline, floors[floorFor(cases, c)])
 				})
 			}
-			for _, v := range variants {
-				for _, c := range cases {
-					if c.Floor {
-						continue
-					}
-					b.Run("driver="+v.String()+"/"+c.Name(), func(b *testing.B) {
-						ms := benchMeasure(b, s, &scenarios.Env{FS: fs, Variant: v}, c)
-						report(b, ms, headline, floors[floorFor(cases, c)])
-					})
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func benchMeasure(b *testing.B, s scenarios.Scenario, env *scenarios.Env, c scenarios.Case) []scenarios.Measurement {

@@ -1,11 +1,14 @@
 package bench
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/unionbench/unionbench/drivers"
 	_ "github.com/unionbench/unionbench/drivers/all"
+	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/internal/testenv"
@@ -32,3 +35,35 @@ func printConfig() {
 }
 
 func needRoot(b *testing.B) { testenv.NeedRoot(b, "unionbench benchmarks mount filesystems") }
+
+// onEachBacking runs bench as the sub-benchmark backing=<kind> on a fresh
+// backing fs of each kind of testenv.Backings, skipping a kind this host
+// cannot make.
+func onEachBacking(b *testing.B, bench func(b *testing.B, fs *backing.FS)) {
+	for _, kind := range testenv.Backings(b) {
+		b.Run("backing="+string(kind), func(b *testing.B) {
+			fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: kind, Size: 16 << 30})
+			if errors.Is(err, backing.ErrUnsupported) {
+				b.Skip(err)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer fs.Close()
+			bench(b, fs)
+		})
+	}
+}
+
+// defaultVariants is each driver's variant without mount options, for the
+// benchmarks that options do not change (how layers are built, what they
+// are made of, how reads are cached).
+func defaultVariants() []drivers.Variant {
+	var out []drivers.Variant
+	for _, v := range drivers.AllVariants() {
+		if len(v.Options) == 0 {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -23,14 +23,7 @@ func sizeCase(size int64, cache string, floor bool) scenarios.Case {
 func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n int) map[string]float64 {
 	t.Helper()
 	ms := scenariotest.Measure(t, New(), scenariotest.Env(t, fs, driver), c, n)
-	for _, m := range ms {
-		require.Len(t, m.Samples, n, m.Metric)
-		for _, s := range m.Samples {
-			if m.Unit == "ns" {
-				assert.Positive(t, s, "%s %s %s", driver, c.Name(), m.Metric)
-			}
-		}
-	}
+	scenariotest.RequireSamples(t, ms, n, "first-write", "second-write", "chmod", "copy-fsync")
 	return scenariotest.Medians(ms)
 }
 

@@ -25,13 +25,9 @@ func measure(t *testing.T, fs *backing.FS, driver string, depth, n int) (mount, 
 	require.Len(t, ms, 2)
 	assert.Equal(t, "mount", ms[0].Metric)
 	assert.Equal(t, "unmount", ms[1].Metric)
-	for _, m := range ms {
-		assert.Equal(t, "ns", m.Unit)
-		require.Len(t, m.Samples, n)
-		for _, s := range m.Samples {
-			assert.Positive(t, s, "%s depth %d %s", driver, depth, m.Metric)
-		}
-	}
+	scenariotest.RequireSamples(t, ms, n)
+	assert.Equal(t, "ns", ms[0].Unit)
+	assert.Equal(t, "ns", ms[1].Unit)
 	scenariotest.AssertNothingLeft(t, fs)
 	mount, unmount = scenariotest.Median(ms[0].Samples), scenariotest.Median(ms[1].Samples)
 	t.Logf("%s depth %d: mount %.0f ns, unmount %.0f ns", driver, depth, mount, unmount)

@@ -35,14 +35,7 @@ func countCase(containers int, size int64, floor bool) scenarios.Case {
 func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n int) map[string]float64 {
 	t.Helper()
 	ms := scenariotest.Measure(t, New(), scenariotest.Env(t, fs, driver), c, n)
-	for _, m := range ms {
-		require.Len(t, m.Samples, n, m.Metric)
-		if m.Metric == "read" || m.Metric == "resident-bytes" {
-			for _, s := range m.Samples {
-				assert.Positive(t, s, "%s %s %s", driver, c.Name(), m.Metric)
-			}
-		}
-	}
+	scenariotest.RequireSamples(t, ms, n, "read", "resident-bytes")
 	out := scenariotest.Medians(ms)
 	assert.Len(t, out, 5)
 	t.Logf("%-14s %s: cache-copies %.2f, resident %.1f MiB, meminfo Cached +%.1f MiB (%.1f MiB per container), read %.1f ms per container",

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,23 @@ func Medians(ms []scenarios.Measurement) map[string]float64 {
 		out[m.Metric] = Median(m.Samples)
 	}
 	return out
+}
+
+// RequireSamples requires n samples of every metric of ms, and asserts
+// that those of the named metrics (every metric when none is named; names
+// ms lacks are passed over) are positive: a time, or a count of something
+// that must exist.
+func RequireSamples(t testing.TB, ms []scenarios.Measurement, n int, positive ...string) {
+	t.Helper()
+	for _, m := range ms {
+		require.Len(t, m.Samples, n, m.Metric)
+		if len(positive) > 0 && !slices.Contains(positive, m.Metric) {
+			continue
+		}
+		for _, s := range m.Samples {
+			assert.Positive(t, s, m.Metric)
+		}
+	}
 }
 
 // ByMetric maps each measurement's metric to it.
