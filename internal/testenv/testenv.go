@@ -138,6 +138,22 @@ func parseBackings(v string) ([]backing.Kind, error) {
 	return out, nil
 }
 
+// NarrowBackings makes Backings return kinds for the rest of the test,
+// unless UNIONBENCH_BACKINGS is set: for a test that repeats a suite many
+// times over (once per mount-option variant) and so runs it on fewer
+// kinds than the default. What the user asked for still wins.
+func NarrowBackings(t *testing.T, kinds ...backing.Kind) {
+	t.Helper()
+	if os.Getenv("UNIONBENCH_BACKINGS") != "" {
+		return
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	t.Setenv("UNIONBENCH_BACKINGS", strings.Join(names, ","))
+}
+
 // The values of UNIONBENCH_SUITE, as scenarios.Suite spells them (this
 // package cannot import scenarios, whose own tests import it).
 const (

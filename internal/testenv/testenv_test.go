@@ -126,3 +126,16 @@ func TestSuiteCountAndSeed(t *testing.T) {
 		t.Setenv(env, "")
 	}
 }
+
+func TestNarrowBackings(t *testing.T) {
+	t.Run("unset", func(t *testing.T) {
+		t.Setenv("UNIONBENCH_BACKINGS", "")
+		NarrowBackings(t, backing.Tmpfs, backing.Ext4)
+		assert.Equal(t, []backing.Kind{backing.Tmpfs, backing.Ext4}, Backings(t))
+	})
+	t.Run("set", func(t *testing.T) {
+		t.Setenv("UNIONBENCH_BACKINGS", "xfs")
+		NarrowBackings(t, backing.Tmpfs, backing.Ext4)
+		assert.Equal(t, []backing.Kind{backing.Xfs}, Backings(t), "what the user asked for wins")
+	})
+}
