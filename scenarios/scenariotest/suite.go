@@ -64,7 +64,7 @@ func RunSuite(t *testing.T, s scenarios.Scenario) {
 			measured++
 			t.Run("MeasuresNSamples", func(t *testing.T) {
 				checkSamples(t, ms, suiteSamples)
-				if f, ok := floorOf(c, s.Cases(scenarios.Quick)); ok {
+				for _, f := range floorsOf(c, s.Cases(scenarios.Quick)) {
 					ms := measureChecked(t, s, &scenarios.Env{FS: fs}, f, suiteSamples)
 					checkSamples(t, ms, suiteSamples)
 				}
@@ -179,19 +179,6 @@ func measureChecked(t *testing.T, s scenarios.Scenario, env *scenarios.Env, c sc
 	return ms
 }
 
-// countedOnce says whether a measurement is an exact count a scenario
-// takes once whatever n (the inodes an image costs, a quirk's behaviour),
-// so that it carries one or more samples rather than n. Until Measurement
-// says so itself (issue 11's typed exactness), its unit does: switch here
-// when it lands.
-func countedOnce(m scenarios.Measurement) bool {
-	switch m.Unit {
-	case "inodes", "bytes", "count", "behaviour":
-		return true
-	}
-	return false
-}
-
 // checkSamples checks every metric of one case: named once, with a unit,
 // and n finite samples (one or more if countedOnce); a metric the
 // scenario says cannot be made here (Unsupported) has none.
@@ -205,7 +192,7 @@ func checkSamples(t *testing.T, ms []scenarios.Measurement, n int) {
 		seen[m.Metric] = true
 		assert.NotEmpty(t, m.Unit, m.Metric)
 		switch {
-		case m.Err != nil && m.Unsupported:
+		case m.Err != nil && unsupported(m):
 			assert.Empty(t, m.Samples, "%s: not supported, yet measured", m.Metric)
 			continue
 		case m.Err != nil:
@@ -365,39 +352,9 @@ func checkCaseNames(t *testing.T, s scenarios.Scenario, suite scenarios.Suite) {
 	}
 }
 
-// floorOf is the floor case c is measured against among cases, paired by
-// parameters as the reports pair records (dataset.Group.Floor): the floor
-// whose parameters all appear, with the same values, in c's. Until a case
-// names its floor itself (issue 11's typed floor reference), this is the
-// one function to switch.
-func floorOf(c scenarios.Case, cases []scenarios.Case) (scenarios.Case, bool) {
-	for _, f := range cases {
-		if f.Floor && subset(f.Params, c.Params, true) {
-			return f, true
-		}
-	}
-	return scenarios.Case{}, false
-}
-
-// wantsFloor says whether a driver case has a floor at all: whether some
-// floor case of the scenario (in either suite) has only parameter keys the
-// case has too. inodes' limit=small-fs has none; lookup's
-// depth=16/cache=cold pairs with cache=cold.
-func wantsFloor(c scenarios.Case, all []scenarios.Case) bool {
-	return slices.ContainsFunc(all, func(f scenarios.Case) bool { return f.Floor && subset(f.Params, c.Params, false) })
-}
-
-// subset says whether every parameter of a is in b (with the same value
-// when values is set).
-func subset(a, b []results.Param, values bool) bool {
-	for _, p := range a {
-		if !slices.ContainsFunc(b, func(q results.Param) bool { return q.Key == p.Key && (!values || q.Value == p.Value) }) {
-			return false
-		}
-	}
-	return true
-}
-
+// checkFloors checks one suite's pairing: a driver case that has a floor
+// pairs with exactly one floor case of the suite, and every floor case is
+// some driver case's floor. all is both suites' cases, for wantsFloor.
 func checkFloors(t *testing.T, suite scenarios.Suite, cases, all []scenarios.Case) {
 	t.Helper()
 	used := map[string]bool{}
@@ -405,16 +362,13 @@ func checkFloors(t *testing.T, suite scenarios.Suite, cases, all []scenarios.Cas
 		if c.Floor {
 			continue
 		}
-		var matches []string
-		for _, f := range cases {
-			if f.Floor && subset(f.Params, c.Params, true) {
-				matches = append(matches, f.Name())
-			}
-		}
+		floors := floorsOf(c, cases)
 		if wantsFloor(c, all) {
-			assert.Len(t, matches, 1, "%s suite: driver case %s has a floor, and exactly one floor case of the suite must pair with it", suite, c.Name())
+			assert.Len(t, floors, 1, "%s suite: driver case %s has a floor, and exactly one floor case of the suite must pair with it", suite, c.Name())
+		} else {
+			assert.Empty(t, floors, "%s suite: driver case %s", suite, c.Name())
 		}
-		if f, ok := floorOf(c, cases); ok {
+		for _, f := range floors {
 			used[f.Name()] = true
 		}
 	}
