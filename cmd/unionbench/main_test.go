@@ -52,6 +52,16 @@ func unionbench(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
+// assertRefused checks how the command refuses bad input: exit 2, nothing
+// on stdout, one line on stderr saying want.
+func assertRefused(t *testing.T, stdout, stderr string, code int, want string) {
+	t.Helper()
+	assert.Equal(t, 2, code, "stderr: %s", stderr)
+	assert.Empty(t, stdout)
+	assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
+	assert.Contains(t, stderr, want)
+}
+
 func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 	cases := map[string]struct {
 		args []string
@@ -80,10 +90,7 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			stdout, stderr, code := unionbench(t, c.args...)
-			assert.Equal(t, 2, code, "stderr: %s", stderr)
-			assert.Empty(t, stdout)
-			assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
-			assert.Contains(t, stderr, c.want)
+			assertRefused(t, stdout, stderr, code, c.want)
 		})
 	}
 }

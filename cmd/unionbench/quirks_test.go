@@ -96,10 +96,7 @@ func TestQuirksBadInput(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			stdout, stderr, code := unionbench(t, c.args...)
-			assert.Equal(t, 2, code, "stderr: %s", stderr)
-			assert.Empty(t, stdout)
-			assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
-			assert.Contains(t, stderr, c.want)
+			assertRefused(t, stdout, stderr, code, c.want)
 		})
 	}
 }

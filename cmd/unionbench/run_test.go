@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -54,10 +53,7 @@ func TestRunBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 			out := filepath.Join(dir, "out")
 			args := append([]string{"run", "--out", out, "--workdir", filepath.Join(dir, "work")}, c.args...)
 			stdout, stderr, code := unionbench(t, args...)
-			assert.Equal(t, 2, code, "stderr: %s", stderr)
-			assert.Empty(t, stdout)
-			assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
-			assert.Contains(t, stderr, c.want)
+			assertRefused(t, stdout, stderr, code, c.want)
 			assert.NoDirExists(t, out, "bad input must not create the results directory")
 		})
 	}
