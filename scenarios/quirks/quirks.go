@@ -92,20 +92,7 @@ func IDs() []string {
 
 // ParseList selects quirks by comma-separated ids.
 func ParseList(list string) ([]Quirk, error) {
-	byID := map[string]Quirk{}
-	for _, q := range Catalogue() {
-		byID[q.ID] = q
-	}
-	var out []Quirk
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		q, ok := byID[f]
-		if !ok {
-			return nil, fmt.Errorf("unknown quirk %q: want one of %s", f, strings.Join(IDs(), ", "))
-		}
-		out = append(out, q)
-	}
-	return out, nil
+	return scenarios.SelectByName(list, "quirk", Catalogue(), func(q Quirk) string { return q.ID })
 }
 
 // Run probes every quirk on every variant, each variant on a fresh driver
