@@ -1,11 +1,7 @@
 package scenarios
 
 import (
-	"bufio"
-	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -72,23 +68,6 @@ func Syncfs(fs *backing.FS) error {
 // dirtyBytes is Dirty + Writeback from /proc/meminfo: page cache not yet
 // on its device, host-wide.
 func dirtyBytes() (int64, error) {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	var total int64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (name != "Dirty" && name != "Writeback") {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/meminfo: %q: %w", sc.Text(), err)
-		}
-		total += kb << 10
-	}
-	return total, sc.Err()
+	c, err := HostCounters("/proc/meminfo", "Dirty", "Writeback")
+	return c["Dirty"] + c["Writeback"], err
 }
