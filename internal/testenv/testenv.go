@@ -138,11 +138,12 @@ func parseBackings(v string) ([]backing.Kind, error) {
 	return out, nil
 }
 
-// NarrowBackings makes Backings return kinds for the rest of the test,
-// unless UNIONBENCH_BACKINGS is set: for a test that repeats a suite many
-// times over (once per mount-option variant) and so runs it on fewer
-// kinds than the default. What the user asked for still wins.
-func NarrowBackings(t *testing.T, kinds ...backing.Kind) {
+// NarrowBackings makes Backings return kinds for the rest of the test or
+// benchmark, unless UNIONBENCH_BACKINGS is set: for one that would take
+// too long on every kind (a suite repeated once per mount-option variant,
+// a benchmark that builds 100,000 files per driver). What the user asked
+// for still wins.
+func NarrowBackings(t testing.TB, kinds ...backing.Kind) {
 	t.Helper()
 	if os.Getenv("UNIONBENCH_BACKINGS") != "" {
 		return
