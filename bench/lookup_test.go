@@ -27,8 +27,8 @@ func BenchmarkLookup(b *testing.B) {
 
 // benchScenario runs every case of a scenario's suite (quick, or full with
 // UNIONBENCH_SUITE=full) as a sub-benchmark named
-// backing=<kind>/driver=<variant>/<case params>, on each backing of
-// onEachBacking, floors first as driver=floor. Each sub-benchmark calls
+// backing=<kind>/driver=<variant>/<case params>, on each backing
+// onEachBacking makes, floors first as driver=floor. Each sub-benchmark calls
 // Measure with n = b.N and reports the median of every metric: headline as
 // <unit>/op (ns/op, inodes/op), the others as <metric>-<unit>/op, or
 // <metric>/op where the name already says the unit (image-bytes/op), or
