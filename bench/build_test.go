@@ -43,25 +43,15 @@ func BenchmarkBuildImage(b *testing.B) {
 	for _, l := range layers {
 		files += len(l.Entries)
 	}
-	for _, kind := range backings() {
-		b.Run("backing="+string(kind), func(b *testing.B) {
-			fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: kind, Size: 16 << 30})
-			if err != nil {
-				b.Fatal(err)
+	onEachBacking(b, func(b *testing.B, fs *backing.FS) {
+		for _, v := range defaultVariants() {
+			floor := diffTars
+			if v.Driver == "vfs" {
+				floor = fullTars
 			}
-			defer fs.Close()
-			for _, v := range drivers.AllVariants() {
-				if len(v.Options) > 0 {
-					continue // mount options do not change how layers are built
-				}
-				floor := diffTars
-				if v.Driver == "vfs" {
-					floor = fullTars
-				}
-				b.Run("driver="+v.String(), func(b *testing.B) { benchBuild(b, fs, v, layers, floor, files) })
-			}
-		})
-	}
+			b.Run("driver="+v.String(), func(b *testing.B) { benchBuild(b, fs, v, layers, floor, files) })
+		}
+	})
 }
 
 func benchBuild(b *testing.B, fs *backing.FS, v drivers.Variant, layers []*layerspec.Layer, tarballs []string, files int) {

@@ -3,15 +3,14 @@ package bench
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/montanaflynn/stats"
-
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/stats"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/lookup"
 )
@@ -27,8 +26,8 @@ func BenchmarkLookup(b *testing.B) {
 
 // benchScenario runs every case of a scenario's suite (quick, or full with
 // UNIONBENCH_SUITE=full) as a sub-benchmark named
-// backing=<kind>/driver=<variant>/<case params>, on each backing of
-// backings(), floors first as driver=floor. Each sub-benchmark calls
+// backing=<kind>/driver=<variant>/<case params>, on each backing
+// onEachBacking makes, floors first as driver=floor. Each sub-benchmark calls
 // Measure with n = b.N and reports the median of every metric: headline as
 // <unit>/op (ns/op, inodes/op), the others as <metric>-<unit>/op, or
 // <metric>/op where the name already says the unit (image-bytes/op), or
@@ -39,47 +38,33 @@ func BenchmarkLookup(b *testing.B) {
 // the reason.
 func benchScenario(b *testing.B, s scenarios.Scenario, headline, floorHeadline string, variants []drivers.Variant) {
 	needRoot(b)
-	suite := scenarios.Quick
-	if os.Getenv("UNIONBENCH_SUITE") == string(scenarios.Full) {
-		suite = scenarios.Full
-	}
-	cases := s.Cases(suite)
-	for _, kind := range backings() {
-		b.Run("backing="+string(kind), func(b *testing.B) {
-			fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: kind, Size: 16 << 30})
-			if errors.Is(err, backing.ErrUnsupported) {
-				b.Skip(err)
+	cases := s.Cases(scenarios.Suite(testenv.Suite(b)))
+	onEachBacking(b, func(b *testing.B, fs *backing.FS) {
+		floors := map[string]float64{} // floor measurement's results.CaseKey -> median
+		for _, c := range cases {
+			if !c.Floor {
+				continue
 			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer fs.Close()
-			floors := map[string]float64{} // floor measurement's results.CaseKey -> median
+			b.Run("driver=floor/"+c.Name(), func(b *testing.B) {
+				ms := benchMeasure(b, s, &scenarios.Env{FS: fs}, c)
+				report(b, ms, floorHeadline, nil)
+				for _, m := range ms {
+					floors[results.CaseKey(m.Metric, c.Params...)] = median(m.Samples)
+				}
+			})
+		}
+		for _, v := range variants {
 			for _, c := range cases {
-				if !c.Floor {
+				if c.Floor {
 					continue
 				}
-				b.Run("driver=floor/"+c.Name(), func(b *testing.B) {
-					ms := benchMeasure(b, s, &scenarios.Env{FS: fs}, c)
-					report(b, ms, floorHeadline, nil)
-					for _, m := range ms {
-						floors[results.CaseKey(m.Metric, c.Params...)] = median(m.Samples)
-					}
+				b.Run("driver="+v.String()+"/"+c.Name(), func(b *testing.B) {
+					ms := benchMeasure(b, s, &scenarios.Env{FS: fs, Variant: v}, c)
+					report(b, ms, headline, floors)
 				})
 			}
-			for _, v := range variants {
-				for _, c := range cases {
-					if c.Floor {
-						continue
-					}
-					b.Run("driver="+v.String()+"/"+c.Name(), func(b *testing.B) {
-						ms := benchMeasure(b, s, &scenarios.Env{FS: fs, Variant: v}, c)
-						report(b, ms, headline, floors)
-					})
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func benchMeasure(b *testing.B, s scenarios.Scenario, env *scenarios.Env, c scenarios.Case) []scenarios.Measurement {

@@ -13,6 +13,7 @@ import (
 	_ "github.com/unionbench/unionbench/drivers/all"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/results"
 )
 
@@ -67,9 +68,7 @@ func (stub) Measure(_ context.Context, env *Env, c Case, n int) ([]Measurement, 
 }
 
 func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("drivers need root")
-	}
+	testenv.NeedRoot(t, "the runner builds drivers on a tmpfs")
 	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: backing.Tmpfs, Size: 64 << 20})
 	require.NoError(t, err)
 	defer fs.Close()

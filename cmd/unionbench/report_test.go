@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/dataset"
 	"github.com/unionbench/unionbench/reports/render"
 	"github.com/unionbench/unionbench/reports/results"
@@ -29,7 +30,7 @@ import (
 // too), the committed one from this VM otherwise.
 func resultsForReport(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
+	if !testenv.Root() {
 		t.Log("not root: using the committed real run")
 		return filepath.Join(realRun, "results.jsonl")
 	}
@@ -175,16 +176,7 @@ func checkReport(t *testing.T, dir, in string) {
 // chromiumBinary finds headless Chromium; without it the test fails in CI
 // (CI=true) and skips elsewhere.
 func chromiumBinary(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed")
-	return ""
+	return testenv.NeedTool(t, "chromium|chromium-browser|google-chrome", "chromium")
 }
 
 // The HTML report loads and draws in a real browser: a screenshot of it

@@ -3,10 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/montanaflynn/stats"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/perf/benchfmt"
@@ -14,11 +12,12 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/results"
-	"github.com/unionbench/unionbench/scenarios/scenariotest"
+	"github.com/unionbench/unionbench/reports/stats"
 )
 
-// whyRoot is what needs root, for scenariotest.NeedRoot.
+// whyRoot is what needs root, for testenv.NeedRoot.
 const whyRoot = "unionbench run mounts filesystems"
 
 func TestRunBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
@@ -48,16 +47,13 @@ func TestRunBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			if c.root {
-				scenariotest.NeedRoot(t, whyRoot)
+				testenv.NeedRoot(t, whyRoot)
 			}
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out")
 			args := append([]string{"run", "--out", out, "--workdir", filepath.Join(dir, "work")}, c.args...)
 			stdout, stderr, code := unionbench(t, args...)
-			assert.Equal(t, 2, code, "stderr: %s", stderr)
-			assert.Empty(t, stdout)
-			assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
-			assert.Contains(t, stderr, c.want)
+			assertRefused(t, stdout, stderr, code, c.want)
 			assert.NoDirExists(t, out, "bad input must not create the results directory")
 		})
 	}
@@ -100,7 +96,7 @@ func median(t *testing.T, xs []float64) float64 {
 // pagecache on overlay2, overlay and vfs, checks the files it writes, and
 // checks the figures against what is known of these drivers on this kernel.
 func TestRunTellsTheKnownStory(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
+	testenv.NeedRoot(t, whyRoot)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	stdout, stderr, code := unionbench(t, "run", "--out", out, "--workdir", filepath.Join(dir, "work"),
@@ -227,7 +223,7 @@ func TestRunTellsTheKnownStory(t *testing.T) {
 // too large for it are recorded as failed with the errno, the others are
 // measured, and the exit code says something failed.
 func TestRunRecordsAFailureAndGoesOn(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
+	testenv.NeedRoot(t, whyRoot)
 	dir := t.TempDir()
 	small := filepath.Join(dir, "small")
 	require.NoError(t, os.Mkdir(small, 0o755))

@@ -1,7 +1,8 @@
 // Package drivertest is the one conformance suite every driver runs. A
 // driver's test file passes a factory; the suite gives every check a fresh
-// driver root on every backing filesystem kind (tmpfs, a loop-mounted ext4,
-// xfs and btrfs image, and a plain directory), builds real layer stacks and
+// driver root on every backing filesystem kind testenv.Backings names (by
+// default tmpfs, a loop-mounted ext4, xfs and btrfs image, and a plain
+// directory; UNIONBENCH_BACKINGS narrows it), builds real layer stacks and
 // mounts real containers, and compares what the merged view shows with the
 // tree layerspec.Flatten computes from the same specs.
 //

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -14,6 +13,7 @@ import (
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/mountutil"
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
 // Factory makes a driver rooted at root (an empty directory on the backing
@@ -23,27 +23,11 @@ type Factory func(t *testing.T, root string) (drivers.Driver, error)
 // mustRunOnCI are the drivers whose suite may not skip when CI=true.
 var mustRunOnCI = map[string]bool{"overlay2": true, "overlay": true, "vfs": true}
 
-// Backings lists the backing filesystem kinds the suite runs on; the
-// environment variable UNIONBENCH_BACKINGS (comma-separated) narrows it for
-// a quick local run.
-func Backings() []backing.Kind {
-	all := []backing.Kind{backing.Tmpfs, backing.Ext4, backing.Xfs, backing.Btrfs, backing.Dir}
-	env := os.Getenv("UNIONBENCH_BACKINGS")
-	if env == "" {
-		return all
-	}
-	var out []backing.Kind
-	for _, s := range strings.Split(env, ",") {
-		out = append(out, backing.Kind(strings.TrimSpace(s)))
-	}
-	return out
-}
-
 // skip skips, or fails on CI for the drivers CI must exercise.
 func skip(t *testing.T, driver string, format string, args ...any) {
 	t.Helper()
 	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" && mustRunOnCI[driver] {
+	if testenv.CI() && mustRunOnCI[driver] {
 		t.Fatalf("CI=true: the %s conformance suite must run here, but: %s", driver, msg)
 	}
 	t.Skip(msg)
@@ -51,10 +35,10 @@ func skip(t *testing.T, driver string, format string, args ...any) {
 
 // Run runs every check of the suite for one driver on every backing kind.
 func Run(t *testing.T, driver string, factory Factory) {
-	if os.Geteuid() != 0 {
+	if !testenv.Root() {
 		skip(t, driver, "the %s conformance suite mounts filesystems and needs root", driver)
 	}
-	for _, kind := range Backings() {
+	for _, kind := range testenv.Backings(t) {
 		t.Run("backing="+string(kind), func(t *testing.T) {
 			fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: kind, Size: 2 << 30})
 			if errors.Is(err, backing.ErrUnsupported) {

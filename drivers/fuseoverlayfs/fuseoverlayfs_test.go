@@ -16,8 +16,10 @@ import (
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/drivers/drivertest"
 	"github.com/unionbench/unionbench/drivers/overlay2"
+	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
@@ -36,9 +38,7 @@ func TestConformance(t *testing.T) {
 // fuse-overlayfs reads too when it runs as root, so that an overlay2 root
 // could be mounted by fuse-overlayfs as is.
 func TestConformanceOverlayWhiteouts(t *testing.T) {
-	if os.Getenv("UNIONBENCH_BACKINGS") == "" {
-		t.Setenv("UNIONBENCH_BACKINGS", "tmpfs,ext4")
-	}
+	testenv.NarrowBackings(t, backing.Tmpfs, backing.Ext4)
 	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
 		d, err := newDriver(root, drivers.Options{}, layerspec.OverlayFormat{})
 		if err != nil {

@@ -14,8 +14,10 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/drivers/drivertest"
+	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
@@ -33,9 +35,7 @@ func TestConformance(t *testing.T) {
 func TestVariantConformance(t *testing.T) {
 	reg, ok := drivers.Lookup(Name)
 	require.True(t, ok)
-	if os.Getenv("UNIONBENCH_BACKINGS") == "" {
-		t.Setenv("UNIONBENCH_BACKINGS", "tmpfs,ext4")
-	}
+	testenv.NarrowBackings(t, backing.Tmpfs, backing.Ext4)
 	for _, opts := range reg.Variants {
 		v := drivers.Variant{Driver: Name, Options: opts}
 		t.Run(v.String(), func(t *testing.T) {

@@ -2,7 +2,10 @@
 // the median with a distribution-free 95% confidence interval
 // (golang.org/x/perf/benchmath), percentiles, the median absolute
 // deviation and Tukey outliers (github.com/montanaflynn/stats), and the
-// Mann-Whitney U test between two sample sets.
+// Mann-Whitney U test between two sample sets. It is the only package of
+// unionbench that imports those two libraries: tests, benchmarks and the
+// command take their medians and percentiles from here, so every figure
+// of a measurement is computed one way.
 //
 // It never averages: latencies on a shared host are skewed and heavy
 // tailed, so a mean says little and a standard deviation less. It does not
@@ -11,6 +14,7 @@
 package stats
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -123,4 +127,47 @@ func (c Change) String() string {
 		return fmt.Sprintf("%+.1f%% (exact)", 100*c.Delta)
 	}
 	return fmt.Sprintf("%+.1f%% (p=%.3f n=%d+%d)", 100*c.Delta, c.P, c.Old.N, c.New.N)
+}
+
+// ErrNoSamples is what the single-figure functions below return for an
+// empty sample set: there is no figure to give, and 0 would read as one.
+var ErrNoSamples = errors.New("stats: no samples")
+
+// Median is the middle sample, or the mean of the middle two for an even
+// count: what every table and test of unionbench reads as "the" figure of
+// a measurement (Summarize adds its confidence interval).
+func Median(samples []float64) (float64, error) {
+	if len(samples) == 0 {
+		return 0, ErrNoSamples
+	}
+	return mstats.Median(samples)
+}
+
+// Percentile is the nearest-rank p-th percentile (0 < p <= 100): always one
+// of the samples, as Summary's P5 and P95 are.
+func Percentile(samples []float64, p float64) (float64, error) {
+	if len(samples) == 0 {
+		return 0, ErrNoSamples
+	}
+	if p <= 0 || p > 100 || math.IsNaN(p) {
+		return 0, fmt.Errorf("stats: percentile %v: want more than 0 and at most 100", p)
+	}
+	return mstats.PercentileNearestRank(samples, p)
+}
+
+// Spread is (max-min)/min: how far apart a few figures of the same thing
+// are (the medians of repeated runs, say), relative to the smallest. 0 when
+// they are all equal; +Inf when the smallest is 0 and another is not.
+func Spread(values []float64) (float64, error) {
+	if len(values) == 0 {
+		return 0, ErrNoSamples
+	}
+	lo, hi := slices.Min(values), slices.Max(values)
+	switch {
+	case lo == hi:
+		return 0, nil
+	case lo == 0:
+		return math.Inf(1), nil
+	}
+	return (hi - lo) / math.Abs(lo), nil
 }

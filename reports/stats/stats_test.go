@@ -60,3 +60,32 @@ func TestCompare(t *testing.T) {
 	assert.False(t, Compare([]float64{1, 2, 3}, []float64{10, 11, 12}, false).Significant)
 	assert.True(t, math.IsInf(Compare([]float64{0, 0, 1}, []float64{5, 5, 6}, false).Delta, 1))
 }
+
+func TestMedianPercentileSpread(t *testing.T) {
+	in := []float64{5, 1, 4, 2, 3, 100}
+	m, err := Median(in)
+	assert.NoError(t, err)
+	assert.Equal(t, 3.5, m)
+	assert.Equal(t, []float64{5, 1, 4, 2, 3, 100}, in, "the caller's samples are not reordered")
+	p, err := Percentile(in, 50)
+	assert.NoError(t, err)
+	assert.Equal(t, 3.0, p, "nearest rank: one of the samples")
+	p, err = Percentile(in, 99)
+	assert.NoError(t, err)
+	assert.Equal(t, 100.0, p)
+	_, err = Percentile(in, 0)
+	assert.ErrorContains(t, err, "percentile 0")
+
+	sp, err := Spread([]float64{100, 110, 105})
+	assert.NoError(t, err)
+	assert.InDelta(t, 0.1, sp, 1e-12)
+	sp, _ = Spread([]float64{7, 7})
+	assert.Equal(t, 0.0, sp)
+	sp, _ = Spread([]float64{0, 1})
+	assert.True(t, math.IsInf(sp, 1))
+
+	for _, f := range []func([]float64) (float64, error){Median, Spread, func(s []float64) (float64, error) { return Percentile(s, 50) }} {
+		_, err := f(nil)
+		assert.ErrorIs(t, err, ErrNoSamples)
+	}
+}

@@ -129,6 +129,9 @@ func (Scenario) SpaceNeeded(_ scenarios.Suite, cases []scenarios.Case) int64 {
 }
 
 func parseCase(c scenarios.Case) (size int64, cold bool, err error) {
+	if err := c.CheckParams("copyup", "size", "cache"); err != nil {
+		return 0, false, err
+	}
 	if size, err = units.ParseSize(c.Get("size")); err != nil {
 		return 0, false, fmt.Errorf("copyup: size: %w", err)
 	}
@@ -149,6 +152,9 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	}
 	if n < 1 {
 		return nil, fmt.Errorf("copyup: %d samples: want at least 1", n)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if c.Floor {
 		return measureFloor(ctx, env, size, cold, n)
@@ -317,18 +323,6 @@ func prepare(fs *backing.FS, root int, cold bool, buf []byte, names ...string) e
 	return scenarios.Settle(fs)
 }
 
-func syncFS(fs *backing.FS) error {
-	fd, err := unix.Open(fs.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: fs.Dir, Err: err}
-	}
-	defer unix.Close(fd)
-	if err := unix.Syncfs(fd); err != nil {
-		return &os.PathError{Op: "syncfs", Path: fs.Dir, Err: err}
-	}
-	return nil
-}
-
 // deviceCounter notes the backing device's write counter and returns a
 // function that syncs the backing fs and returns the bytes written to the
 // device since, or -1 when the backing fs has no device of its own.
@@ -338,7 +332,7 @@ func deviceCounter(fs *backing.FS) func() (int64, error) {
 		if !ok {
 			return -1, nil
 		}
-		if err := syncFS(fs); err != nil {
+		if err := scenarios.Syncfs(fs); err != nil {
 			return 0, err
 		}
 		after, ok := backing.DeviceWrites(fs)

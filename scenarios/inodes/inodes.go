@@ -33,8 +33,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/layerspec"
@@ -117,13 +115,22 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 		return nil, fmt.Errorf("inodes: %d samples: want at least 1", n)
 	}
 	if c.Get("limit") != "" {
+		if err := c.CheckParams("inodes", "limit"); err != nil {
+			return nil, err
+		}
 		if c.Floor || c.Get("limit") != "small-fs" {
 			return nil, fmt.Errorf("inodes: limit %q: the only limit case is limit=small-fs, without a floor", c.Get("limit"))
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		return exhaust(ctx, env)
 	}
 	sh, err := parseShape(c)
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	layers, err := sh.Image()
@@ -147,6 +154,9 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 
 func parseShape(c scenarios.Case) (Shape, error) {
 	var sh Shape
+	if err := c.CheckParams("inodes", "layers", "dirs", "files"); err != nil {
+		return sh, err
+	}
 	for _, f := range []struct {
 		key string
 		dst *int
@@ -223,14 +233,8 @@ func newDriver(env *scenarios.Env, spec backing.Spec, layers int) (d drivers.Dri
 type usage struct{ inodes, bytes int64 }
 
 func used(fs *backing.FS) (usage, error) {
-	fd, err := unix.Open(fs.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return usage{}, fmt.Errorf("open %s: %w", fs.Dir, err)
-	}
-	err = unix.Syncfs(fd)
-	unix.Close(fd)
-	if err != nil {
-		return usage{}, fmt.Errorf("syncfs %s: %w", fs.Dir, err)
+	if err := scenarios.Syncfs(fs); err != nil {
+		return usage{}, err
 	}
 	st, err := fs.Statfs()
 	if err != nil {

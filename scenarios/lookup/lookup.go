@@ -72,12 +72,22 @@ func (Scenario) Cases(s scenarios.Suite) []scenarios.Case {
 // builds the image afresh for every case: the runner clears the backing fs
 // between measurements, and a build costs far less than the samples do.
 func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Case, n int) (ms []scenarios.Measurement, err error) {
+	keys := []string{"depth", "cache"}
+	if c.Floor {
+		keys = keys[1:] // the floor is one plain tree: no depth
+	}
+	if err := c.CheckParams("lookup", keys...); err != nil {
+		return nil, err
+	}
 	cold, err := parseCache(c)
 	if err != nil {
 		return nil, err
 	}
 	if n < 1 {
 		return nil, fmt.Errorf("lookup: %d samples: want at least 1", n)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	dir, entries, done, err := prepare(env, c)
 	if err != nil {

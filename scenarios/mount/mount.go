@@ -63,8 +63,14 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if n < 1 {
 		return nil, fmt.Errorf("mount: %d samples: want at least 1", n)
 	}
+	if err := c.CheckParams("mount", "depth"); err != nil {
+		return nil, err
+	}
 	depth, err := lookup.ParseDepth(c)
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s, err := lookup.NewStack(env, depth)

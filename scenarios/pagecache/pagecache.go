@@ -122,6 +122,9 @@ func (Scenario) SpaceNeeded(_ scenarios.Suite, cases []scenarios.Case) int64 {
 }
 
 func parseCase(c scenarios.Case) (count int, size int64, err error) {
+	if err := c.CheckParams("pagecache", "containers", "size"); err != nil {
+		return 0, 0, err
+	}
 	v := c.Get("containers")
 	count, err = strconv.Atoi(v)
 	if err != nil || count < 1 || count > 1000 {
@@ -144,6 +147,9 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	}
 	if n < 1 {
 		return nil, fmt.Errorf("pagecache: %d samples: want at least 1", n)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if err := checkDroppable(env.FS.Dir); err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package quirks
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/layerspec"
@@ -91,20 +90,7 @@ func IDs() []string {
 
 // ParseList selects quirks by comma-separated ids.
 func ParseList(list string) ([]Quirk, error) {
-	byID := map[string]Quirk{}
-	for _, q := range Catalogue() {
-		byID[q.ID] = q
-	}
-	var out []Quirk
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		q, ok := byID[f]
-		if !ok {
-			return nil, fmt.Errorf("unknown quirk %q: want one of %s", f, strings.Join(IDs(), ", "))
-		}
-		out = append(out, q)
-	}
-	return out, nil
+	return scenarios.SelectByName(list, "quirk", Catalogue(), func(q Quirk) string { return q.ID })
 }
 
 // Probe runs one quirk on driver d (of variant v) in a fresh image and

@@ -17,7 +17,6 @@ import (
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
-	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
 	"github.com/unionbench/unionbench/reports/render"
 	"github.com/unionbench/unionbench/reports/results"
@@ -31,10 +30,7 @@ import (
 // behaviour was fixed (github.com/amir73il/overlayfs wiki, "Overlayfs
 // non-standard behavior"), never from a previous run of these probes.
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
-
-// whyRoot is what needs root, for scenariotest.NeedRoot.
-const whyRoot = "the quirk probes mount filesystems"
+func TestMain(m *testing.M) { scenariotest.Main(m) }
 
 // cell is one quirk on one variant as a run records it.
 type cell = render.QuirkResult
@@ -141,7 +137,6 @@ func TestQuirkCatalogue(t *testing.T) {
 // The whole catalogue on every driver that runs here, on tmpfs (all layers
 // on one filesystem), and the documented behaviours checked against it.
 func TestQuirkMatrix(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	all := "overlay,fuse-overlayfs,vfs," + strings.Join(kernelOverlays, ",")
 	m := matrix(t, fs, all, Catalogue())
@@ -297,7 +292,6 @@ func TestQuirkMatrix(t *testing.T) {
 // nothing to the device, while plain overlay2 (and vfs) must. That needs a
 // block device to count writes on, hence ext4 on a loop device.
 func TestQuirkVolatileSkipsFsync(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
 	qs, err := ParseList("fsync-copyup")
 	require.NoError(t, err)
@@ -314,7 +308,6 @@ func TestQuirkVolatileSkipsFsync(t *testing.T) {
 // A variant the host cannot run gives one n/a result per quirk, with the
 // driver's reason, and a probe never panics the run.
 func TestQuirkUnsupportedIsData(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	qs := Catalogue()[:3]
 	m := matrix(t, fs, "aufs,overlay2+xino=on", qs)
@@ -335,7 +328,6 @@ func TestQuirkUnsupportedIsData(t *testing.T) {
 // A probe that fails, panics or leaves a process running in the container
 // still leaves no mount and no layer behind.
 func TestQuirkFailingProbesCleanUp(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	image := oneLayer(file("a", 64, 1))
 	qs := []Quirk{
@@ -411,9 +403,8 @@ func TestQuirkMeasurements(t *testing.T) {
 // As a row of `unionbench run`, the catalogue is one measurement per
 // quirk: on vfs (plain directories) every one of them is POSIX.
 func TestQuirkScenarioInRun(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
-	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "vfs"}}
+	env := scenariotest.Env(t, fs, "vfs")
 	s := RunScenario{}
 	require.Len(t, s.Cases(scenarios.Quick), 1)
 	ms, err := s.Measure(context.Background(), env, s.Cases(scenarios.Quick)[0], 5)

@@ -45,10 +45,22 @@ func (s RunScenario) quirks() []Quirk {
 	return s.Quirks
 }
 
-// Measure probes every quirk once on the env's variant, whatever n is: a
-// behaviour is observed, not sampled. A probe that cannot be made is that
-// quirk's failed measurement; the others stand.
-func (s RunScenario) Measure(ctx context.Context, env *scenarios.Env, _ scenarios.Case, _ int) (ms []scenarios.Measurement, err error) {
+// Measure probes every quirk once on the env's variant, whatever n is (at
+// least 1): a behaviour is observed, not sampled. A probe that cannot be
+// made is that quirk's failed measurement; the others stand.
+func (s RunScenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Case, n int) (ms []scenarios.Measurement, err error) {
+	if err := c.CheckParams(Scenario); err != nil {
+		return nil, err
+	}
+	if c.Floor {
+		return nil, errors.New("quirks: there is no floor case: vfs is the reference")
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("quirks: %d samples: want at least 1", n)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	d, cleanup, err := env.NewDriver()
 	if err != nil {
 		return nil, err

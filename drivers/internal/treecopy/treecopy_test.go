@@ -18,15 +18,14 @@ import (
 
 	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
 func TestMain(m *testing.M) { sandbox.RunTests(m) }
 
 func needRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the test tree has other users' files, device nodes and trusted.* xattrs")
-	}
+	testenv.NeedRoot(t, "the test tree has other users' files, device nodes and trusted.* xattrs")
 }
 
 // node is everything a copy must preserve about one path.
