@@ -47,6 +47,9 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOutFlag(*out); err != nil {
+		return err
+	}
 	if err := enterSandbox(dir); errors.Is(err, sandbox.ErrNotRoot) {
 		return fmt.Errorf("the probes mount filesystems, chown and mknod, so quirks needs root: run it with sudo, or as root in a VM")
 	} else if err != nil {

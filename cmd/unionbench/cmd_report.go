@@ -23,6 +23,9 @@ func cmdReport(args []string, stdout io.Writer) error {
 	if len(files) == 0 {
 		return badInput("want one or more results files (results.jsonl or bench.txt)")
 	}
+	if _, err := checkDir("-o", *out, reportDir); err != nil {
+		return err
+	}
 	s, err := dataset.Load(files...)
 	if err != nil {
 		return badInput("%v", err) // unreadable, or a bad line named by file:line

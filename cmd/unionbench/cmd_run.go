@@ -83,10 +83,8 @@ type runPlan struct {
 func planRun(f *runFlags) (*runPlan, error) {
 	rp := &runPlan{plan: scenarios.Plan{Suite: scenarios.Quick, Count: 5}}
 	p := &rp.plan
-	if f.out != "" {
-		if _, err := os.Stat(filepath.Join(f.out, "results.jsonl")); err == nil {
-			return nil, badInput("--out %s already holds results.jsonl (another run's): choose a new directory", f.out)
-		}
+	if err := checkOutFlag(f.out); err != nil {
+		return nil, err
 	}
 	if f.quick && f.full {
 		return nil, badInput("--quick and --full: choose one")
