@@ -145,7 +145,6 @@ func systemDir(p string) string {
 	return ""
 }
 
-
 // checkOutFlag checks run's and quirks' --out, or when it is not given
 // the default results/<run id>'s parent (results/ in the working
 // directory, which must not be a system directory either).
