@@ -10,14 +10,14 @@
 # tests need no network beyond what they fetch on purpose (the VM test's
 # kernel package). It is idempotent: a second run installs nothing.
 #
-# What each test-only package is for:
-#   shellcheck       scripts/lint_test.go checks every scripts/*.sh
-#   ruby             scripts/lint_test.go parses the Vagrantfile (ruby -c)
-#   chromium         cmd/unionbench draws the HTML report in headless Chromium
-#   cpio             internal/vm reads its initramfs back with cpio -it
-#   qemu-system-x86  the kernel-matrix test boots a Debian kernel in qemu
-#   dpkg-dev         internal/vm builds kernel packages with dpkg-deb
-#                    (in dpkg itself; listed for minimal images without it)
+# What each test-only package is for (the drivers' and backing
+# filesystems' ones are listed again so a failed provision step shows here):
+#   the linter: scripts/lint_test.go runs it on every scripts/*.sh
+#   ruby: scripts/lint_test.go parses the Vagrantfile (ruby -c)
+#   chromium: cmd/unionbench draws the HTML report in headless Chromium
+#   cpio: internal/vm reads its initramfs back with cpio -it
+#   qemu-system-x86: the kernel-matrix test boots a Debian kernel in qemu
+#   dpkg: internal/vm builds kernel packages with dpkg-deb
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
