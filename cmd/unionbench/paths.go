@@ -120,7 +120,7 @@ func checkDir(flagName, value string, use dirUse) (string, error) {
 	}
 	sort.Strings(others)
 	if use == resultsDir && slices.Contains(others, "results.jsonl") {
-		return "", badInput("%s %s already holds results.jsonl (another run's): choose a new directory", flagName, value)
+		return "", refuse("it already holds results.jsonl (another run's)")
 	}
 	if len(others) > 3 {
 		others = append(others[:3], "...")
