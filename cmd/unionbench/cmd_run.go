@@ -223,7 +223,9 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	defer release()
 
 	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %d samples, backing %s, results in %s\n", p.RunID, p.Suite, p.Count, rp.kind, outDir)
-	out, err := scenarios.Run(ctx, p, sink, newProgress(os.Stderr))
+	prog := newProgress(os.Stderr)
+	out, err := scenarios.Run(ctx, p, sink, prog)
+	prog.Done() // before the summary: the bar's last frame must not land in it (the runner skips Done when it stops on an error)
 	printSummary(stdout, recs)
 	fmt.Fprintf(stdout, "\n%d measurements, %d failed, %d not supported; results: %s\n", out.Measured, out.Failed, out.Unsupported, filepath.Join(outDir, "results.jsonl"))
 	if err := reportRun(filepath.Join(outDir, "report"), filepath.Join(outDir, "results.jsonl"), recs); err != nil {
