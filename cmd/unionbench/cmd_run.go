@@ -224,6 +224,7 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 
 	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %d samples, backing %s, results in %s\n", p.RunID, p.Suite, p.Count, rp.kind, outDir)
 	prog := newProgress(os.Stderr)
+	interrupt.noticeTo(prog)
 	out, err := scenarios.Run(ctx, p, sink, prog)
 	prog.Done() // before the summary: the bar's last frame must not land in it (the runner skips Done when it stops on an error)
 	printSummary(stdout, recs)

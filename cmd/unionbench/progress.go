@@ -73,8 +73,11 @@ func (p *progress) Step(i, total int, st scenarios.Step, started time.Time) {
 	p.what, p.started, p.reached = stepName(st), started, i+1
 	p.mu.Unlock()
 	if p.bar == nil {
-		p.p = mpb.New(mpb.WithOutput(p.out), mpb.WithRefreshRate(150*time.Millisecond))
-		p.bar = p.p.New(int64(total), mpb.BarStyle().Lbound("[").Rbound("]"),
+		bars := mpb.New(mpb.WithOutput(p.out), mpb.WithRefreshRate(150*time.Millisecond))
+		p.mu.Lock()
+		p.p = bars
+		p.mu.Unlock()
+		p.bar = bars.New(int64(total), mpb.BarStyle().Lbound("[").Rbound("]"),
 			mpb.BarWidth(30),
 			mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
 				p.mu.Lock()
@@ -112,4 +115,22 @@ func (p *progress) Done() {
 		}
 		p.p.Wait()
 	})
+}
+
+// Write prints b on stderr, above the bar while one is drawn (mpb redraws
+// the bar below it) so that a message is not drawn over.
+func (p *progress) Write(b []byte) (int, error) {
+	if p.plain != nil {
+		return p.plain.Write(b)
+	}
+	p.mu.Lock()
+	bars := p.p
+	p.mu.Unlock()
+	if bars != nil {
+		if n, err := bars.Write(b); err == nil {
+			return n, nil
+		}
+		// mpb.ErrDone: the bar is finished, so stderr is free again.
+	}
+	return p.out.Write(b)
 }
