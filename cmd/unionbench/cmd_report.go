@@ -15,7 +15,7 @@ import (
 
 func cmdReport(args []string, stdout io.Writer) error {
 	fset := newFlags("report")
-	out := fset.String("o", "report", "directory for report.md, report.html and plots/")
+	out := fset.String("o", "report", "directory for report.md, report.html and plots/: new, empty, or an earlier report's")
 	files, err := parseWithArgs(fset, args)
 	if err != nil {
 		return err

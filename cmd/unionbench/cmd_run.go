@@ -52,8 +52,8 @@ func cmdRun(args []string, stdout io.Writer) error {
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
 	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults, or as deep as each can with --full)")
-	fs.StringVar(&f.out, "out", "", "results directory (default results/<run id>)")
-	fs.StringVar(&f.workdir, "workdir", defaultWorkdir, "directory that holds all scratch state")
+	fs.StringVar(&f.out, "out", "", "results directory, new or empty (default results/<run id>)")
+	fs.StringVar(&f.workdir, "workdir", defaultWorkdir, "directory that holds all scratch state (not a system directory such as /etc or /usr, nor under /var/lib/docker)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

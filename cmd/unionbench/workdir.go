@@ -15,7 +15,7 @@ import (
 const defaultWorkdir = "/var/tmp/unionbench"
 
 func workdirFlag(fs *flag.FlagSet) *string {
-	return fs.String("workdir", defaultWorkdir, "directory that holds all scratch state (never / or under /var/lib/docker)")
+	return fs.String("workdir", defaultWorkdir, "directory that holds all scratch state (not a system directory such as /etc or /usr, nor under /var/lib/docker)")
 }
 
 // checkWorkdir turns a refused work directory into a usage error.
