@@ -23,7 +23,7 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 	only := fs.String("quirks", "", "comma-separated quirk ids (default: the whole catalogue, see docs/quirks.md)")
 	asJSON := fs.Bool("json", false, "print a JSON array of results instead of the table")
 	kindFlag := fs.String("backing", "ext4", "backing filesystem: dir, tmpfs, ext4, xfs or btrfs")
-	out := fs.String("out", "", "results directory (default results/<run id>)")
+	out := fs.String("out", "", "results directory, new or empty (default results/<run id>)")
 	workdir := workdirFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -45,6 +45,9 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 	}
 	dir, err := checkWorkdir(*workdir)
 	if err != nil {
+		return err
+	}
+	if err := checkOutFlag(*out); err != nil {
 		return err
 	}
 	if err := enterSandbox(dir); errors.Is(err, sandbox.ErrNotRoot) {

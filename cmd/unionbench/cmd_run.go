@@ -53,8 +53,8 @@ func cmdRun(args []string, stdout io.Writer) error {
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
 	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults, or as deep as each can with --full)")
-	fs.StringVar(&f.out, "out", "", "results directory (default results/<run id>)")
-	fs.StringVar(&f.workdir, "workdir", defaultWorkdir, "directory that holds all scratch state")
+	fs.StringVar(&f.out, "out", "", "results directory, new or empty (default results/<run id>)")
+	fs.StringVar(&f.workdir, "workdir", defaultWorkdir, "directory that holds all scratch state (not a system directory such as /etc or /usr, nor under /var/lib/docker)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -84,10 +84,8 @@ type runPlan struct {
 func planRun(f *runFlags) (*runPlan, error) {
 	rp := &runPlan{plan: scenarios.Plan{Suite: scenarios.Quick, Count: 5}}
 	p := &rp.plan
-	if f.out != "" {
-		if _, err := os.Stat(filepath.Join(f.out, "results.jsonl")); err == nil {
-			return nil, badInput("--out %s already holds results.jsonl (another run's): choose a new directory", f.out)
-		}
+	if err := checkOutFlag(f.out); err != nil {
+		return nil, err
 	}
 	if f.quick && f.full {
 		return nil, badInput("--quick and --full: choose one")
@@ -222,7 +220,10 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	defer release()
 
 	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %d samples, backing %s, results in %s\n", p.RunID, p.Suite, p.Count, rp.kind, outDir)
-	out, err := scenarios.Run(ctx, p, sink, newProgress(os.Stderr))
+	prog := newProgress(os.Stderr)
+	interrupt.noticeTo(prog)
+	out, err := scenarios.Run(ctx, p, sink, prog)
+	prog.Done() // before the summary: the bar's last frame must not land in it (the runner skips Done when it stops on an error)
 	printSummary(stdout, recs)
 	fmt.Fprintf(stdout, "\n%d measurements, %d failed, %d not supported; results: %s\n", out.Measured, out.Failed, out.Unsupported, filepath.Join(outDir, "results.jsonl"))
 	if err := reportRun(filepath.Join(outDir, "report"), filepath.Join(outDir, "results.jsonl"), recs); err != nil {

@@ -73,6 +73,14 @@ func cmdVM(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if f.out != "" {
+		if _, err := checkDir("--out", f.out, vmResultsDir); err != nil {
+			return err
+		}
+	}
+	if _, err := checkDir("--cache", f.cache, scratchDir); err != nil {
+		return err
+	}
 
 	kernels := make([]*vm.Kernel, 0, len(f.kernels))
 	seen := map[string]string{}
