@@ -103,4 +103,7 @@ var checks = []check{
 	{"RemoveLeavesNothingBehind", removeLeavesNothing},
 	{"MountIsIdempotent", mountIdempotent},
 	{"RejectsBadRequests", rejectsBadRequests},
+	{"ErrorsAreTyped", typedErrors},
+	{"CancelledContextRefuses", cancelledContextRefuses},
+	{"CancelStopsABigBuild", cancelStopsABigBuild},
 }

@@ -86,11 +86,11 @@ func newDriver(root string, opts drivers.Options, format layerspec.WhiteoutForma
 		return nil, drivers.NotSupported(Name, "/dev/fuse is missing or not a character device (%v)", err)
 	}
 	if _, err := overlay2.ProbeMount(root, 2, opts.MountOptions, Mount); err != nil {
-		return nil, overlay2.Unsupported(Name, err, "test mount of a two-layer stack failed")
+		return nil, drivers.Unsupported(Name, err, "test mount of a two-layer stack failed")
 	}
 	if maxDepth > DockerMaxLowers+1 {
 		if _, err := overlay2.ProbeMount(root, maxDepth-1, opts.MountOptions, Mount); err != nil {
-			return nil, overlay2.Unsupported(Name, err, "a test mount of %d lower layers (MaxDepth %d) failed", maxDepth-1, maxDepth)
+			return nil, drivers.Unsupported(Name, err, "a test mount of %d lower layers (MaxDepth %d) failed", maxDepth-1, maxDepth)
 		}
 	}
 	return overlay2.NewDriver(root, overlay2.Config{

@@ -92,10 +92,10 @@ func TestVersion(t *testing.T) {
 func TestLayoutOnDisk(t *testing.T) {
 	d := newTestDriver(t, drivers.Options{})
 	l := d.Layout()
-	require.NoError(t, d.Create("base", "", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "base", "", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "a/gone", Kind: layerspec.File}, {Path: "o/x", Kind: layerspec.File},
 	}}))
-	require.NoError(t, d.Create("top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "a/gone", Kind: layerspec.Delete}, {Path: "o", Kind: layerspec.Opaque},
 	}}))
 	for _, p := range []string{"a/.wh.gone", "o/.wh..wh..opq"} {
@@ -114,7 +114,7 @@ func TestLayoutOnDisk(t *testing.T) {
 	root := d.Root()
 	assert.Equal(t, fmt.Sprintf("lowerdir=%s/l/%s,upperdir=%s/top/diff,workdir=%s/top/work", root, overlay2.LinkID("base"), root, root), spec.Data(false))
 
-	dir, err := d.Mount("top")
+	dir, err := d.Mount(t.Context(), "top")
 	require.NoError(t, err)
 	names, err := os.ReadDir(filepath.Join(dir, "a"))
 	require.NoError(t, err)
@@ -135,9 +135,9 @@ func TestLayoutOnDisk(t *testing.T) {
 // character device, whatever format the image layers use.
 func TestContainerDeletesBecomeCharDevices(t *testing.T) {
 	d := newTestDriver(t, drivers.Options{})
-	require.NoError(t, d.Create("img", "", &layerspec.Layer{Entries: []layerspec.Entry{{Path: "etc/f", Kind: layerspec.File}}}))
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
-	dir, err := d.Mount("c")
+	require.NoError(t, d.Create(t.Context(), "img", "", &layerspec.Layer{Entries: []layerspec.Entry{{Path: "etc/f", Kind: layerspec.File}}}))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	dir, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(filepath.Join(dir, "etc/f")))
 	var st unix.Stat_t
@@ -155,17 +155,17 @@ func TestDeepStacks(t *testing.T) {
 			parent := ""
 			for i := 0; i < depth-2; i++ {
 				id := fmt.Sprintf("layer%03d", i)
-				require.NoError(t, d.Create(id, parent, &layerspec.Layer{Entries: []layerspec.Entry{{Path: fmt.Sprintf("f%03d", i), Kind: layerspec.File, Size: 4, Seed: 1}}}))
+				require.NoError(t, d.Create(t.Context(), id, parent, &layerspec.Layer{Entries: []layerspec.Entry{{Path: fmt.Sprintf("f%03d", i), Kind: layerspec.File, Size: 4, Seed: 1}}}))
 				parent = id
 			}
-			require.NoError(t, drivers.NewContainer(d, "c", parent))
-			dir, err := d.Mount("c")
+			require.NoError(t, drivers.NewContainer(t.Context(), d, "c", parent))
+			dir, err := d.Mount(t.Context(), "c")
 			require.NoError(t, err)
 			got, err := os.ReadFile(filepath.Join(dir, "f000"))
 			require.NoError(t, err)
 			assert.Len(t, got, 4)
 			var de *drivers.DepthError
-			assert.ErrorAs(t, d.CreateReadWrite("one-more", "c", nil), &de)
+			assert.ErrorAs(t, d.CreateReadWrite(t.Context(), "one-more", "c", nil), &de)
 		})
 	}
 }

@@ -71,7 +71,7 @@ func New(root string, opts drivers.Options) (drivers.Driver, error) {
 		root:     root,
 		options:  append([]string(nil), opts.MountOptions...),
 		maxDepth: max,
-		layers:   layerset.New(Name),
+		layers:   layerset.New(drivers.Variant{Driver: Name, Options: opts.MountOptions}.String()),
 		mounts:   map[string]string{},
 	}, nil
 }
@@ -100,7 +100,7 @@ func (d *Driver) Depth(id string) (int, error) { return d.layers.Depth(id) }
 // the usage of all its roots together (drivers.DirUsage over them), which
 // counts each inode once.
 func (d *Driver) Usage(id string) (drivers.Usage, error) {
-	if err := d.layers.Ready(id); err != nil {
+	if err := d.layers.Ready("usage", id); err != nil {
 		return drivers.Usage{}, err
 	}
 	dir := d.dir(id)
@@ -110,7 +110,7 @@ func (d *Driver) Usage(id string) (drivers.Usage, error) {
 	}
 	u, err := drivers.DirUsage(dirs...)
 	if err != nil {
-		return u, fmt.Errorf("%s: usage of layer %q: %w", Name, id, err)
+		return u, &drivers.LayerError{Driver: d.Name(), Op: "usage", ID: id, Err: err}
 	}
 	return u, nil
 }

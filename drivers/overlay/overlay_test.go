@@ -63,14 +63,14 @@ func file(p string, seed uint64) layerspec.Entry {
 // image builds base <- mid: mid changes one file, deletes one, adds one.
 func image(t *testing.T, d *Driver) (base, mid string) {
 	t.Helper()
-	require.NoError(t, d.Create("base", "", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "base", "", &layerspec.Layer{Entries: []layerspec.Entry{
 		file("bin/busybox", 1),
 		{Path: "bin/sh", Kind: layerspec.Hardlink, Target: "bin/busybox"},
 		file("etc/os-release", 2),
 		file("etc/motd", 3),
 		{Path: "lib", Kind: layerspec.Symlink, Target: "usr/lib"},
 	}}))
-	require.NoError(t, d.Create("mid", "base", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "mid", "base", &layerspec.Layer{Entries: []layerspec.Entry{
 		file("etc/os-release", 4),
 		{Path: "etc/motd", Kind: layerspec.Delete},
 		file("usr/lib/libc.so", 5),
@@ -86,7 +86,7 @@ func TestImageLayersAreRootTrees(t *testing.T) {
 		assert.Equal(t, []string{"root"}, ls(t, dir), "an image layer is <id>/root and nothing else")
 		assert.Equal(t, uint32(0o700), stat(t, dir).Mode&0o7777)
 		assert.Equal(t, uint32(0o755), stat(t, filepath.Join(dir, "root")).Mode&0o7777)
-		got, err := d.Mount(id)
+		got, err := d.Mount(t.Context(), id)
 		require.NoError(t, err)
 		assert.Equal(t, filepath.Join(dir, "root"), got, "an image layer is not mounted")
 	}
@@ -140,8 +140,8 @@ func TestContainerLayout(t *testing.T) {
 		{Path: "usr/lib", Kind: layerspec.Opaque},                        // an opaque dir
 		{Path: "dev/console", Kind: layerspec.File, Mode: 0o755, UID: 5}, // someone else's file
 	}}
-	require.NoError(t, d.CreateReadWrite("c-init", "mid", init))
-	require.NoError(t, d.CreateReadWrite("c", "c-init", nil))
+	require.NoError(t, d.CreateReadWrite(t.Context(), "c-init", "mid", init))
+	require.NoError(t, d.CreateReadWrite(t.Context(), "c", "c-init", nil))
 
 	for _, id := range []string{"c-init", "c"} {
 		dir := filepath.Join(d.Root(), id)
@@ -168,7 +168,7 @@ func TestContainerLayout(t *testing.T) {
 	cHosts := stat(t, filepath.Join(d.Root(), "c/upper/etc/hosts"))
 	assert.NotEqual(t, initHosts.Ino, cHosts.Ino, "a container's upper is a real copy of its init layer's")
 
-	merged, err := d.Mount("c")
+	merged, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(d.Root(), "c/merged"), merged)
 	assert.Equal(t, []string{"bin", "dev", "etc", "lib", "usr"}, ls(t, merged))
@@ -217,9 +217,9 @@ func TestVariantNameAndOptionsReachTheMount(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { assert.NoError(t, d.Cleanup()) }()
 	assert.Equal(t, "overlay+redirect_dir=on", d.Name())
-	require.NoError(t, d.Create("img", "", nil))
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
-	merged, err := d.Mount("c")
+	require.NoError(t, d.Create(t.Context(), "img", "", nil))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	merged, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	mounts, err := mountutil.MountsUnder(merged)
 	require.NoError(t, err)

@@ -43,13 +43,6 @@ func CheckHost(driver, root, fstype string) error {
 	return nil
 }
 
-// Unsupported is drivers.NotSupported for a reason that has an error
-// behind it: the message is the same, and the error stays in the chain, so
-// errors.Is(err, unix.EINVAL) still finds the kernel's errno.
-func Unsupported(driver string, cause error, format string, args ...any) error {
-	return fmt.Errorf("%s: %s: %w: %w", driver, fmt.Sprintf(format, args...), cause, drivers.ErrNotSupported)
-}
-
 // reserved are the options the driver itself sets for every mount.
 var reserved = []string{"lowerdir", "lowerdir+", "upperdir", "workdir", "datadir+"}
 

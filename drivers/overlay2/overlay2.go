@@ -120,14 +120,14 @@ func defaultOptions(variant []string) []string {
 func probeKernel(root string, base, options []string) error {
 	plain, err := ProbeMount(root, 2, base, MountKernel)
 	if err != nil {
-		return Unsupported(Name, err, "test mount of a two-layer overlay failed")
+		return drivers.Unsupported(Name, err, "test mount of a two-layer overlay failed")
 	}
 	if len(options) == len(base) {
 		return nil
 	}
 	got, err := ProbeMount(root, 2, options, MountKernel)
 	if err != nil {
-		return Unsupported(Name, err, "the kernel refuses %s", strings.Join(options[len(base):], ","))
+		return drivers.Unsupported(Name, err, "the kernel refuses %s", strings.Join(options[len(base):], ","))
 	}
 	if slices.Equal(plain, got) {
 		return drivers.NotSupported(Name, "the kernel accepts %s but ignores it here: the mount shows the same options as without it (%s)",

@@ -88,10 +88,10 @@ func buildStack(t *testing.T, d drivers.Driver, n int) string {
 	parent := ""
 	for i := 0; i < n-2; i++ {
 		id := fmt.Sprintf("layer%03d", i)
-		require.NoError(t, d.Create(id, parent, oneFile(fmt.Sprintf("f%03d", i))), "layer %d", i)
+		require.NoError(t, d.Create(t.Context(), id, parent, oneFile(fmt.Sprintf("f%03d", i))), "layer %d", i)
 		parent = id
 	}
-	require.NoError(t, drivers.NewContainer(d, "ctr", parent))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "ctr", parent))
 	return "ctr"
 }
 
@@ -162,12 +162,12 @@ func TestLayoutOnDisk(t *testing.T) {
 func TestCommittedMarksLayersWithChildren(t *testing.T) {
 	d := newDriver(t, drivers.Options{})
 	l := d.Layout()
-	require.NoError(t, d.Create("img0", "", oneFile("a")))
-	require.NoError(t, d.Create("img1", "img0", oneFile("b")))
+	require.NoError(t, d.Create(t.Context(), "img0", "", oneFile("a")))
+	require.NoError(t, d.Create(t.Context(), "img1", "img0", oneFile("b")))
 	assert.True(t, l.Committed("img0"))
 	assert.False(t, l.Committed("img1"), "top image layer, no container yet")
 
-	require.NoError(t, drivers.NewContainer(d, "c", "img1"))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img1"))
 	assert.True(t, l.Committed("img1"))
 	assert.True(t, l.Committed(drivers.InitID("c")))
 	assert.False(t, l.Committed("c"), "a container's writable layer is never committed")
@@ -178,13 +178,13 @@ func TestCommittedMarksLayersWithChildren(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, []string{"img1/diff", "l/" + LinkID("img0")}, spec.Lowers)
 	assert.Empty(t, spec.Upper)
-	dir, err := d.Mount("img1")
+	dir, err := d.Mount(t.Context(), "img1")
 	require.NoError(t, err)
 	assert.ErrorIs(t, os.WriteFile(filepath.Join(dir, "x"), nil, 0o644), unix.EROFS)
 	require.NoError(t, d.Unmount("img1"))
 
 	// The base layer is never mounted: its diff is the whole view.
-	dir, err = d.Mount("img0")
+	dir, err = d.Mount(t.Context(), "img0")
 	require.NoError(t, err)
 	assert.Equal(t, l.Path("img0", DiffDir), dir)
 }
@@ -204,7 +204,7 @@ func TestMountDataShallowIsAbsolute(t *testing.T) {
 	assert.Equal(t, want, spec.Data(false))
 	assert.Equal(t, Absolute, ChooseMethod(spec))
 
-	dir, err := d.Mount(top)
+	dir, err := d.Mount(t.Context(), top)
 	require.NoError(t, err)
 	mounts, err := mountutil.MountsUnder(dir)
 	require.NoError(t, err)
@@ -242,7 +242,7 @@ func TestMountDataBeyondAPageUsesLowerdirPlus(t *testing.T) {
 // readBottom mounts top and reads the bottom layer's file through it.
 func readBottom(t *testing.T, d *Driver, top string) {
 	t.Helper()
-	dir, err := d.Mount(top)
+	dir, err := d.Mount(t.Context(), top)
 	require.NoError(t, err)
 	got, err := os.ReadFile(filepath.Join(dir, "f000"))
 	require.NoError(t, err)
@@ -262,7 +262,7 @@ func TestDeepest128(t *testing.T) {
 	top := buildStack(t, d, d.MaxDepth())
 	readBottom(t, d, top)
 	var de *drivers.DepthError
-	assert.ErrorAs(t, d.CreateReadWrite("one-more", top, nil), &de)
+	assert.ErrorAs(t, d.CreateReadWrite(t.Context(), "one-more", top, nil), &de)
 	assert.False(t, d.Layout().Exists("one-more"), "refused before anything is created")
 }
 
@@ -278,7 +278,7 @@ func TestDeepest500(t *testing.T) {
 	assert.Equal(t, LowerdirPlus, ChooseMethod(spec))
 	readBottom(t, d, top)
 	var de *drivers.DepthError
-	assert.ErrorAs(t, d.CreateReadWrite("one-more", top, nil), &de)
+	assert.ErrorAs(t, d.CreateReadWrite(t.Context(), "one-more", top, nil), &de)
 }
 
 // TestKernelStackLimit checks KernelMaxLowers against the kernel: 501
@@ -339,11 +339,13 @@ func TestVariantsNameAndReport(t *testing.T) {
 
 func TestRemove(t *testing.T) {
 	d := newDriver(t, drivers.Options{})
-	require.NoError(t, d.Create("img", "", oneFile("a")))
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
-	dir, err := d.Mount("c")
+	require.NoError(t, d.Create(t.Context(), "img", "", oneFile("a")))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	dir, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
-	assert.ErrorContains(t, d.Remove("img"), "c-init are built on it")
+	err = d.Remove("img")
+	assert.ErrorIs(t, err, drivers.ErrLayerHasChildren)
+	assert.ErrorContains(t, err, "c-init built on it")
 	require.NoError(t, d.Remove("c"), "a mounted layer is unmounted first")
 	assert.NoDirExists(t, dir)
 	assert.NoDirExists(t, d.Layout().Dir("c"))
@@ -358,7 +360,7 @@ func TestRemove(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	d := newDriver(t, drivers.Options{})
-	require.NoError(t, d.Create("img", "", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "img", "", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "d/f", Kind: layerspec.File, Size: 8192, Seed: 1},
 	}}))
 	u, err := d.Usage("img")
@@ -367,11 +369,11 @@ func TestUsage(t *testing.T) {
 	assert.Equal(t, int64(6), u.Inodes)
 	assert.GreaterOrEqual(t, u.Bytes, int64(8192))
 
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
 	after, err := d.Usage("img")
 	require.NoError(t, err)
 	assert.Equal(t, u, after, "committed, written when a child appears, is not counted")
-	_, err = d.Mount("c")
+	_, err = d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	cu, err := d.Usage("c")
 	require.NoError(t, err)
@@ -397,15 +399,15 @@ func content(t *testing.T, p string) string {
 // the driver removes it, so a container can be mounted again.
 func TestVolatileRemount(t *testing.T) {
 	d := newDriver(t, drivers.Options{MountOptions: []string{"volatile"}})
-	require.NoError(t, d.Create("img", "", oneFile("a")))
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
-	dir, err := d.Mount("c")
+	require.NoError(t, d.Create(t.Context(), "img", "", oneFile("a")))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	dir, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "w"), []byte("x"), 0o644))
 	assert.DirExists(t, filepath.Join(d.Layout().Path("c", WorkDir), "work/incompat/volatile"))
 	require.NoError(t, d.Unmount("c"))
 	assert.NoDirExists(t, filepath.Join(d.Layout().Path("c", WorkDir), "work/incompat/volatile"))
-	dir, err = d.Mount("c")
+	dir, err = d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	assert.FileExists(t, filepath.Join(dir, "w"))
 }

@@ -48,11 +48,11 @@ func TestLayoutIsDirSlashID(t *testing.T) {
 		{Path: "bin/sh", Kind: layerspec.Hardlink, Target: "bin/busybox"},
 		{Path: "etc/passwd", Kind: layerspec.File, Size: 10, Seed: 2},
 	}}
-	require.NoError(t, d.Create("base", "", base))
-	require.NoError(t, d.Create("top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "base", "", base))
+	require.NoError(t, d.Create(t.Context(), "top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "etc/passwd", Kind: layerspec.Delete},
 	}}))
-	require.NoError(t, drivers.NewContainer(d, "c", "top"))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "top"))
 
 	names, err := os.ReadDir(d.Root())
 	require.NoError(t, err)
@@ -68,7 +68,7 @@ func TestLayoutIsDirSlashID(t *testing.T) {
 	assert.ElementsMatch(t, []string{"base", "top", "c-init", "c"}, ids)
 
 	for _, id := range []string{"base", "top", "c"} {
-		dir, err := d.Mount(id)
+		dir, err := d.Mount(t.Context(), id)
 		require.NoError(t, err)
 		assert.Equal(t, filepath.Join(d.Root(), "dir", id), dir, "mounting is returning the directory")
 		assert.Equal(t, uint32(0o755), stat(t, dir).Mode&0o7777)
@@ -80,12 +80,12 @@ func TestLayoutIsDirSlashID(t *testing.T) {
 
 func TestEveryLayerIsARealCopy(t *testing.T) {
 	d := newDriver(t)
-	require.NoError(t, d.Create("base", "", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "base", "", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "bin/busybox", Kind: layerspec.File, Size: 100, Seed: 1},
 		{Path: "bin/sh", Kind: layerspec.Hardlink, Target: "bin/busybox"},
 		{Path: "etc/gone", Kind: layerspec.File, Size: 1, Seed: 2},
 	}}))
-	require.NoError(t, d.Create("top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "etc/gone", Kind: layerspec.Delete},
 	}}))
 	base, top := filepath.Join(d.Root(), "dir/base"), filepath.Join(d.Root(), "dir/top")
@@ -130,10 +130,10 @@ func TestMaxDepthOption(t *testing.T) {
 	d, err := New(t.TempDir(), drivers.Options{MaxDepth: 2})
 	require.NoError(t, err)
 	assert.Equal(t, 2, d.MaxDepth())
-	require.NoError(t, d.Create("a", "", nil))
-	require.NoError(t, d.Create("b", "a", nil))
+	require.NoError(t, d.Create(t.Context(), "a", "", nil))
+	require.NoError(t, d.Create(t.Context(), "b", "a", nil))
 	var de *drivers.DepthError
-	require.ErrorAs(t, d.Create("c", "b", nil), &de)
+	require.ErrorAs(t, d.Create(t.Context(), "c", "b", nil), &de)
 	_, err = os.Lstat(filepath.Join(d.Root(), "dir/c"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "refused before anything was created")
 
