@@ -130,7 +130,7 @@ func runVariant(ctx context.Context, env *scenarios.Env, v drivers.Variant, qs [
 	e.Variant = v
 	d, cleanup, err := e.NewDriver()
 	if errors.Is(err, drivers.ErrNotSupported) {
-		reason := strings.TrimSuffix(strings.TrimPrefix(err.Error(), v.Driver+": "), ": "+drivers.ErrNotSupported.Error())
+		reason := drivers.Reason(err)
 		for _, q := range qs {
 			if err := emit(Result{Driver: v.Driver, Variant: v.String(), MountOptions: options(v), Quirk: q.ID,
 				Observed: "n/a", Detail: reason, Status: StatusUnsupported}); err != nil {
