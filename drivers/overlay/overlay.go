@@ -9,7 +9,7 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/drivers/internal/layerset"
-	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/drivers/internal/overlayhost"
 )
 
 // Name is the driver's registered name.
@@ -45,33 +45,25 @@ type Driver struct {
 // New checks that overlay runs here, by experiment, and returns a driver
 // keeping its layers directly in root, as Docker's /var/lib/docker/overlay.
 func New(root string, opts drivers.Options) (drivers.Driver, error) {
-	if err := backing.CheckWorkdir(root); err != nil {
-		return nil, fmt.Errorf("%s: %w", Name, err)
-	}
-	if err := checkOptions(opts.MountOptions); err != nil {
+	name := drivers.Variant{Driver: Name, Options: opts.MountOptions}.String()
+	if err := overlayhost.CheckOptions(name, opts.MountOptions); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, fmt.Errorf("%s: %w", Name, err)
+	max, err := drivers.DepthLimit(name, opts.MaxDepth, DefaultMaxDepth, drivers.Unbounded, "this driver's own limit: a mount has one lower, whatever the depth")
+	if err != nil {
+		return nil, err
 	}
-	if err := checkHost(root); err != nil {
+	if err := overlayhost.Check(Name, root, "overlay", 0o700); err != nil {
 		return nil, err
 	}
 	if err := probe(root, opts.MountOptions); err != nil {
 		return nil, err
 	}
-	max := DefaultMaxDepth
-	switch {
-	case opts.MaxDepth == drivers.Deepest:
-		max = drivers.Unbounded
-	case opts.MaxDepth > 0:
-		max = opts.MaxDepth
-	}
 	return &Driver{
 		root:     root,
 		options:  append([]string(nil), opts.MountOptions...),
 		maxDepth: max,
-		layers:   layerset.New(drivers.Variant{Driver: Name, Options: opts.MountOptions}.String()),
+		layers:   layerset.New(name),
 		mounts:   map[string]string{},
 	}, nil
 }

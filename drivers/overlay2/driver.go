@@ -51,7 +51,7 @@ type Driver struct {
 var _ drivers.Driver = (*Driver)(nil)
 
 // NewDriver makes a driver on root, creating root and root/l. It checks
-// nothing about the host: factories do that first (CheckHost, ProbeMount).
+// nothing about the host: factories do that first (overlayhost.Check, ProbeMount).
 func NewDriver(root string, cfg Config) (*Driver, error) {
 	l := Layout{Root: root, WorkMode: cfg.WorkMode}
 	if err := l.Init(); err != nil {

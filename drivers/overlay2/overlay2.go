@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/drivers/internal/overlayhost"
 	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/layerspec"
 )
@@ -56,15 +57,15 @@ func init() {
 // filesystem).
 func New(root string, opts drivers.Options) (drivers.Driver, error) {
 	name := drivers.Variant{Driver: Name, Options: opts.MountOptions}.String()
-	if err := CheckOptions(name, opts.MountOptions); err != nil {
+	if err := overlayhost.CheckOptions(name, opts.MountOptions); err != nil {
 		return nil, err
 	}
-	maxDepth, err := DepthLimit(name, opts.MaxDepth, DockerMaxLowers+1, KernelMaxLowers+1,
+	maxDepth, err := drivers.DepthLimit(name, opts.MaxDepth, DockerMaxLowers+1, KernelMaxLowers+1,
 		"the kernel's 500 lower layers, OVL_MAX_STACK, plus the upper")
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckHost(Name, root, "overlay"); err != nil {
+	if err := overlayhost.Check(Name, root, "overlay", 0o710); err != nil {
 		return nil, err
 	}
 	base := defaultOptions(opts.MountOptions)

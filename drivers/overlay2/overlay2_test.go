@@ -411,15 +411,3 @@ func TestVolatileRemount(t *testing.T) {
 	require.NoError(t, err)
 	assert.FileExists(t, filepath.Join(dir, "w"))
 }
-
-// Deepest asks for the kernel's own limit; 0 keeps Docker's.
-func TestDepthLimitDeepest(t *testing.T) {
-	got, err := DepthLimit("overlay2", drivers.Deepest, DockerMaxLowers+1, KernelMaxLowers+1, "")
-	require.NoError(t, err)
-	assert.Equal(t, KernelMaxLowers+1, got)
-	got, err = DepthLimit("overlay2", 0, DockerMaxLowers+1, KernelMaxLowers+1, "")
-	require.NoError(t, err)
-	assert.Equal(t, DockerMaxLowers+1, got)
-	_, err = DepthLimit("overlay2", -2, DockerMaxLowers+1, KernelMaxLowers+1, "")
-	assert.Error(t, err)
-}

@@ -45,18 +45,15 @@ func New(root string, opts drivers.Options) (drivers.Driver, error) {
 	if len(opts.MountOptions) > 0 {
 		return nil, fmt.Errorf("%s: mount options %q: vfs mounts nothing", Name, opts.MountOptions)
 	}
+	max, err := drivers.DepthLimit(Name, opts.MaxDepth, DefaultMaxDepth, drivers.Unbounded, "this driver's own limit: nothing is stacked at mount time")
+	if err != nil {
+		return nil, err
+	}
 	if uid := os.Geteuid(); uid != 0 {
 		return nil, drivers.NotSupported(Name, "needs root to create files owned by other users (running as uid %d)", uid)
 	}
 	if err := os.MkdirAll(filepath.Join(root, "dir"), 0o700); err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
-	}
-	max := DefaultMaxDepth
-	switch {
-	case opts.MaxDepth == drivers.Deepest:
-		max = drivers.Unbounded
-	case opts.MaxDepth > 0:
-		max = opts.MaxDepth
 	}
 	return &Driver{root: root, maxDepth: max, layers: layerset.New(Name)}, nil
 }
