@@ -16,18 +16,10 @@ import (
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/drivers/drivertest"
 	"github.com/unionbench/unionbench/internal/mountutil"
-	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
-
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("applying layer specs sets owners and needs root")
-	}
-}
+func needRoot(t *testing.T) { drivertest.RequireRoot(t, Name) }
 
 // kernelCall is one mount(2) the driver asked for.
 type kernelCall struct {
@@ -99,31 +91,6 @@ func buildImage(t *testing.T, d *Driver, layers []*layerspec.Layer) []string {
 	return ids
 }
 
-func listDir(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
-func mode(t *testing.T, p string) fs.FileMode {
-	t.Helper()
-	fi, err := os.Lstat(p)
-	require.NoError(t, err)
-	return fi.Mode()
-}
-
-func readFile(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	require.NoError(t, err)
-	return string(b)
-}
-
 func TestLayoutOfAnImageAndAContainer(t *testing.T) {
 	needRoot(t)
 	d, k := testDriver(t, drivers.Options{})
@@ -131,17 +98,17 @@ func TestLayoutOfAnImageAndAContainer(t *testing.T) {
 	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img2"))
 	r := d.Root()
 
-	assert.Equal(t, []string{"diff", "layers", "mnt"}, listDir(t, r))
+	assert.Equal(t, []string{"diff", "layers", "mnt"}, drivertest.Names(t, r))
 	ids := []string{"c", "c-init", "img0", "img1", "img2"}
 	for _, top := range []string{"diff", "layers", "mnt"} {
-		assert.Equal(t, fs.ModeDir|0o710, mode(t, filepath.Join(r, top)), top)
-		assert.Equal(t, ids, listDir(t, filepath.Join(r, top)), top)
+		assert.Equal(t, fs.ModeDir|0o710, drivertest.Mode(t, filepath.Join(r, top)), top)
+		assert.Equal(t, ids, drivertest.Names(t, filepath.Join(r, top)), top)
 	}
 	for _, id := range ids {
-		assert.Equal(t, fs.ModeDir|0o755, mode(t, filepath.Join(r, "diff", id)), "diff/%s", id)
-		assert.Equal(t, fs.ModeDir|0o755, mode(t, filepath.Join(r, "mnt", id)), "mnt/%s", id)
-		assert.Empty(t, listDir(t, filepath.Join(r, "mnt", id)), "mnt/%s is an empty mount point", id)
-		assert.Equal(t, fs.FileMode(0o644), mode(t, filepath.Join(r, "layers", id)), "layers/%s", id)
+		assert.Equal(t, fs.ModeDir|0o755, drivertest.Mode(t, filepath.Join(r, "diff", id)), "diff/%s", id)
+		assert.Equal(t, fs.ModeDir|0o755, drivertest.Mode(t, filepath.Join(r, "mnt", id)), "mnt/%s", id)
+		assert.Empty(t, drivertest.Names(t, filepath.Join(r, "mnt", id)), "mnt/%s is an empty mount point", id)
+		assert.Equal(t, fs.FileMode(0o644), drivertest.Mode(t, filepath.Join(r, "layers", id)), "layers/%s", id)
 	}
 
 	// Docker's chain files: the parent, then the parent's own chain.
@@ -152,22 +119,22 @@ func TestLayoutOfAnImageAndAContainer(t *testing.T) {
 		"c-init": "img2\nimg1\nimg0\n",
 		"c":      "c-init\nimg2\nimg1\nimg0\n",
 	} {
-		assert.Equal(t, want, readFile(t, filepath.Join(r, "layers", id)), "layers/%s", id)
+		assert.Equal(t, want, drivertest.ReadString(t, filepath.Join(r, "layers", id)), "layers/%s", id)
 	}
 
 	// aufs's whiteouts: empty .wh.<name> files beside the deleted names,
 	// and .wh..wh..opq inside the opaque directory.
-	assert.Equal(t, []string{".wh.gone", ".wh.sub"}, listDir(t, filepath.Join(r, "diff/img1/a")))
+	assert.Equal(t, []string{".wh.gone", ".wh.sub"}, drivertest.Names(t, filepath.Join(r, "diff/img1/a")))
 	for _, wh := range []string{"diff/img1/a/.wh.gone", "diff/img1/a/.wh.sub", "diff/img2/d/.wh..wh..opq"} {
 		fi, err := os.Lstat(filepath.Join(r, wh))
 		require.NoError(t, err, wh)
 		assert.True(t, fi.Mode().IsRegular(), wh)
 		assert.Zero(t, fi.Size(), wh)
 	}
-	assert.Equal(t, []string{".wh..wh..opq", "new"}, listDir(t, filepath.Join(r, "diff/img2/d")))
-	assert.Equal(t, fs.ModeDir|0o750, mode(t, filepath.Join(r, "diff/img2/d")))
-	assert.Equal(t, []string{".dockerenv", "dev", "etc", "proc", "sys"}, listDir(t, filepath.Join(r, "diff/c-init")))
-	assert.Empty(t, listDir(t, filepath.Join(r, "diff/c")))
+	assert.Equal(t, []string{".wh..wh..opq", "new"}, drivertest.Names(t, filepath.Join(r, "diff/img2/d")))
+	assert.Equal(t, fs.ModeDir|0o750, drivertest.Mode(t, filepath.Join(r, "diff/img2/d")))
+	assert.Equal(t, []string{".dockerenv", "dev", "etc", "proc", "sys"}, drivertest.Names(t, filepath.Join(r, "diff/c-init")))
+	assert.Empty(t, drivertest.Names(t, filepath.Join(r, "diff/c")))
 
 	// What Mount passes to the kernel: one call for a shallow stack.
 	dir, err := d.Mount(t.Context(), "c")
@@ -261,14 +228,21 @@ func TestMaxDepthOption(t *testing.T) {
 	assert.Equal(t, 1000, d.MaxDepth(), "a kernel built with a larger branch limit may be used")
 }
 
-// A failed remount part way leaves nothing mounted and nothing recorded;
-// the error names the layer and unwraps to the errno.
-func TestFailedMountUnmountsAndIsNotRecorded(t *testing.T) {
+// appendingStack is a driver on a fake kernel with layers a <- b <- c and a
+// page so small that mounting c takes appends.
+func appendingStack(t *testing.T) (*Driver, *fakeKernel) {
 	d, k := testDriver(t, drivers.Options{})
-	d.pageSize = 160 // a page this small makes three layers need appends
+	d.pageSize = 160
 	require.NoError(t, d.Create(t.Context(), "a", "", nil))
 	require.NoError(t, d.Create(t.Context(), "b", "a", nil))
 	require.NoError(t, d.Create(t.Context(), "c", "b", nil))
+	return d, k
+}
+
+// A failed remount part way leaves nothing mounted and nothing recorded;
+// the error names the layer and unwraps to the errno.
+func TestFailedMountUnmountsAndIsNotRecorded(t *testing.T) {
+	d, k := appendingStack(t)
 	plan, err := d.plan("c", []string{"b", "a"})
 	require.NoError(t, err)
 	require.NotEmpty(t, plan.Appends)
@@ -290,11 +264,7 @@ func TestFailedMountUnmountsAndIsNotRecorded(t *testing.T) {
 // A context that ends between the first mount call and the appends stops
 // the mount there, and the half-built union is unmounted again.
 func TestCancelledMountUnmountsWhatItMounted(t *testing.T) {
-	d, k := testDriver(t, drivers.Options{})
-	d.pageSize = 160 // a page this small makes three layers need appends
-	require.NoError(t, d.Create(t.Context(), "a", "", nil))
-	require.NoError(t, d.Create(t.Context(), "b", "a", nil))
-	require.NoError(t, d.Create(t.Context(), "c", "b", nil))
+	d, k := appendingStack(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	mount := d.mountFn
 	d.mountFn = func(dir, source, target, fstype string, flags uintptr, data string) error {
@@ -331,7 +301,7 @@ func TestRemoveRefusesParentsAndUnmountsFirst(t *testing.T) {
 		require.NoError(t, d.Remove(ids[i]))
 	}
 	for _, top := range []string{"diff", "layers", "mnt"} {
-		assert.Empty(t, listDir(t, filepath.Join(d.Root(), top)), top)
+		assert.Empty(t, drivertest.Names(t, filepath.Join(d.Root(), top)), top)
 	}
 }
 
@@ -454,7 +424,7 @@ func TestFactorySaysWhyNotSupported(t *testing.T) {
 	case !listed():
 		assert.Equal(t, "aufs: aufs is not in /proc/filesystems (needs an Ubuntu kernel up to 20.04 / the aufs module): "+drivers.ErrNotSupported.Error(), err.Error())
 	}
-	assert.Empty(t, listDir(t, root))
+	assert.Empty(t, drivertest.Names(t, root))
 }
 
 func TestRegistered(t *testing.T) {
@@ -462,12 +432,6 @@ func TestRegistered(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, Name, r.Name)
 	assert.NotEmpty(t, r.Doc)
-}
-
-func TestConformance(t *testing.T) {
-	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-		return New(root, drivers.Options{})
-	})
 }
 
 func TestProcFilesystemsParsing(t *testing.T) {
@@ -512,10 +476,10 @@ func TestRealMountShowsTheFlattenedImage(t *testing.T) {
 			require.NoError(t, os.Remove(filepath.Join(dir, "a/keep")))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "d/x"), []byte("new"), 0o644))
 			require.NoError(t, d.Unmount("c"))
-			assert.Empty(t, listDir(t, d.mntPath("c")))
+			assert.Empty(t, drivertest.Names(t, d.mntPath("c")))
 			_, err = os.Lstat(filepath.Join(d.diffPath("c"), "a/.wh.keep"))
 			assert.NoError(t, err, "the deletion is a .wh. file in the container's layer")
-			assert.Equal(t, "new", readFile(t, filepath.Join(d.diffPath("c"), "d/x")))
+			assert.Equal(t, "new", drivertest.ReadString(t, filepath.Join(d.diffPath("c"), "d/x")))
 		})
 	}
 }
@@ -538,5 +502,5 @@ func TestRealMountOfTheDeepestStack(t *testing.T) {
 	require.NotEmpty(t, plan.Appends, "the test must exercise appends")
 	dir, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
-	assert.Len(t, listDir(t, filepath.Join(dir, "l")), d.MaxDepth()-2, "one file from every image layer")
+	assert.Len(t, drivertest.Names(t, filepath.Join(dir, "l")), d.MaxDepth()-2, "one file from every image layer")
 }

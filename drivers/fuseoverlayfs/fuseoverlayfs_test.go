@@ -1,7 +1,6 @@
 package fuseoverlayfs
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,55 +16,11 @@ import (
 	"github.com/unionbench/unionbench/drivers/drivertest"
 	"github.com/unionbench/unionbench/drivers/overlay2"
 	"github.com/unionbench/unionbench/internal/mountutil"
-	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
-
-// TestConformance runs the suite on layers written as Docker writes them
-// for fuse-overlayfs: aufs-style .wh. whiteouts.
-func TestConformance(t *testing.T) {
-	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-		return New(root, drivers.Options{})
-	})
-}
-
-// TestConformanceOverlayWhiteouts runs the suite on layers in overlay's
-// native format (0/0 character devices, trusted.overlay.opaque), which
-// fuse-overlayfs reads too when it runs as root, so that an overlay2 root
-// could be mounted by fuse-overlayfs as is.
-func TestConformanceOverlayWhiteouts(t *testing.T) {
-	if os.Getenv("UNIONBENCH_BACKINGS") == "" {
-		t.Setenv("UNIONBENCH_BACKINGS", "tmpfs,ext4")
-	}
-	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-		d, err := newDriver(root, drivers.Options{}, layerspec.OverlayFormat{})
-		if err != nil {
-			return nil, err
-		}
-		return d, nil
-	})
-}
-
 func newTestDriver(t *testing.T, opts drivers.Options) *overlay2.Driver {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: mounts fuse-overlayfs")
-	}
-	root := filepath.Join(t.TempDir(), "fuse-overlayfs")
-	d, err := New(root, opts)
-	if errors.Is(err, drivers.ErrNotSupported) {
-		t.Skip(err)
-	}
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		assert.NoError(t, d.Cleanup())
-		mounts, err := mountutil.MountsUnder(root)
-		assert.NoError(t, err)
-		assert.Empty(t, mounts)
-	})
-	return d.(*overlay2.Driver)
+	return drivertest.New(t, Name, New, opts).(*overlay2.Driver)
 }
 
 func TestParseVersion(t *testing.T) {

@@ -15,65 +15,13 @@ import (
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/drivers/drivertest"
 	"github.com/unionbench/unionbench/internal/mountutil"
-	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
+func requireRoot(t *testing.T) { drivertest.RequireRoot(t, Name) }
 
-func TestConformance(t *testing.T) {
-	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-		return New(root, drivers.Options{})
-	})
-}
-
-// TestVariantConformance runs the suite on every registered variant the
-// kernel supports here (on tmpfs and ext4 only, unless UNIONBENCH_BACKINGS
-// says otherwise, to keep the run short).
-func TestVariantConformance(t *testing.T) {
-	reg, ok := drivers.Lookup(Name)
-	require.True(t, ok)
-	if os.Getenv("UNIONBENCH_BACKINGS") == "" {
-		t.Setenv("UNIONBENCH_BACKINGS", "tmpfs,ext4")
-	}
-	for _, opts := range reg.Variants {
-		v := drivers.Variant{Driver: Name, Options: opts}
-		t.Run(v.String(), func(t *testing.T) {
-			drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-				d, err := New(root, drivers.Options{MountOptions: opts})
-				if errors.Is(err, drivers.ErrNotSupported) {
-					// A variant the kernel lacks is data, not a failure,
-					// even on CI: skip without drivertest's CI rule.
-					t.Skipf("%v", err)
-				}
-				return d, err
-			})
-		})
-	}
-}
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: mounts overlay")
-	}
-}
-
-// newDriver builds a driver on a fresh tmpfs-backed root (t.TempDir() in
-// the sandbox's scratch directory).
 func newDriver(t *testing.T, opts drivers.Options) *Driver {
-	t.Helper()
-	requireRoot(t)
-	root := filepath.Join(t.TempDir(), "overlay2")
-	d, err := New(root, opts)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		assert.NoError(t, d.Cleanup())
-		mounts, err := mountutil.MountsUnder(root)
-		assert.NoError(t, err)
-		assert.Empty(t, mounts)
-	})
-	return d.(*Driver)
+	return drivertest.New(t, Name, New, opts).(*Driver)
 }
 
 func oneFile(name string) *layerspec.Layer {
@@ -108,7 +56,7 @@ func TestLayoutOnDisk(t *testing.T) {
 	root := t.TempDir()
 	l := Layout{Root: root, WorkMode: 0o700}
 	require.NoError(t, l.Init())
-	mode(t, filepath.Join(root, LinkDir), os.ModeDir|0o700)
+	assert.Equal(t, os.ModeDir|0o700, drivertest.Mode(t, filepath.Join(root, LinkDir)), filepath.Join(root, LinkDir))
 
 	require.NoError(t, l.Create("base", ""))
 	require.NoError(t, l.Create("mid", "base"))
@@ -117,10 +65,10 @@ func TestLayoutOnDisk(t *testing.T) {
 	require.NoError(t, l.Commit("mid"))
 
 	for _, id := range []string{"base", "mid", "top"} {
-		mode(t, l.Dir(id), os.ModeDir|0o710)
-		mode(t, l.Path(id, DiffDir), os.ModeDir|0o755)
-		mode(t, l.Path(id, LinkFile), 0o644)
-		assert.Equal(t, LinkID(id), content(t, l.Path(id, LinkFile)), "link holds the short id, no newline")
+		assert.Equal(t, os.ModeDir|0o710, drivertest.Mode(t, l.Dir(id)), l.Dir(id))
+		assert.Equal(t, os.ModeDir|0o755, drivertest.Mode(t, l.Path(id, DiffDir)), l.Path(id, DiffDir))
+		assert.Equal(t, os.FileMode(0o644), drivertest.Mode(t, l.Path(id, LinkFile)), l.Path(id, LinkFile))
+		assert.Equal(t, LinkID(id), drivertest.ReadString(t, l.Path(id, LinkFile)), "link holds the short id, no newline")
 		target, err := os.Readlink(filepath.Join(root, LinkDir, LinkID(id)))
 		require.NoError(t, err)
 		assert.Equal(t, "../"+id+"/diff", target, "l/<short> is a relative symlink to the diff")
@@ -128,14 +76,14 @@ func TestLayoutOnDisk(t *testing.T) {
 	}
 	assert.NoFileExists(t, l.Path("base", LowerFile), "a base layer has no lower")
 	assert.NoDirExists(t, l.Path("base", WorkDir), "a base layer has no work/")
-	assert.Equal(t, "l/"+LinkID("base"), content(t, l.Path("mid", LowerFile)))
-	assert.Equal(t, "l/"+LinkID("mid")+":l/"+LinkID("base"), content(t, l.Path("top", LowerFile)), "parent first, down to the base")
+	assert.Equal(t, "l/"+LinkID("base"), drivertest.ReadString(t, l.Path("mid", LowerFile)))
+	assert.Equal(t, "l/"+LinkID("mid")+":l/"+LinkID("base"), drivertest.ReadString(t, l.Path("top", LowerFile)), "parent first, down to the base")
 	for _, id := range []string{"mid", "top"} {
-		mode(t, l.Path(id, LowerFile), 0o644)
-		mode(t, l.Path(id, WorkDir), os.ModeDir|0o700)
+		assert.Equal(t, os.FileMode(0o644), drivertest.Mode(t, l.Path(id, LowerFile)), l.Path(id, LowerFile))
+		assert.Equal(t, os.ModeDir|0o700, drivertest.Mode(t, l.Path(id, WorkDir)), l.Path(id, WorkDir))
 	}
-	mode(t, l.Path("base", CommitFile), 0o600)
-	assert.Empty(t, content(t, l.Path("base", CommitFile)))
+	assert.Equal(t, os.FileMode(0o600), drivertest.Mode(t, l.Path("base", CommitFile)), l.Path("base", CommitFile))
+	assert.Empty(t, drivertest.ReadString(t, l.Path("base", CommitFile)))
 	assert.True(t, l.Committed("mid"))
 	assert.False(t, l.Committed("top"), "nothing built on top yet")
 
@@ -378,20 +326,6 @@ func TestUsage(t *testing.T) {
 	cu, err := d.Usage("c")
 	require.NoError(t, err)
 	assert.Less(t, cu.Inodes, int64(10), "merged/ is not walked")
-}
-
-func mode(t *testing.T, p string, want os.FileMode) {
-	t.Helper()
-	fi, err := os.Lstat(p)
-	require.NoError(t, err)
-	assert.Equal(t, want, fi.Mode(), p)
-}
-
-func content(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	require.NoError(t, err)
-	return string(b)
 }
 
 // TestVolatileRemount: a volatile mount leaves a marker that makes the
