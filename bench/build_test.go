@@ -76,7 +76,7 @@ func benchBuild(b *testing.B, fs *backing.FS, v drivers.Variant, layers []*layer
 		parent := ""
 		for li, l := range layers {
 			id := fmt.Sprintf("layer%03d", li)
-			if err := d.Create(id, parent, l); err != nil {
+			if err := d.Create(b.Context(), id, parent, l); err != nil {
 				b.Fatal(err)
 			}
 			parent = id
@@ -160,7 +160,7 @@ func writeFullTarballs(b *testing.B, layers []*layerspec.Layer) []string {
 	dir := b.TempDir()
 	var out []string
 	for i, l := range layers {
-		if err := layerspec.Apply(tree, l, layerspec.FlatFormat{}, nil); err != nil {
+		if err := layerspec.Apply(b.Context(), tree, l, layerspec.FlatFormat{}, nil); err != nil {
 			b.Fatal(err)
 		}
 		p := filepath.Join(dir, fmt.Sprintf("full%03d.tar", i))

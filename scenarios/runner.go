@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/unionbench/unionbench/drivers"
@@ -255,10 +254,9 @@ func caseFailure(st Step, err error) (results.Status, string) {
 	if !errors.Is(err, drivers.ErrNotSupported) {
 		return results.Failed, err.Error()
 	}
-	// The reason without the driver's name before it and the sentinel's
-	// text after it, which every record of the column would repeat.
-	why := strings.TrimSuffix(strings.TrimPrefix(err.Error(), st.Variant.Driver+": "), ": "+drivers.ErrNotSupported.Error())
-	return results.Unsupported, why
+	// The typed reason, without the driver's name and the sentinel's text,
+	// which every record of the column would repeat.
+	return results.Unsupported, drivers.Reason(err)
 }
 
 // probeVariant builds the variant once in a scratch directory: a driver

@@ -13,8 +13,7 @@ import (
 	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/unionbench/unionbench/scenarios/scenariotest"
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
 // tinyRun is a cheap real run: two mount steps on vfs, on tmpfs. The
@@ -65,7 +64,7 @@ func underTerminal(t *testing.T, size *pty.Winsize, args ...string) string {
 // the scenario, driver and case, counts steps and gives an ETA; and it has
 // drawn its last frame before the summary table is printed.
 func TestProgressBarOnATerminal(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
+	testenv.NeedRoot(t, whyRoot)
 	out := underTerminal(t, &pty.Winsize{Rows: 40, Cols: 160}, tinyRun(t.TempDir())...)
 
 	assert.Contains(t, out, "\x1b[", "the bar is redrawn in place with escape sequences")
@@ -82,7 +81,7 @@ func TestProgressBarOnATerminal(t *testing.T) {
 // When stderr is not a terminal (a pipe, a CI log) progress is one plain
 // line per step, with no escape sequences or carriage returns.
 func TestProgressPlainLinesOnAPipe(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
+	testenv.NeedRoot(t, whyRoot)
 	dir := t.TempDir()
 	cmd := cliCommand(tinyRun(dir)...)
 	var stdout, stderr bytes.Buffer
@@ -101,7 +100,7 @@ func TestProgressPlainLinesOnAPipe(t *testing.T) {
 // A terminal of size 0x0 (never sized, as on some serial consoles and CI
 // runners) could show no bar: it gets the plain lines.
 func TestProgressPlainLinesOnAnUnsizedTerminal(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
+	testenv.NeedRoot(t, whyRoot)
 	out := underTerminal(t, nil, tinyRun(t.TempDir())...)
 	assert.NotContains(t, out, "\x1b[")
 	assert.Contains(t, out, "[1/2] mount vfs depth=1 (ETA ?)\r\n")

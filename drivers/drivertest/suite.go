@@ -12,13 +12,8 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/internal/testenv"
 )
-
-// Factory makes a driver rooted at root (an empty directory on the backing
-// filesystem under test).
-type Factory func(t *testing.T, root string) (drivers.Driver, error)
 
 // mustRunOnCI are the drivers whose suite may not skip when CI=true.
 var mustRunOnCI = map[string]bool{"overlay2": true, "overlay": true, "vfs": true}
@@ -33,8 +28,39 @@ func skip(t *testing.T, driver string, format string, args ...any) {
 	t.Skip(msg)
 }
 
-// Run runs every check of the suite for one driver on every backing kind.
-func Run(t *testing.T, driver string, factory Factory) {
+// QuickBackings narrows the backing kinds to tmpfs and ext4 for the rest
+// of the test, unless UNIONBENCH_BACKINGS says otherwise: for the runs of
+// the suite that repeat another (variants, another whiteout format).
+func QuickBackings(t *testing.T) { testenv.NarrowBackings(t, backing.Tmpfs, backing.Ext4) }
+
+// RunVariants runs the suite on each variant (mount options) of a driver,
+// on QuickBackings. A variant the kernel lacks is data, not a failure: it
+// skips, even on CI.
+func RunVariants(t *testing.T, driver string, factory drivers.Factory, variants [][]string) {
+	QuickBackings(t)
+	for _, opts := range variants {
+		v := drivers.Variant{Driver: driver, Options: opts}
+		t.Run(v.String(), func(t *testing.T) {
+			run(t, driver, func(t *testing.T, root string) (drivers.Driver, error) {
+				d, err := factory(root, drivers.Options{MountOptions: opts})
+				if errors.Is(err, drivers.ErrNotSupported) {
+					t.Skipf("%v", err)
+				}
+				return d, err
+			})
+		})
+	}
+}
+
+// Run runs every check of the suite for one driver, made by factory (the
+// driver package's New) with default options, on every backing kind.
+func Run(t *testing.T, driver string, factory drivers.Factory) {
+	run(t, driver, func(t *testing.T, root string) (drivers.Driver, error) {
+		return factory(root, drivers.Options{})
+	})
+}
+
+func run(t *testing.T, driver string, factory func(t *testing.T, root string) (drivers.Driver, error)) {
 	if !testenv.Root() {
 		skip(t, driver, "the %s conformance suite mounts filesystems and needs root", driver)
 	}
@@ -52,17 +78,7 @@ func Run(t *testing.T, driver string, factory Factory) {
 				root := filepath.Join(fs.Dir, fmt.Sprintf("root%d", n))
 				require.NoError(t, os.Mkdir(root, 0o700))
 				d, err := factory(t, root)
-				if errors.Is(err, drivers.ErrNotSupported) {
-					skip(t, driver, "%v", err)
-				}
-				require.NoError(t, err)
-				t.Cleanup(func() {
-					assert.NoError(t, d.Cleanup())
-					mounts, err := mountutil.MountsUnder(root)
-					assert.NoError(t, err)
-					assert.Empty(t, mounts, "Cleanup left mounts under the driver root")
-				})
-				return d
+				return started(t, driver, d, err)
 			}
 			for _, c := range checks {
 				t.Run(c.name, func(t *testing.T) { c.run(t, newDriver(t)) })
@@ -87,4 +103,7 @@ var checks = []check{
 	{"RemoveLeavesNothingBehind", removeLeavesNothing},
 	{"MountIsIdempotent", mountIdempotent},
 	{"RejectsBadRequests", rejectsBadRequests},
+	{"ErrorsAreTyped", typedErrors},
+	{"CancelledContextRefuses", cancelledContextRefuses},
+	{"CancelStopsABigBuild", cancelStopsABigBuild},
 }

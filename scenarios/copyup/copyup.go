@@ -228,7 +228,7 @@ func measureDriver(ctx context.Context, env *scenarios.Env, size int64, cold boo
 	if env.Progress != nil {
 		env.Progress("building an image with two files of %s", units.FormatSize(size))
 	}
-	top, err := Build(d, Image(size))
+	top, err := Build(ctx, d, Image(size))
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +242,7 @@ func measureDriver(ctx context.Context, env *scenarios.Env, size int64, cold boo
 		var x sample
 		err := Undisturbed(func(settled func() error) (err error) {
 			containers++
-			x, err = copyUpSample(env.FS, d, top, fmt.Sprintf("c%04d", containers), size, cold, buf, settled)
+			x, err = copyUpSample(ctx, env.FS, d, top, fmt.Sprintf("c%04d", containers), size, cold, buf, settled)
 			return err
 		})
 		if err != nil {
@@ -255,12 +255,12 @@ func measureDriver(ctx context.Context, env *scenarios.Env, size int64, cold boo
 
 // copyUpSample makes a fresh container on top, mounts it, prepares the
 // cache, and times the three operations, removing the container after.
-func copyUpSample(fs *backing.FS, d drivers.Driver, top, id string, size int64, cold bool, buf []byte, settled func() error) (x sample, err error) {
-	if err := drivers.NewContainer(d, id, top); err != nil {
+func copyUpSample(ctx context.Context, fs *backing.FS, d drivers.Driver, top, id string, size int64, cold bool, buf []byte, settled func() error) (x sample, err error) {
+	if err := drivers.NewContainer(ctx, d, id, top); err != nil {
 		return x, err
 	}
 	defer func() { err = errors.Join(err, drivers.RemoveContainer(d, id)) }()
-	dir, err := d.Mount(id)
+	dir, err := d.Mount(ctx, id)
 	if err != nil {
 		return x, err
 	}
@@ -383,7 +383,7 @@ func measureFloor(ctx context.Context, env *scenarios.Env, size int64, cold bool
 	// A plain tree with nothing mounted in it: RemoveAll is safe.
 	defer func() { err = errors.Join(err, os.RemoveAll(dir)) }()
 	// Target's bytes, as the image's bottom layer has them.
-	if err := layerspec.Apply(dir, ImageOf(size, Target)[0], layerspec.FlatFormat{}, nil); err != nil {
+	if err := layerspec.Apply(ctx, dir, ImageOf(size, Target)[0], layerspec.FlatFormat{}, nil); err != nil {
 		return nil, err
 	}
 	root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)

@@ -138,7 +138,7 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 		return nil, err
 	}
 	if c.Floor {
-		return countFlat(env, sh, layers)
+		return countFlat(ctx, env, sh, layers)
 	}
 	ms, err := countDriver(ctx, env, sh, layers)
 	for i := range ms {
@@ -262,7 +262,7 @@ func one(metric, unit string, v int64, extra map[string]any) scenarios.Measureme
 
 // countFlat is the floor: the image applied layer after layer to one plain
 // directory, deletions done for real, as if it had been flattened.
-func countFlat(env *scenarios.Env, sh Shape, layers []*layerspec.Layer) (ms []scenarios.Measurement, err error) {
+func countFlat(ctx context.Context, env *scenarios.Env, sh Shape, layers []*layerspec.Layer) (ms []scenarios.Measurement, err error) {
 	fs, closeFS, err := newFS(env, sh.fsSpec())
 	if err != nil {
 		return nil, err
@@ -277,7 +277,7 @@ func countFlat(env *scenarios.Env, sh Shape, layers []*layerspec.Layer) (ms []sc
 		return nil, err
 	}
 	for _, l := range layers {
-		if err := layerspec.Apply(dir, l, layerspec.FlatFormat{}, nil); err != nil {
+		if err := layerspec.Apply(ctx, dir, l, layerspec.FlatFormat{}, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -302,7 +302,7 @@ func countDriver(ctx context.Context, env *scenarios.Env, sh Shape, layers []*la
 	if err != nil {
 		return nil, err
 	}
-	top, err := build(d, "layer", layers)
+	top, err := build(ctx, d, "layer", layers)
 	if err != nil {
 		return nil, err
 	}
@@ -328,10 +328,10 @@ func countDriver(ctx context.Context, env *scenarios.Env, sh Shape, layers []*la
 			return nil, err
 		}
 		id := fmt.Sprintf("container%d", i)
-		if err := drivers.NewContainer(d, id, top); err != nil {
+		if err := drivers.NewContainer(ctx, d, id, top); err != nil {
 			return append(ms, ci, cb), err
 		}
-		if _, err := d.Mount(id); err != nil {
+		if _, err := d.Mount(ctx, id); err != nil {
 			return append(ms, ci, cb), err
 		}
 		after, err := used(fs)
@@ -347,11 +347,11 @@ func countDriver(ctx context.Context, env *scenarios.Env, sh Shape, layers []*la
 
 // build creates the layers as one image, ids prefix000, prefix001, ...,
 // and returns the top layer's id.
-func build(d drivers.Driver, prefix string, layers []*layerspec.Layer) (string, error) {
+func build(ctx context.Context, d drivers.Driver, prefix string, layers []*layerspec.Layer) (string, error) {
 	parent := ""
 	for i, l := range layers {
 		id := fmt.Sprintf("%s%03d", prefix, i)
-		if err := d.Create(id, parent, l); err != nil {
+		if err := d.Create(ctx, id, parent, l); err != nil {
 			return "", err
 		}
 		parent = id

@@ -89,7 +89,7 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	dir, entries, done, err := prepare(env, c)
+	dir, entries, done, err := prepare(ctx, env, c)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func parseCache(c scenarios.Case) (cold bool, err error) {
 // of the case's depth, or for the floor the one-layer image applied to a
 // plain directory. It returns the directory, how many entries Shared
 // holds there, and how to undo it all.
-func prepare(env *scenarios.Env, c scenarios.Case) (dir string, entries int, done func() error, err error) {
+func prepare(ctx context.Context, env *scenarios.Env, c scenarios.Case) (dir string, entries int, done func() error, err error) {
 	if c.Floor {
 		dir, err := env.TempDir()
 		if err != nil {
@@ -144,7 +144,7 @@ func prepare(env *scenarios.Env, c scenarios.Case) (dir string, entries int, don
 		}
 		// A plain tree with nothing mounted in it: RemoveAll is safe.
 		remove := func() error { return os.RemoveAll(dir) }
-		if err := layerspec.Apply(dir, Image(1)[0], layerspec.FlatFormat{}, nil); err != nil {
+		if err := layerspec.Apply(ctx, dir, Image(1)[0], layerspec.FlatFormat{}, nil); err != nil {
 			return "", 0, nil, errors.Join(err, remove())
 		}
 		return dir, 1, remove, nil
@@ -153,11 +153,11 @@ func prepare(env *scenarios.Env, c scenarios.Case) (dir string, entries int, don
 	if err != nil {
 		return "", 0, nil, err
 	}
-	s, err := NewStack(env, depth)
+	s, err := NewStack(ctx, env, depth)
 	if err != nil {
 		return "", 0, nil, err
 	}
-	dir, err = s.Driver.Mount(s.Container)
+	dir, err = s.Driver.Mount(ctx, s.Container)
 	if err != nil {
 		return "", 0, nil, errors.Join(err, s.Close())
 	}

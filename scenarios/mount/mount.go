@@ -73,7 +73,7 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s, err := lookup.NewStack(env, depth)
+	s, err := lookup.NewStack(ctx, env, depth)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 			return []scenarios.Measurement{mount, unmount}, err
 		}
 		start := time.Now()
-		_, err := s.Driver.Mount(s.Container)
+		_, err := s.Driver.Mount(ctx, s.Container)
 		took := time.Since(start)
 		if err != nil {
 			return []scenarios.Measurement{mount, unmount}, err

@@ -156,9 +156,9 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	}
 	var s *setup
 	if c.Floor {
-		s, err = floorSetup(env, count, size)
+		s, err = floorSetup(ctx, env, count, size)
 	} else {
-		s, err = driverSetup(env, count, size)
+		s, err = driverSetup(ctx, env, count, size)
 	}
 	if err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func (s *setup) addOwner(path string) error {
 }
 
 // floorSetup writes the file into a plain directory, read count times.
-func floorSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error) {
+func floorSetup(ctx context.Context, env *scenarios.Env, count int, size int64) (_ *setup, err error) {
 	dir, err := env.TempDir()
 	if err != nil {
 		return nil, err
@@ -225,7 +225,7 @@ func floorSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error)
 			err = errors.Join(err, s.close())
 		}
 	}()
-	if err := layerspec.Apply(dir, copyup.ImageOf(size, File)[0], layerspec.FlatFormat{}, nil); err != nil {
+	if err := layerspec.Apply(ctx, dir, copyup.ImageOf(size, File)[0], layerspec.FlatFormat{}, nil); err != nil {
 		return nil, err
 	}
 	for range count {
@@ -239,7 +239,7 @@ func floorSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error)
 }
 
 // driverSetup builds the image and count mounted containers on it.
-func driverSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error) {
+func driverSetup(ctx context.Context, env *scenarios.Env, count int, size int64) (_ *setup, err error) {
 	d, cleanup, err := env.NewDriver()
 	if err != nil {
 		return nil, err
@@ -253,17 +253,17 @@ func driverSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error
 	if env.Progress != nil {
 		env.Progress("building an image with a file of %s and %d containers", units.FormatSize(size), count)
 	}
-	top, err := copyup.Build(d, copyup.ImageOf(size, File))
+	top, err := copyup.Build(ctx, d, copyup.ImageOf(size, File))
 	if err != nil {
 		return nil, err
 	}
 	var views []string
 	for i := range count {
 		id := fmt.Sprintf("c%04d", i)
-		if err := drivers.NewContainer(d, id, top); err != nil {
+		if err := drivers.NewContainer(ctx, d, id, top); err != nil {
 			return nil, err
 		}
-		dir, err := d.Mount(id)
+		dir, err := d.Mount(ctx, id)
 		if err != nil {
 			return nil, err
 		}

@@ -50,7 +50,7 @@ func BenchmarkCopy(b *testing.B) {
 			if err := os.Mkdir(src, 0o755); err != nil {
 				b.Fatal(err)
 			}
-			if err := layerspec.Apply(src, layers[0], layerspec.FlatFormat{}, nil); err != nil {
+			if err := layerspec.Apply(b.Context(), src, layers[0], layerspec.FlatFormat{}, nil); err != nil {
 				b.Fatal(err)
 			}
 			tarball := filepath.Join(b.TempDir(), "tree.tar")
@@ -85,7 +85,7 @@ func BenchmarkCopy(b *testing.B) {
 							if out, err := exec.Command("tar", "-x", "--xattrs", "--xattrs-include=user.*", "-f", tarball, "-C", dst).CombinedOutput(); err != nil {
 								b.Fatalf("tar -x: %v: %s", err, out)
 							}
-						} else if err := Copy(src, dst, c.mode); err != nil {
+						} else if err := Copy(b.Context(), src, dst, c.mode); err != nil {
 							b.Fatal(err)
 						}
 						total += time.Since(start)
