@@ -187,6 +187,35 @@ func TestMountDataBeyondAPageUsesLowerdirPlus(t *testing.T) {
 	assert.Equal(t, Absolute, ChooseMethod(spec))
 }
 
+// TestMountFormSwitchesWhereDockers: the switch to relative paths is at
+// the depth where Docker's own absolute data (under /var/lib/docker/overlay2)
+// stops fitting in a page, whatever the driver root's length.
+func TestMountFormSwitchesWhereDockers(t *testing.T) {
+	stack := func(root string, lowers int) MountSpec {
+		spec := MountSpec{Root: root, Options: []string{"index=off"}, Upper: LinkID("c") + "/diff", Work: LinkID("c") + "/work", Target: "c/merged"}
+		for i := range lowers {
+			spec.Lowers = append(spec.Lowers, "l/"+LinkID(fmt.Sprint(i)))
+		}
+		return spec
+	}
+	// The deepest stack Docker mounts with absolute paths.
+	switchAt := 0
+	for n := 1; n <= DockerMaxLowers; n++ {
+		if !mountutil.DataFits(stack(DockerRoot, n).Data(false)) {
+			switchAt = n
+			break
+		}
+	}
+	require.NotZero(t, switchAt)
+	assert.InDelta(t, 71, switchAt, 3, "Docker's switch is at about 71 lowers")
+	for _, root := range []string{"/r", DockerRoot, "/srv/ub/overlay2"} {
+		assert.Equal(t, Absolute, ChooseMethod(stack(root, switchAt-1)), "%s: %d lowers", root, switchAt-1)
+		assert.Equal(t, Relative, ChooseMethod(stack(root, switchAt)), "%s: %d lowers: relative, as Docker, though absolute would fit", root, switchAt)
+	}
+	long := "/var/tmp/unionbench-run/backing-ext4/some/much/longer/driver/root"
+	assert.Equal(t, Relative, ChooseMethod(stack(long, switchAt-10)), "a longer root than Docker's switches earlier: a page is all the kernel takes")
+}
+
 // readBottom mounts top and reads the bottom layer's file through it.
 func readBottom(t *testing.T, d *Driver, top string) {
 	t.Helper()

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -102,22 +103,23 @@ func runParity(t *testing.T, driver string, archive imageArchive) ([]difference,
 		parent = cacheIDs[i]
 	}
 	require.NoError(t, drivers.NewContainer(ctx, ours, mountID, parent))
+	// Docker's create mounts the container once, for volumes and the
+	// working directory (daemon createContainerOSSpecificSettings): not the
+	// driver's doing, so NewContainer does not, but a first mount changes
+	// the layer (overlay's work/work, the upper's trusted.overlay.uuid,
+	// uuid=on shown only by the first mount), so the test does the same.
+	_, err = ours.Mount(ctx, mountID)
+	require.NoError(t, err)
+	require.NoError(t, ours.Unmount(mountID))
 
 	var diffs []difference
 	total := 0
 	add := func(n int, d []difference) { total += n; diffs = append(diffs, d...) }
 
-	// The driver roots, before either side mounts the container.
-	dt, err := snapshot(dock.DriverRoot(), shortIDs(t, dock.DriverRoot()), nil)
-	require.NoError(t, err)
-	ot, err := snapshot(ours.Root(), shortIDs(t, ours.Root()), nil)
-	require.NoError(t, err)
-	add(compare("root", dt, ot))
-
 	// The merged views and the mounts' options.
 	ourDir, err := ours.Mount(ctx, mountID)
 	require.NoError(t, err)
-	dockDir := mountAsDocker(t, driver, dock.DriverRoot(), mountID)
+	dockDir, unmountDocker := mountAsDocker(t, driver, dock.DriverRoot(), mountID)
 	dm, err := snapshot(dockDir, func(s string) string { return s }, nil)
 	require.NoError(t, err)
 	om, err := snapshot(ourDir, func(s string) string { return s }, nil)
@@ -128,6 +130,15 @@ func runParity(t *testing.T, driver string, archive imageArchive) ([]difference,
 			mountOptions(t, dockDir, dock.DriverRoot()),
 			mountOptions(t, ourDir, ours.Root())))
 	}
+
+	// The driver roots, with both containers unmounted again.
+	require.NoError(t, ours.Unmount(mountID))
+	unmountDocker()
+	dt, err := snapshot(dock.DriverRoot(), shortIDs(t, dock.DriverRoot()), nil)
+	require.NoError(t, err)
+	ot, err := snapshot(ours.Root(), shortIDs(t, ours.Root()), nil)
+	require.NoError(t, err)
+	add(compare("root", dt, ot))
 	for _, line := range strings.Split(dock.LogTail(400), "\n") {
 		if strings.Contains(line, "xattr") || strings.Contains(line, "level=error") {
 			t.Log("dockerd: " + line)
@@ -163,14 +174,14 @@ func shortIDs(t *testing.T, root string) func(string) string {
 // mountAsDocker mounts Docker's container layer mountID the way Docker
 // 20.10's driver's Get would (moby daemon/graphdriver/<driver>: the same
 // mount data, program and target), for a container Docker has not
-// started, and unmounts it at the end of the test. It returns the merged
-// view.
-func mountAsDocker(t *testing.T, driver, root, id string) string {
+// started. It returns the merged view and what unmounts it as Docker's Put
+// would (which the end of the test also does, if it has not run).
+func mountAsDocker(t *testing.T, driver, root, id string) (string, func()) {
 	t.Helper()
 	dir := filepath.Join(root, id)
 	switch driver {
 	case "vfs":
-		return filepath.Join(root, "dir", id)
+		return filepath.Join(root, "dir", id), func() {}
 	case "overlay":
 		lowerID := readTrim(t, filepath.Join(dir, "lower-id"))
 		data := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s",
@@ -198,18 +209,22 @@ func mountAsDocker(t *testing.T, driver, root, id string) string {
 	return mountMerged(t, dir, func(target string) error { return unix.Mount("overlay", target, "overlay", 0, data) })
 }
 
-// mountMerged makes <dir>/merged (0700, as Docker), mounts on it and
-// unmounts and removes it at the end of the test.
-func mountMerged(t *testing.T, dir string, mount func(target string) error) string {
+// mountMerged makes <dir>/merged (0700, as Docker), mounts on it, and
+// returns the directory and what unmounts and removes it (once).
+func mountMerged(t *testing.T, dir string, mount func(target string) error) (string, func()) {
 	t.Helper()
 	merged := filepath.Join(dir, "merged")
 	require.NoError(t, os.Mkdir(merged, 0o700))
 	require.NoError(t, mount(merged))
-	t.Cleanup(func() {
-		require.NoError(t, mountutil.Unmount(merged))
-		require.NoError(t, os.Remove(merged))
-	})
-	return merged
+	var once sync.Once
+	unmount := func() {
+		once.Do(func() {
+			require.NoError(t, mountutil.Unmount(merged))
+			require.NoError(t, os.Remove(merged))
+		})
+	}
+	t.Cleanup(unmount)
+	return merged, unmount
 }
 
 // mountOptions is the mount on dir's options as mountinfo shows them, the

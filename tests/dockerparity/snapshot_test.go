@@ -18,6 +18,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// overlayTemp matches the temporary names overlay gives what it keeps in
+// its workdir (work/work/#<inode in hex>, a cached whiteout): the number
+// is an inode number, not part of the format.
+var overlayTemp = regexp.MustCompile(`/#[0-9a-f]+$`)
+
 // entry is what the comparison reads of one path: every field is compared
 // on its own, so a difference names the field.
 type entry map[string]string
@@ -45,7 +50,7 @@ func snapshot(dir string, rename func(string) string, skip func(rel string) bool
 		if err != nil {
 			return err
 		}
-		t[rename(rel)] = e
+		t[overlayTemp.ReplaceAllString(rename(rel), "/#<tmp>")] = e
 		return nil
 	})
 	return t, err
@@ -140,8 +145,9 @@ func isText(b []byte) bool {
 }
 
 // xattrs lists a file's extended attributes, sorted, as name=value.
-// trusted.overlay.origin holds a file handle of the lower inode, which
-// differs between any two trees: only its presence is compared.
+// trusted.overlay.origin holds a file handle of the lower inode and
+// trusted.overlay.uuid a random id, which differ between any two trees:
+// only their presence is compared.
 func xattrs(p string) (string, error) {
 	size, err := unix.Llistxattr(p, nil)
 	if err != nil || size == 0 {
@@ -169,6 +175,8 @@ func xattrs(p string) (string, error) {
 		switch {
 		case name == "trusted.overlay.origin":
 			v = "<file handle>"
+		case name == "trusted.overlay.uuid":
+			v = "<random uuid>" // drawn by the kernel at the first mount
 		case !isText(val[:n]):
 			v = "0x" + hex.EncodeToString(val[:n])
 		}
