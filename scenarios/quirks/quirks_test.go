@@ -148,10 +148,20 @@ func TestQuirkMatrix(t *testing.T) {
 	}
 
 	// vfs is plain directories on the backing fs: no union, so every probe
-	// must find what POSIX requires. A deviation here is a probe bug.
+	// must find what POSIX requires. A deviation here is a probe bug, but
+	// for one: a vfs layer is a copy of its parent made as Docker's DirCopy
+	// makes it, which keeps only security.capability and the opaque xattr,
+	// so a lower file's user.* xattr is gone from the container's copy
+	// before anything writes it (tests/dockerparity checks that against a
+	// real dockerd).
 	t.Run("vfs conforms on every quirk", func(t *testing.T) {
 		for _, q := range Catalogue() {
 			r := mustCell(t, m, "vfs", q.ID)
+			if q.ID == "xattr-copyup" {
+				assert.False(t, r.POSIX, "%s on vfs: Docker's vfs copies drop user.* xattrs: %s (%s)", q.ID, r.Observed, r.Detail)
+				assert.Equal(t, "xattr lost", r.Observed, r.Detail)
+				continue
+			}
 			assert.True(t, r.POSIX, "%s on vfs: %s (%s)", q.ID, r.Observed, r.Detail)
 		}
 	})
