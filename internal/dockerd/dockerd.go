@@ -9,12 +9,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
+
+	"github.com/unionbench/unionbench/internal/sandbox"
 )
 
 // Drivers are the storage drivers Docker 20.10 has that unionbench also
@@ -67,6 +70,9 @@ func Start(ctx context.Context, parent, driver string) (_ *Daemon, err error) {
 	}
 	// A short name: containerd's sockets live under the exec root and a
 	// unix socket path has at most 104 bytes.
+	if err := ownProc(); err != nil {
+		return nil, fmt.Errorf("dockerd for %s: %w", driver, err)
+	}
 	dir, err := os.MkdirTemp(parent, "dd")
 	if err != nil {
 		return nil, fmt.Errorf("dockerd for %s: %w", driver, err)
@@ -198,6 +204,27 @@ func (d *Daemon) Stop() error {
 		errs = append(errs, fmt.Errorf("dockerd for %s: remove %s: %w", d.Driver, d.Dir, err))
 	}
 	return errors.Join(errs...)
+}
+
+// ownProc makes sure /proc is a procfs of this process's PID namespace.
+// The sandbox gives tests a PID namespace of their own but leaves the
+// host's /proc in place, where containerd's shim cannot find its own
+// process (it fails to set oom_score_adj) and runc cannot start a
+// container, so `docker build` RUN steps fail. Inside the sandbox's private
+// mount namespace a fresh procfs on /proc is seen by nobody else and goes
+// with the namespace; outside one, /proc is left alone.
+func ownProc() error {
+	self, err := os.Readlink("/proc/self")
+	if err == nil && self == strconv.Itoa(os.Getpid()) {
+		return nil
+	}
+	if !sandbox.Inside() {
+		return nil // the host's own /proc, or not ours to replace
+	}
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount a procfs of the sandbox's PID namespace on /proc: %w", err)
+	}
+	return nil
 }
 
 // unmountUnder unmounts every mount at or below dir, deepest first.
