@@ -103,8 +103,10 @@ func Start(ctx context.Context, parent, driver string) (_ *Daemon, err error) {
 	)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	// Its own process group, so a test's ^C reaches the test, which stops
-	// the daemon in order, rather than dockerd and containerd at once.
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// the daemon in order, rather than dockerd and containerd at once. A
+	// test binary killed outright takes the daemon with it all the same:
+	// the sandbox's PID namespace ends with its first process.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
 		return nil, errors.Join(fmt.Errorf("dockerd for %s: %w", driver, err), os.RemoveAll(dir))
 	}

@@ -120,9 +120,9 @@ func runParity(t *testing.T, driver string, archive imageArchive) ([]difference,
 	ourDir, err := ours.Mount(ctx, mountID)
 	require.NoError(t, err)
 	dockDir, unmountDocker := mountAsDocker(t, driver, dock.DriverRoot(), mountID)
-	dm, err := snapshot(dockDir, func(s string) string { return s }, nil)
+	dm, err := snapshot(dockDir, func(s string) string { return s })
 	require.NoError(t, err)
-	om, err := snapshot(ourDir, func(s string) string { return s }, nil)
+	om, err := snapshot(ourDir, func(s string) string { return s })
 	require.NoError(t, err)
 	add(compare("merged", dm, om))
 	if driver != "vfs" { // vfs mounts nothing
@@ -134,9 +134,9 @@ func runParity(t *testing.T, driver string, archive imageArchive) ([]difference,
 	// The driver roots, with both containers unmounted again.
 	require.NoError(t, ours.Unmount(mountID))
 	unmountDocker()
-	dt, err := snapshot(dock.DriverRoot(), shortIDs(t, dock.DriverRoot()), nil)
+	dt, err := snapshot(dock.DriverRoot(), shortIDs(t, dock.DriverRoot()))
 	require.NoError(t, err)
-	ot, err := snapshot(ours.Root(), shortIDs(t, ours.Root()), nil)
+	ot, err := snapshot(ours.Root(), shortIDs(t, ours.Root()))
 	require.NoError(t, err)
 	add(compare("root", dt, ot))
 	for _, line := range strings.Split(dock.LogTail(400), "\n") {

@@ -32,20 +32,14 @@ type tree map[string]entry
 
 // snapshot reads every entry under dir without following symlinks. rename
 // rewrites path components, small metadata files and link targets (short
-// ids to layer ids); skip names top-level-relative paths left out.
-func snapshot(dir string, rename func(string) string, skip func(rel string) bool) (tree, error) {
+// ids to layer ids).
+func snapshot(dir string, rename func(string) string) (tree, error) {
 	t := tree{}
-	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
-		if skip != nil && skip(rel) {
-			if de.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
 		e, err := readEntry(p, rename)
 		if err != nil {
 			return err
