@@ -53,9 +53,10 @@ func TestLinkID(t *testing.T) {
 // TestLayoutOnDisk checks every file Docker's overlay2 writes, by name,
 // content and mode, without mounting.
 func TestLayoutOnDisk(t *testing.T) {
-	root := t.TempDir()
+	root := filepath.Join(t.TempDir(), "overlay2")
 	l := Layout{Root: root, WorkMode: 0o700}
 	require.NoError(t, l.Init())
+	assert.Equal(t, os.ModeDir|0o710, drivertest.Mode(t, root), "the root, as Docker's /var/lib/docker/overlay2")
 	assert.Equal(t, os.ModeDir|0o700, drivertest.Mode(t, filepath.Join(root, LinkDir)), filepath.Join(root, LinkDir))
 
 	require.NoError(t, l.Create("base", ""))
@@ -135,6 +136,20 @@ func TestCommittedMarksLayersWithChildren(t *testing.T) {
 	dir, err = d.Mount(t.Context(), "img0")
 	require.NoError(t, err)
 	assert.Equal(t, l.Path("img0", DiffDir), dir)
+}
+
+// TestDriverModesAreDockers checks the modes New gives what it makes, not
+// only the Layout's: Docker 20.10's overlay2 makes the root 0710 and
+// work/ 0700 (its fuse-overlayfs driver makes work/ 0710).
+func TestDriverModesAreDockers(t *testing.T) {
+	d := newDriver(t, drivers.Options{})
+	require.NoError(t, d.Create(t.Context(), "img", "", oneFile("a")))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	assert.Equal(t, os.ModeDir|0o710, drivertest.Mode(t, d.Root()))
+	for _, id := range []string{"c", drivers.InitID("c")} {
+		assert.Equal(t, os.ModeDir|0o700, drivertest.Mode(t, d.Layout().Path(id, WorkDir)), id)
+		assert.Equal(t, os.ModeDir|0o710, drivertest.Mode(t, d.Layout().Dir(id)), id)
+	}
 }
 
 func TestMountDataShallowIsAbsolute(t *testing.T) {
