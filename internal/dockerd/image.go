@@ -80,7 +80,7 @@ func BusyboxRootfs(busybox, path string) error {
 	if _, err := io.Copy(tw, bin); err != nil {
 		return err
 	}
-	for _, applet := range strings.Fields("sh ls cat cp mv rm mkdir rmdir ln dd touch chmod chown seq true sync") {
+	for _, applet := range strings.Fields("sh ls cat cp mv rm mkdir rmdir ln dd touch chmod chown seq sleep true sync") {
 		if err := tw.WriteHeader(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}); err != nil {
 			return err
 		}

@@ -23,6 +23,10 @@ import (
 // is an inode number, not part of the format.
 var overlayTemp = regexp.MustCompile(`/#[0-9a-f]+$`)
 
+// shortOrLong matches a layer's id (64 hex digits, "-init" and all) or an
+// overlay2 short id (26 characters of base32) in a path.
+var shortOrLong = regexp.MustCompile(`[0-9a-f]{64}(-init)?|\b[A-Z2-7]{26}\b`)
+
 // entry is what the comparison reads of one path: every field is compared
 // on its own, so a difference names the field.
 type entry map[string]string
