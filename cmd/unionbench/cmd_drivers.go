@@ -122,6 +122,15 @@ func printDrivers(w io.Writer, rep driversReport) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Variant, sup, max, why)
 	}
 	tw.Flush()
+	// What each driver found of this host's implementation, once a driver
+	// (its variants share it).
+	seen := map[string]bool{}
+	for _, s := range rep.Drivers {
+		if s.Details != "" && !seen[s.Driver] {
+			seen[s.Driver] = true
+			fmt.Fprintf(w, "%s here: %s\n", s.Driver, s.Details)
+		}
+	}
 	if len(rep.Drivers) == 0 {
 		fmt.Fprintln(os.Stderr, "no drivers registered")
 	}
