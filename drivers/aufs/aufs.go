@@ -24,9 +24,9 @@ const Name = "aufs"
 // DefaultMaxDepth is the number of branches one aufs mount takes on the
 // kernels that ship aufs: Ubuntu builds it with CONFIG_AUFS_BRANCH_MAX_127,
 // aufs's default, and a container's writable and init layers are branches
-// like any image layer. Options.MaxDepth overrides it for kernels built
-// with a larger limit (511, 1023, 32767); the mount itself then says
-// whether the kernel agrees.
+// like any image layer. It is the limit of a driver made without asking
+// the kernel (tests); New measures the kernel's own (127, 511, 1023 or
+// 32767) and takes that, or Options.MaxDepth up to it.
 const DefaultMaxDepth = 127
 
 // defaultOptions are the options Docker mounts every union with: dio lets
