@@ -415,6 +415,45 @@ func readdirDedup() Quirk {
 	}
 }
 
+// opaqueTwice is a directory that two layers each emptied and refilled
+// (rm -rf d && mkdir d in two Dockerfile steps): each re-creation is an
+// opaque directory hiding everything below it, so only the newest layer's
+// entries may show. A union that takes the lowest opaque marker it finds
+// instead of the highest shows the entries of the layers in between.
+func opaqueTwice() Quirk {
+	return Quirk{
+		ID:       "opaque-twice",
+		Title:    "a directory emptied and refilled in two layers: readdir and lookup",
+		Requires: "only the newest layer's entries: the directory is the one the image declares last (POSIX readdir, stat)",
+		Image: func() []*layerspec.Layer {
+			return []*layerspec.Layer{
+				{Entries: []layerspec.Entry{file("o/a", 64, 27)}},
+				{Entries: []layerspec.Entry{{Path: "o", Kind: layerspec.Opaque, Mode: 0o755}, file("o/b", 64, 28)}},
+				{Entries: []layerspec.Entry{{Path: "o", Kind: layerspec.Opaque, Mode: 0o755}, file("o/c", 64, 29)}},
+			}
+		},
+		Probe: func(c *Container) (Outcome, error) {
+			got, err := rawNames(c.Path("o"))
+			if err != nil {
+				return Outcome{}, err
+			}
+			var shown []string
+			for _, n := range []string{"a", "b", "c"} {
+				if exists(c.Path("o/" + n)) {
+					shown = append(shown, n)
+				}
+			}
+			detail := fmt.Sprintf("readdir o: %s; stat finds: %s (layers: a, then opaque+b, then opaque+c)", strings.Join(got, " "), strings.Join(shown, " "))
+			ok := slices.Equal(got, []string{"c"}) && slices.Equal(shown, []string{"c"})
+			obs, _ := verdict(ok, "newest layer only", "older entries show")
+			if !ok {
+				obs = "shows " + strings.Join(shown, ",")
+			}
+			return Outcome{obs, ok, detail}, nil
+		},
+	}
+}
+
 // rawNames reads a directory with getdents64 and returns every name it
 // returned (duplicates kept: os.ReadDir would hide none, but being explicit
 // about the syscall is the point), sorted, without . and ..

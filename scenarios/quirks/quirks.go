@@ -74,7 +74,7 @@ func Catalogue() []Quirk {
 		renameLowerDirEmpty(), renameLowerDir(), renameUpperDir(), renameLowerFile(), renameExchange(), renameNoReplace(),
 		hardlinkWrite(), hardlinkRemount(), hardlinkCount(),
 		inoCopyUp(), inoUnique(), devUniform(), statfsMerged(),
-		unlinkRecreate(), whPrefixName(), rmdirMkdir(), readdirDedup(), readdirAfterDelete(),
+		unlinkRecreate(), whPrefixName(), rmdirMkdir(), readdirDedup(), opaqueTwice(), readdirAfterDelete(),
 		atimeRead(), chmodCopyUp(), chownCopyUp(), utimesCopyUp(), xattrCopyUp(),
 		textBusy(), locksCopyUp(), tmpfile(), mkfifo(), mknodDevice(), mknodWhiteout(), unixSocket(),
 		getcwdRenamed(), getcwdRemoved(),
