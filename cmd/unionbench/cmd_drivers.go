@@ -111,7 +111,12 @@ func printDrivers(w io.Writer, rep driversReport) {
 	}
 	sort.Strings(params)
 	fmt.Fprintf(w, "overlay module parameters: %s\n", strings.Join(params, " "))
-	fmt.Fprintf(w, "fuse-overlayfs: %s\n\n", rep.FuseOverlayfs)
+	fmt.Fprintf(w, "fuse-overlayfs: %s\n", rep.FuseOverlayfs)
+	aufs := h.Aufs
+	if aufs == "" {
+		aufs = "not in this kernel"
+	}
+	fmt.Fprintf(w, "aufs: %s\n\n", aufs)
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "VARIANT\tSUPPORTED\tMAX LAYERS\tWHY NOT / NEEDS")
 	for _, s := range rep.Drivers {
