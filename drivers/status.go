@@ -50,7 +50,7 @@ func Probe(dir string, variants []Variant, opts Options) ([]Status, error) {
 			}
 			err = d.Cleanup()
 		case errors.Is(err, ErrNotSupported):
-			s.Reason = strings.TrimSuffix(strings.TrimPrefix(err.Error(), v.Driver+": "), ": "+ErrNotSupported.Error())
+			s.Reason = Reason(err)
 			err = nil
 		}
 		if err != nil {

@@ -1,6 +1,7 @@
 package aufs
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -46,9 +47,9 @@ func realVariant(t *testing.T, options ...string) *Driver {
 // it, mounted; it returns the merged directory.
 func container(t *testing.T, d *Driver, entries ...layerspec.Entry) string {
 	t.Helper()
-	require.NoError(t, d.Create("img", "", &layerspec.Layer{Entries: entries}))
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
-	dir, err := d.Mount("c")
+	require.NoError(t, d.Create(context.Background(), "img", "", &layerspec.Layer{Entries: entries}))
+	require.NoError(t, drivers.NewContainer(context.Background(), d, "c", "img"))
+	dir, err := d.Mount(context.Background(), "c")
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, drivers.RemoveContainer(d, "c")) })
 	return dir
@@ -115,7 +116,7 @@ func TestManualPseudoLinkKeepsLowerHardLinksOneFile(t *testing.T) {
 		t.Logf("writable branch %s: %v nlink %d", p, err, st.Nlink)
 	}
 	require.NoError(t, d.Unmount("c"))
-	dir, err = d.Mount("c")
+	dir, err = d.Mount(context.Background(), "c")
 	require.NoError(t, err)
 	t.Logf("after unmount and mount (auplink %q): l/two reads %q", d.auplink, head(t, filepath.Join(dir, "l/two"), 7))
 }
@@ -182,7 +183,7 @@ func TestManualRenameOfALowerDirWithDirren(t *testing.T) {
 	assert.NoError(t, err, "the readonly branch is untouched")
 
 	require.NoError(t, d.Unmount("c"))
-	dir, err = d.Mount("c")
+	dir, err = d.Mount(context.Background(), "c")
 	require.NoError(t, err)
 	assert.FileExists(t, filepath.Join(dir, "full2/sub/b"), "the renamed directory after mounting again")
 	assert.NoDirExists(t, filepath.Join(dir, "full"))

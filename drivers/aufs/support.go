@@ -137,14 +137,14 @@ func probe(root string, base func(dirperm1 bool) string, variant []string) (b bu
 	b.dirperm1 = err == nil
 	if err != nil {
 		if plain, err = probeMount(dir, base(false)); err != nil {
-			return b, unsupported(err, "a test mount with options %s fails", base(false))
+			return b, drivers.Unsupported(Name, err, "a test mount with options %s fails", base(false))
 		}
 	}
 	if len(variant) > 0 {
 		opts := strings.Join(variant, ",")
 		got, err := probeMount(dir, base(b.dirperm1)+","+opts)
 		if err != nil {
-			return b, unsupported(err, "this aufs refuses %s%s", opts, optionHint(variant))
+			return b, drivers.Unsupported(Name, err, "this aufs refuses %s%s", opts, optionHint(variant))
 		}
 		if slices.Equal(plain, got) {
 			return b, drivers.NotSupported(Name, "this aufs accepts %s but ignores it: the mount shows the same options as without it (%s)%s",
@@ -156,12 +156,6 @@ func probe(root string, base func(dirperm1 bool) string, variant []string) (b bu
 	}
 	b.version = Version()
 	return b, nil
-}
-
-// unsupported is drivers.NotSupported with the error that says why still
-// in the chain, so that errors.Is finds the kernel's errno.
-func unsupported(cause error, format string, args ...any) error {
-	return fmt.Errorf("%s: %s: %w: %w", Name, fmt.Sprintf(format, args...), cause, drivers.ErrNotSupported)
 }
 
 // optionHint says which part of an aufs build an option needs, from
