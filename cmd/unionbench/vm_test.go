@@ -62,6 +62,7 @@ func TestVMBadInputIsOneLineAndExitCode2(t *testing.T) {
 		"same release twice": {[]string{"--kernel", k, "--kernel", k2, "--", "quirks"}, "release 6.1.0-test again"},
 		"missing unionbench": {[]string{"--kernel", k, "--unionbench", "/no/such/unionbench", "--", "quirks"}, "/no/such/unionbench"},
 		"unknown vm flag":    {[]string{"--kernel", k, "--kvm", "--", "quirks"}, "kvm"},
+		"workdir is root":    {[]string{"--kernel", k, "--workdir", "/", "--", "quirks"}, `--workdir "/"`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/sandbox"
 )
 
 // Options say how to boot each kernel.
@@ -30,7 +31,8 @@ type Options struct {
 	BootTimeout  time.Duration // until the guest's init is ready (0: Timeout)
 	Unionbench   string        // the unionbench binary the guest runs
 	ExtraModules []string      // loaded after RequiredModules
-	WorkDir      string        // where the initramfs and scratch image live while the guest runs
+	Payloads     []string      // further programs for GuestCommand.Program (PayloadPath); distinct file names
+	WorkDir      string        // where the initramfs and scratch image live while the guest runs (a directory sandbox.Clean reaps)
 	Progress     io.Writer     // markers and the guest commands' output, for the person watching
 }
 
@@ -60,6 +62,7 @@ type Result struct {
 
 // CommandResult is one command's outcome in the guest.
 type CommandResult struct {
+	Program  string   `json:"program,omitempty"` // "": unionbench
 	Args     []string `json:"args"`
 	Dir      string   `json:"dir"`
 	ExitCode int      `json:"exit_code"` // -1: never finished
@@ -102,7 +105,7 @@ func Boot(ctx context.Context, k *Kernel, cmds []GuestCommand, dir string, opts 
 		ConsoleLog: filepath.Join(dir, "console.log"),
 	}
 	for _, c := range cmds {
-		res.Commands = append(res.Commands, CommandResult{Args: c.Args, Dir: c.Dir, ExitCode: -1})
+		res.Commands = append(res.Commands, CommandResult{Program: c.Program, Args: c.Args, Dir: c.Dir, ExitCode: -1})
 	}
 	err = boot(ctx, k, cmds, dir, opts, res)
 	if err != nil {
@@ -146,21 +149,29 @@ func boot(ctx context.Context, k *Kernel, cmds []GuestCommand, dir string, opts 
 		res.Modules = append(res.Modules, m.Name)
 		cfg.Modules = append(cfg.Modules, filepath.Join("/lib/modules", k.Release, m.Rel))
 	}
+	names := map[string]string{}
+	for _, p := range opts.Payloads {
+		if prev, ok := names[PayloadPath(p)]; ok {
+			return fmt.Errorf("payloads %s and %s: both would be %s in the guest", prev, p, PayloadPath(p))
+		}
+		names[PayloadPath(p)] = p
+	}
 	res.Tools, res.ToolsMissing = LookupTools()
 	hostOS, _ := os.ReadFile("/etc/os-release")
 
-	if err := os.MkdirAll(opts.WorkDir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(opts.WorkDir, "unionbench-vm-")
+	// A scratch directory with an owner lock: if unionbench is killed
+	// before the deferred removal, the next run or `unionbench clean` of
+	// the same work directory finds the lock free and removes the image.
+	tmp, lock, err := sandbox.MakeScratch(opts.WorkDir)
 	if err != nil {
-		return err
+		return fmt.Errorf("scratch directory for the guest's disk in %s: %w", opts.WorkDir, err)
 	}
+	defer lock.Close()
 	defer os.RemoveAll(tmp) // image files only: the host never mounts them
 	initrd := filepath.Join(tmp, "initramfs.cpio")
 	if err := writeInitramfs(initrd, &Initramfs{
 		Unionbench: opts.Unionbench, Release: k.Release, Modules: mods,
-		Tools: res.Tools, OSRelease: GuestOSRelease(hostOS), Config: cfg,
+		Tools: res.Tools, Payloads: opts.Payloads, OSRelease: GuestOSRelease(hostOS), Config: cfg,
 	}); err != nil {
 		return fmt.Errorf("initramfs for %s: %w", k.Release, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -174,8 +175,12 @@ func runGuestCommand(say func(string, ...any), i int, c GuestCommand) (code int,
 		return 0, 0, err
 	}
 	defer out.Close()
-	say("start %d %s", i, strings.Join(c.Args, " "))
-	cmd := exec.Command(guestBinary, c.Args...)
+	prog, shown := guestBinary, c.Args
+	if c.Program != "" {
+		prog, shown = c.Program, append([]string{path.Base(c.Program)}, c.Args...)
+	}
+	say("start %d %s", i, strings.Join(shown, " "))
+	cmd := exec.Command(prog, c.Args...)
 	cmd.Dir = dir
 	cmd.Stdout = io.MultiWriter(os.Stdout, out)
 	cmd.Stderr = os.Stderr
@@ -183,6 +188,7 @@ func runGuestCommand(say func(string, ...any), i int, c GuestCommand) (code int,
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root", "TERM=dumb", "LANG=C.UTF-8", "TMPDIR=" + guestScratch,
 	}
+	cmd.Env = append(cmd.Env, c.Env...)
 	start := time.Now()
 	err = cmd.Run()
 	secs = time.Since(start).Seconds()

@@ -61,6 +61,33 @@ func TestInitramfsHoldsInitModulesToolsAndConfig(t *testing.T) {
 	assert.Contains(t, entries["etc/os-release"].data, `PRETTY_NAME="unionbench vm initramfs (userland of Debian GNU/Linux 12 (bookworm))"`)
 }
 
+func TestInitramfsCarriesPayloadsWithTheirLibraries(t *testing.T) {
+	prog, err := exec.LookPath("sleep")
+	require.NoError(t, err)
+	payload := filepath.Join(t.TempDir(), "aufs.test")
+	self, err := os.ReadFile(prog)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(payload, self, 0o755))
+	cmd := GuestCommand{Program: PayloadPath(payload), Args: []string{"-test.v"}, Dir: "aufs", Env: []string{"CI=true"}}
+	var buf bytes.Buffer
+	r := &Initramfs{Unionbench: prog, Release: "6.1.0-test", Payloads: []string{payload},
+		Config: GuestConfig{Commands: []GuestCommand{cmd}}}
+	require.NoError(t, r.Write(&buf))
+	entries, _ := readCPIO(t, buf.Bytes())
+
+	assert.Equal(t, "/payload/aufs.test", cmd.Program)
+	assert.Equal(t, uint32(modeFile|0o755), entries["payload/aufs.test"].mode)
+	assert.Equal(t, string(self), entries["payload/aufs.test"].data)
+	libs, err := sharedLibraries(prog, libDirs)
+	require.NoError(t, err)
+	for _, l := range libs {
+		assert.Contains(t, entries, strings.TrimPrefix(l, "/"), "a dynamic payload brings its libraries")
+	}
+	var got GuestConfig
+	require.NoError(t, json.Unmarshal([]byte(entries[strings.TrimPrefix(ConfigPath, "/")].data), &got))
+	assert.Equal(t, []GuestCommand{cmd}, got.Commands, "program and environment reach the guest")
+}
+
 func TestSharedLibrariesOfAStaticProgramIsEmpty(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
