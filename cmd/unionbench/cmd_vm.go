@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -109,8 +107,8 @@ func cmdVM(args []string, stdout io.Writer) error {
 		}
 	}
 	chooseAccel(&opts, kernels[0])
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, interrupt, release := onInterrupt("unionbench vm", "stopping the guest (qemu is killed; results the guest synced are kept)")
+	defer release()
 	fmt.Fprintf(os.Stderr, "unionbench vm: %d kernel(s), accel %s, %d MiB, %d CPU(s); results in %s\n", len(kernels), opts.Accel, opts.MemoryMiB, opts.CPUs, out)
 	var done []*vm.Result
 	var failures []string
@@ -139,7 +137,7 @@ func cmdVM(args []string, stdout io.Writer) error {
 	printVMSummary(stdout, out, done)
 	switch {
 	case ctx.Err() != nil:
-		return &exitInterrupted{syscall.SIGINT}
+		return &exitInterrupted{interrupt.Signal()}
 	case len(failures) == 1:
 		return errors.New(failures[0])
 	case len(failures) > 1:
