@@ -238,10 +238,14 @@ func makeScratchDisk(path string, size int64) error {
 
 // KernelCmdline is the guest kernel's command line. panic=-1 with qemu's
 // -no-reboot turns a kernel panic into qemu exiting at once instead of a
-// hang until the timeout; the words after "--" are init's arguments, which
-// make /init (unionbench) run its vm command as the guest's init.
+// hang until the timeout, and oops=panic makes an oops one: a process that
+// oopses in a syscall dies holding locks (the aufs 6.1 kernel's mount
+// error path did, and the test waiting on it hung for its whole timeout),
+// and nothing measured after an oops describes a working kernel. The
+// words after "--" are init's arguments, which make /init (unionbench) run
+// its vm command as the guest's init.
 func KernelCmdline(accel Accel) string {
-	s := "console=ttyS0,115200 panic=-1 loglevel=4 rdinit=/init"
+	s := "console=ttyS0,115200 panic=-1 oops=panic loglevel=4 rdinit=/init"
 	if accel == TCG {
 		s += " " + hostinfo.EmulatedParam
 	}
@@ -297,6 +301,7 @@ func runQemu(parent context.Context, qemuPath string, opts Options, res *Result,
 		guestErr    string
 		last        []string
 		running     int
+		oops        oopsSummary
 	}
 	state.running = -1
 	readyCh, doneCh := make(chan struct{}), make(chan struct{})
@@ -319,6 +324,7 @@ func runQemu(parent context.Context, qemuPath string, opts Options, res *Result,
 			if state.last = append(state.last, line); len(state.last) > 20 {
 				state.last = state.last[1:]
 			}
+			state.oops.add(line)
 			i := strings.Index(line, markerPrefix)
 			if i < 0 {
 				if state.running >= 0 && opts.Progress != nil {
@@ -411,6 +417,12 @@ loop:
 	switch {
 	case state.done:
 		return nil
+	case len(state.oops.lines) > 0:
+		what := "the guest kernel oopsed"
+		if state.running >= 0 {
+			what += fmt.Sprintf(" while running %q", strings.Join(res.Commands[state.running].Args, " "))
+		}
+		return fail(fmt.Sprintf("%s: %s", what, strings.Join(state.oops.lines, " | ")))
 	case killed != "":
 		if state.running >= 0 {
 			killed += fmt.Sprintf(" while running %q", strings.Join(res.Commands[state.running].Args, " "))
@@ -450,4 +462,44 @@ func scanConsoleLines(data []byte, atEOF bool) (advance int, token []byte, err e
 		return len(data), data, nil
 	}
 	return 0, nil, nil
+}
+
+// oopsSummary keeps the telling lines of the first oops on the console:
+// what happened, where, and the call trace's frames. The host's error
+// carries them, so no one has to open the log to learn the kernel crashed.
+type oopsSummary struct {
+	lines []string
+	seen  int // console lines since the oops began; 0: none yet
+}
+
+// oopsWindow is how many console lines after its first an oops is read for:
+// its register dump comes before the call trace.
+const oopsWindow = 40
+
+func (o *oopsSummary) add(line string) {
+	if o.seen == 0 && !isOopsStart(line) {
+		return
+	}
+	if o.seen++; o.seen > oopsWindow {
+		return
+	}
+	t := strings.TrimSpace(line)
+	if isOopsStart(t) || strings.Contains(t, "RIP: 0010:") || strings.Contains(t, "] #PF: ") {
+		o.lines = append(o.lines, t)
+		return
+	}
+	// Call trace frames: "[   18.157371]  path_put+0xd/0x20" ("? x" are guesses).
+	if _, frame, ok := strings.Cut(t, "]  "); ok && strings.Contains(frame, "+0x") && !strings.HasPrefix(frame, "?") {
+		o.lines = append(o.lines, strings.TrimSpace(frame))
+	}
+}
+
+// isOopsStart says whether a console line starts a kernel oops or BUG.
+func isOopsStart(line string) bool {
+	for _, w := range []string{"] BUG: ", "] Oops: ", "] kernel BUG at ", "] general protection fault"} {
+		if strings.Contains(line, w) {
+			return true
+		}
+	}
+	return false
 }
