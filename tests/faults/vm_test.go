@@ -152,8 +152,16 @@ func TestVMKill9LeavesNothing(t *testing.T) {
 
 			good := noQemuLeft(t, work)
 			good = checkNoLeaks(t, before, work) && good
-			_, stderr, code := run(t, "clean", "--workdir", work)
+			left, _ := filepath.Glob(filepath.Join(work, "unionbench-*", "scratch.img"))
+			if when.name == "command" {
+				// The kill left the disk image: clean is what removes it.
+				good = assert.Len(t, left, 1, "the killed guest's scratch disk, for clean to find") && good
+			}
+			stdout, stderr, code := run(t, "clean", "--workdir", work)
 			good = assert.Equal(t, 0, code, "clean: %s", stderr) && good
+			if len(left) > 0 {
+				good = assert.Contains(t, stdout, "removed "+filepath.Dir(left[0]), "clean names what it removed") && good
+			}
 			good = emptyDir(t, work) && good
 			if good {
 				tally.survived.Add(1)
