@@ -3,9 +3,19 @@ module github.com/unionbench/unionbench
 go 1.26.8
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/moby/sys/mountinfo v0.7.3
 	github.com/stretchr/testify v1.12.1
+	github.com/vbauerster/mpb/v8 v8.16.2
 	golang.org/x/sys v0.49.0
+)
+
+require (
+	github.com/VividCortex/ewma v1.2.0 // indirect
+	github.com/acarl005/stripansi v0.0.0-20180116102854-5a71ef0e047d // indirect
+	github.com/clipperhouse/uax29/v2 v2.7.0 // indirect
+	github.com/mattn/go-runewidth v0.0.30 // indirect
+	github.com/vbauerster/cupwriter v0.0.5 // indirect
 )
 
 require (
@@ -22,4 +32,5 @@ require (
 	golang.org/x/perf v0.0.0-20260908200009-22c9c6c9d4da
 	golang.org/x/text v0.42.0 // indirect
 	gonum.org/v1/plot v0.17.0
+	rsc.io/pdf v0.1.1 // indirect
 )

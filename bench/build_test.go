@@ -43,25 +43,15 @@ func BenchmarkBuildImage(b *testing.B) {
 	for _, l := range layers {
 		files += len(l.Entries)
 	}
-	for _, kind := range backings() {
-		b.Run("backing="+string(kind), func(b *testing.B) {
-			fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: kind, Size: 16 << 30})
-			if err != nil {
-				b.Fatal(err)
+	onEachBacking(b, func(b *testing.B, fs *backing.FS) {
+		for _, v := range defaultVariants() {
+			floor := diffTars
+			if v.Driver == "vfs" {
+				floor = fullTars
 			}
-			defer fs.Close()
-			for _, v := range drivers.AllVariants() {
-				if len(v.Options) > 0 {
-					continue // mount options do not change how layers are built
-				}
-				floor := diffTars
-				if v.Driver == "vfs" {
-					floor = fullTars
-				}
-				b.Run("driver="+v.String(), func(b *testing.B) { benchBuild(b, fs, v, layers, floor, files) })
-			}
-		})
-	}
+			b.Run("driver="+v.String(), func(b *testing.B) { benchBuild(b, fs, v, layers, floor, files) })
+		}
+	})
 }
 
 func benchBuild(b *testing.B, fs *backing.FS, v drivers.Variant, layers []*layerspec.Layer, tarballs []string, files int) {
@@ -86,7 +76,7 @@ func benchBuild(b *testing.B, fs *backing.FS, v drivers.Variant, layers []*layer
 		parent := ""
 		for li, l := range layers {
 			id := fmt.Sprintf("layer%03d", li)
-			if err := d.Create(id, parent, l); err != nil {
+			if err := d.Create(b.Context(), id, parent, l); err != nil {
 				b.Fatal(err)
 			}
 			parent = id
@@ -170,7 +160,7 @@ func writeFullTarballs(b *testing.B, layers []*layerspec.Layer) []string {
 	dir := b.TempDir()
 	var out []string
 	for i, l := range layers {
-		if err := layerspec.Apply(tree, l, layerspec.FlatFormat{}, nil); err != nil {
+		if err := layerspec.Apply(b.Context(), tree, l, layerspec.FlatFormat{}, nil); err != nil {
 			b.Fatal(err)
 		}
 		p := filepath.Join(dir, fmt.Sprintf("full%03d.tar", i))

@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"context"
 	"testing"
 
 	"github.com/unionbench/unionbench/drivers"
-	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/copyup"
 )
 
@@ -18,23 +16,5 @@ import (
 // (driver=floor/size=1MiB/cache=cold, whose ns/op is that copy). Every
 // variant runs: metacopy=on and volatile change what a copy-up does.
 func BenchmarkCopyUp(b *testing.B) {
-	benchScenario(b, floorAs{copyup.New(), "copy-fsync", "first-write"}, "first-write", drivers.AllVariants())
-}
-
-// floorAs renames a scenario's floor metric to its drivers' headline, so
-// that benchScenario reports the floor's figure as ns/op and divides the
-// drivers' headline by it for floor-ratio.
-type floorAs struct {
-	scenarios.Scenario
-	floor, headline string
-}
-
-func (s floorAs) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Case, n int) ([]scenarios.Measurement, error) {
-	ms, err := s.Scenario.Measure(ctx, env, c, n)
-	for i := range ms {
-		if c.Floor && ms[i].Metric == s.floor {
-			ms[i].Metric = s.headline
-		}
-	}
-	return ms, err
+	benchScenario(b, copyup.New(), "first-write", "copy-fsync", drivers.AllVariants())
 }

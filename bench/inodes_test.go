@@ -3,7 +3,6 @@ package bench
 import (
 	"testing"
 
-	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/scenarios/inodes"
 )
 
@@ -17,11 +16,5 @@ import (
 // b.N: each iteration count is measured once. Mount options do not change
 // what layers are made of, so only each driver's default variant runs.
 func BenchmarkInodes(b *testing.B) {
-	var variants []drivers.Variant
-	for _, v := range drivers.AllVariants() {
-		if len(v.Options) == 0 {
-			variants = append(variants, v)
-		}
-	}
-	benchScenario(b, inodes.New(), "image-inodes", variants)
+	benchScenario(b, inodes.New(), "image-inodes", "image-inodes", defaultVariants())
 }

@@ -3,16 +3,14 @@ package bench
 import (
 	"context"
 	"errors"
-	"os"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/montanaflynn/stats"
-
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/stats"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/lookup"
 )
@@ -23,60 +21,50 @@ import (
 // and readdir come as open-ns/op, enoent-ns/op and readdir-ns/op, and
 // floor-ratio is the stat over the floor's.
 func BenchmarkLookup(b *testing.B) {
-	benchScenario(b, lookup.New(), "stat", drivers.AllVariants())
+	benchScenario(b, lookup.New(), "stat", "stat", drivers.AllVariants())
 }
 
 // benchScenario runs every case of a scenario's suite (quick, or full with
 // UNIONBENCH_SUITE=full) as a sub-benchmark named
-// backing=<kind>/driver=<variant>/<case params>, on each backing of
-// backings(), floors first as driver=floor. Each sub-benchmark calls
+// backing=<kind>/driver=<variant>/<case params>, on each backing
+// onEachBacking makes, floors first as driver=floor. Each sub-benchmark calls
 // Measure with n = b.N and reports the median of every metric: headline as
 // <unit>/op (ns/op, inodes/op), the others as <metric>-<unit>/op, or
 // <metric>/op where the name already says the unit (image-bytes/op), or
-// plain <metric> for counts (layers-until-enospc); floor-ratio is the
-// headline over the matching floor's. A variant that cannot run, or a case
-// beyond its limits, is skipped with the reason.
-func benchScenario(b *testing.B, s scenarios.Scenario, headline string, variants []drivers.Variant) {
+// plain <metric> for counts (layers-until-enospc); a floor case reports
+// floorHeadline as its <unit>/op. floor-ratio is the headline over the
+// median of the floor measurement the headline names as its Floor. A
+// variant that cannot run, or a case beyond its limits, is skipped with
+// the reason.
+func benchScenario(b *testing.B, s scenarios.Scenario, headline, floorHeadline string, variants []drivers.Variant) {
 	needRoot(b)
-	suite := scenarios.Quick
-	if os.Getenv("UNIONBENCH_SUITE") == string(scenarios.Full) {
-		suite = scenarios.Full
-	}
-	cases := s.Cases(suite)
-	for _, kind := range backings() {
-		b.Run("backing="+string(kind), func(b *testing.B) {
-			fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: kind, Size: 16 << 30})
-			if errors.Is(err, backing.ErrUnsupported) {
-				b.Skip(err)
+	cases := s.Cases(scenarios.Suite(testenv.Suite(b)))
+	onEachBacking(b, func(b *testing.B, fs *backing.FS) {
+		floors := map[string]float64{} // floor measurement's results.CaseKey -> median
+		for _, c := range cases {
+			if !c.Floor {
+				continue
 			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer fs.Close()
-			floors := map[string]float64{} // floor case name -> headline median
+			b.Run("driver=floor/"+c.Name(), func(b *testing.B) {
+				ms := benchMeasure(b, s, &scenarios.Env{FS: fs}, c)
+				report(b, ms, floorHeadline, nil)
+				for _, m := range ms {
+					floors[results.CaseKey(m.Metric, c.Params...)] = median(m.Samples)
+				}
+			})
+		}
+		for _, v := range variants {
 			for _, c := range cases {
-				if !c.Floor {
+				if c.Floor {
 					continue
 				}
-				b.Run("driver=floor/"+c.Name(), func(b *testing.B) {
-					ms := benchMeasure(b, s, &scenarios.Env{FS: fs}, c)
-					report(b, ms, headline, 0)
-					floors[c.Name()] = headlineMedian(ms, headline)
+				b.Run("driver="+v.String()+"/"+c.Name(), func(b *testing.B) {
+					ms := benchMeasure(b, s, &scenarios.Env{FS: fs, Variant: v}, c)
+					report(b, ms, headline, floors)
 				})
 			}
-			for _, v := range variants {
-				for _, c := range cases {
-					if c.Floor {
-						continue
-					}
-					b.Run("driver="+v.String()+"/"+c.Name(), func(b *testing.B) {
-						ms := benchMeasure(b, s, &scenarios.Env{FS: fs, Variant: v}, c)
-						report(b, ms, headline, floors[floorFor(cases, c)])
-					})
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func benchMeasure(b *testing.B, s scenarios.Scenario, env *scenarios.Env, c scenarios.Case) []scenarios.Measurement {
@@ -90,13 +78,13 @@ func benchMeasure(b *testing.B, s scenarios.Scenario, env *scenarios.Env, c scen
 	return ms
 }
 
-func report(b *testing.B, ms []scenarios.Measurement, headline string, floor float64) {
+func report(b *testing.B, ms []scenarios.Measurement, headline string, floors map[string]float64) {
 	for _, m := range ms {
 		v := median(m.Samples)
 		switch {
 		case m.Metric == headline:
 			b.ReportMetric(v, m.Unit+"/op")
-			if floor > 0 {
+			if floor := floors[m.Floor]; m.Floor != "" && floor > 0 {
 				b.ReportMetric(v/floor, "floor-ratio")
 			}
 		case m.Unit == "count":
@@ -107,27 +95,6 @@ func report(b *testing.B, ms []scenarios.Measurement, headline string, floor flo
 			b.ReportMetric(v, m.Metric+"-"+m.Unit+"/op")
 		}
 	}
-}
-
-// floorFor names the floor case a driver case compares with: the one
-// whose parameters all appear, with the same values, in the driver case's
-// (lookup's cache=cold for depth=16/cache=cold).
-func floorFor(cases []scenarios.Case, c scenarios.Case) string {
-	for _, f := range cases {
-		if f.Floor && slices.IndexFunc(f.Params, func(p results.Param) bool { return c.Get(p.Key) != p.Value }) < 0 {
-			return f.Name()
-		}
-	}
-	return ""
-}
-
-func headlineMedian(ms []scenarios.Measurement, headline string) float64 {
-	for _, m := range ms {
-		if m.Metric == headline {
-			return median(m.Samples)
-		}
-	}
-	return 0
 }
 
 // median is the median of a benchmark's samples (0 for none: a skipped

@@ -11,5 +11,5 @@ import (
 // BenchmarkMount/backing=ext4/driver=overlay2/depth=16. ns/op is the
 // median mount time, unmount-ns/op the median unmount time.
 func BenchmarkMount(b *testing.B) {
-	benchScenario(b, mount.New(), "mount", drivers.AllVariants())
+	benchScenario(b, mount.New(), "mount", "", drivers.AllVariants())
 }

@@ -3,7 +3,6 @@ package bench
 import (
 	"testing"
 
-	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/scenarios/pagecache"
 )
 
@@ -18,11 +17,5 @@ import (
 // their files cannot leave the page cache. Mount options do not change
 // how reads are cached, so only each driver's default variant runs.
 func BenchmarkPageCache(b *testing.B) {
-	var variants []drivers.Variant
-	for _, v := range drivers.AllVariants() {
-		if len(v.Options) == 0 {
-			variants = append(variants, v)
-		}
-	}
-	benchScenario(b, pagecache.New(), "read", variants)
+	benchScenario(b, pagecache.New(), "read", "read", defaultVariants())
 }

@@ -5,19 +5,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/montanaflynn/stats"
 	"golang.org/x/sys/unix"
 
-	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/stats"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/copyup"
 	"github.com/unionbench/unionbench/scenarios/lookup"
@@ -67,18 +68,8 @@ const repeatabilityLimit = 0.05
 // directory, logged).
 func BenchmarkRepeatability(b *testing.B) {
 	needRoot(b)
-	count := 5
-	if v := os.Getenv("UNIONBENCH_COUNT"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			b.Fatalf("UNIONBENCH_COUNT=%q: want a whole number of samples, at least 1", v)
-		}
-		count = n
-	}
-	variants, err := benchVariants()
-	if err != nil {
-		b.Fatal(err)
-	}
+	count := testenv.Count(b)
+	variants := testenv.Drivers(b)
 	noise := hostNoise(b)
 	for _, s := range []scenarios.Scenario{copyup.New(), lookup.New()} {
 		b.Run("scenario="+s.Name(), func(b *testing.B) {
@@ -98,11 +89,11 @@ func BenchmarkRepeatability(b *testing.B) {
 				plan.RunID = fmt.Sprintf("repeatability-%d", i)
 				runs[i] = map[string][]float64{}
 				sink := func(r *results.Record) error {
-					if r.Failed() {
-						if unsupported, _ := r.Extra["unsupported"].(bool); !unsupported {
-							return fmt.Errorf("%s %s %s: %s", r.Variant, r.Metric, paramString(r), r.Error)
-						}
+					switch r.Status {
+					case results.Unsupported:
 						return nil
+					case results.Failed:
+						return fmt.Errorf("%s %s %s: %s", r.Variant, r.Metric, paramString(r), r.Error)
 					}
 					if r.Unit == "ns" {
 						runs[i][r.Variant+" "+r.Metric+" "+paramString(r)] = r.Samples
@@ -174,11 +165,9 @@ func compareRuns(b *testing.B, runs [3]map[string][]float64) []spread {
 		if len(meds) != len(runs) {
 			continue
 		}
-		lo, _ := stats.Min(meds)
-		hi, _ := stats.Max(meds)
-		sp := 0.0
-		if lo > 0 {
-			sp = (hi - lo) / lo
+		sp, err := stats.Spread(meds)
+		if err != nil {
+			b.Fatalf("%s: %v", key, err)
 		}
 		var ms []string
 		for _, m := range meds {
@@ -206,7 +195,7 @@ func gated(key string) bool {
 	}
 	for _, p := range f[2:] {
 		if v, ok := strings.CutPrefix(p, "size="); ok {
-			n, err := scenarios.ParseSize(v)
+			n, err := units.ParseSize(v)
 			return err == nil && n >= 1<<20
 		}
 	}
@@ -221,24 +210,8 @@ func paramString(r *results.Record) string {
 	return strings.Join(ps, " ")
 }
 
-// benchVariants is UNIONBENCH_DRIVERS, or the four drivers that run on a
-// stock Linux kernel.
-func benchVariants() ([]drivers.Variant, error) {
-	list := os.Getenv("UNIONBENCH_DRIVERS")
-	if list == "" {
-		list = "overlay2,overlay,vfs,fuse-overlayfs"
-	}
-	return drivers.ParseList(list)
-}
-
 func writeSpreads(b *testing.B, scenario string, lines []string) {
-	dir := os.Getenv("UNIONBENCH_OUT")
-	if dir == "" {
-		dir = b.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(dir, "repeatability-"+scenario+".txt")
+	path := filepath.Join(testenv.OutDir(b), "repeatability-"+scenario+".txt")
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		b.Fatal(err)
 	}
@@ -270,8 +243,10 @@ func hostNoise(b *testing.B) float64 {
 		}
 		means = append(means, float64(time.Since(start).Nanoseconds())/float64(n))
 	}
-	lo, _ := stats.Min(means)
-	hi, _ := stats.Max(means)
-	b.Logf("host noise: one stat(2) took %.0f-%.0f ns across 12 windows of 200 ms", lo, hi)
-	return (hi - lo) / lo
+	sp, err := stats.Spread(means)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("host noise: one stat(2) took %.0f-%.0f ns across 12 windows of 200 ms", slices.Min(means), slices.Max(means))
+	return sp
 }

@@ -1,6 +1,7 @@
 package drivers
 
 import (
+	"context"
 	"errors"
 
 	"github.com/unionbench/unionbench/layerspec"
@@ -12,12 +13,12 @@ func InitID(container string) string { return container + "-init" }
 // NewContainer creates a container the way Docker does: an init layer holding
 // the files the runtime bind-mounts over (etc/hosts, .dockerenv, ...) on the
 // image's top layer, and the container's writable layer on the init layer.
-// It does not mount it.
-func NewContainer(d Driver, id, image string) error {
-	if err := d.CreateReadWrite(InitID(id), image, layerspec.DockerInit()); err != nil {
+// It does not mount it. A failure (or ctx ending) leaves no layer behind.
+func NewContainer(ctx context.Context, d Driver, id, image string) error {
+	if err := d.CreateReadWrite(ctx, InitID(id), image, layerspec.DockerInit()); err != nil {
 		return err
 	}
-	if err := d.CreateReadWrite(id, InitID(id), nil); err != nil {
+	if err := d.CreateReadWrite(ctx, id, InitID(id), nil); err != nil {
 		return errors.Join(err, d.Remove(InitID(id)))
 	}
 	return nil

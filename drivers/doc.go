@@ -7,8 +7,11 @@
 // against it alone, so a scenario never knows which driver it is measuring.
 //
 // A driver that cannot run on this host is not an error condition of the
-// harness: New returns an error wrapping ErrNotSupported with the reason, and
-// reports show it as "n/a (reason)".
+// harness: New returns a *NotSupportedError, which matches ErrNotSupported
+// and carries the reason (Reason(err) reads it), and reports show it as
+// "n/a (reason)". Every other refusal of the contract is a value too (see
+// errors.go): callers decide with errors.Is and errors.As, never by the
+// message.
 //
 // Do not use this package to manage a real Docker root: every driver refuses
 // /var/lib/docker and works only inside a unionbench work directory.

@@ -1,22 +1,12 @@
 package drivers
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"regexp"
 
 	"github.com/unionbench/unionbench/layerspec"
 )
-
-// ErrNotSupported is wrapped by every error that means "this driver or
-// variant cannot run on this host"; errors.Is(err, ErrNotSupported) is how
-// tests decide to skip and reports decide to print "n/a".
-var ErrNotSupported = errors.New("driver not supported")
-
-// NotSupported returns an error wrapping ErrNotSupported with a reason.
-func NotSupported(driver, format string, args ...any) error {
-	return fmt.Errorf("%s: %s: %w", driver, fmt.Sprintf(format, args...), ErrNotSupported)
-}
 
 // Driver is one storage driver rooted at one directory. Layers are named by
 // the caller; a layer is either a read-only image layer (Create) or a
@@ -24,14 +14,25 @@ func NotSupported(driver, format string, args ...any) error {
 //
 // Lifecycle of a container on an image whose top layer is "img":
 //
-//	d.CreateReadWrite("c-init", "img", layerspec.DockerInit())
-//	d.CreateReadWrite("c", "c-init", nil)
-//	dir, _ := d.Mount("c")   // the merged view
+//	d.CreateReadWrite(ctx, "c-init", "img", layerspec.DockerInit())
+//	d.CreateReadWrite(ctx, "c", "c-init", nil)
+//	dir, _ := d.Mount(ctx, "c")   // the merged view
 //	...
 //	d.Unmount("c")
 //	d.Remove("c"); d.Remove("c-init")
 //
 // NewContainer and RemoveContainer do exactly that.
+//
+// The operations that can take long (building a layer, which writes or
+// copies whole trees, and mounting) take a context: once it is done they
+// stop at the next file or chunk of file data, undo what they made (a
+// cancelled Create leaves no layer, a cancelled Mount no mount) and return
+// an error wrapping ctx.Err(). Unmount, Remove and Cleanup take none: they
+// are what a cancelled caller runs to clean up.
+//
+// Errors about layers are *LayerError values matching ErrUnknownLayer,
+// ErrLayerExists, ErrLayerHasChildren or ErrLayerBusy; a layer too deep is
+// a *DepthError.
 type Driver interface {
 	// Name is the variant name used in results, e.g. "overlay2" or
 	// "overlay2+metacopy=on".
@@ -43,16 +44,16 @@ type Driver interface {
 
 	// Create makes a read-only image layer on parent ("" for a base layer)
 	// and applies spec to it in the driver's own on-disk format.
-	Create(id, parent string, spec *layerspec.Layer) error
+	Create(ctx context.Context, id, parent string, spec *layerspec.Layer) error
 
 	// CreateReadWrite makes a container layer (init or writable) on parent.
 	// spec may be nil.
-	CreateReadWrite(id, parent string, spec *layerspec.Layer) error
+	CreateReadWrite(ctx context.Context, id, parent string, spec *layerspec.Layer) error
 
 	// Mount returns the directory that shows the union of id and all its
 	// parents, mounting it if the driver needs a mount. Mounting an already
 	// mounted layer returns the same directory.
-	Mount(id string) (string, error)
+	Mount(ctx context.Context, id string) (string, error)
 
 	// Unmount undoes Mount. Unmounting a layer that is not mounted is not an
 	// error.
@@ -110,15 +111,4 @@ func ValidateID(id string) error {
 		return fmt.Errorf("invalid layer id %q: want 1-128 characters of [A-Za-z0-9_.-], not starting with . _ or -", id)
 	}
 	return nil
-}
-
-// DepthError is returned when a layer would exceed a driver's depth limit.
-type DepthError struct {
-	Driver string
-	Depth  int
-	Max    int
-}
-
-func (e *DepthError) Error() string {
-	return fmt.Sprintf("%s: a stack of %d layers exceeds this driver's limit of %d", e.Driver, e.Depth, e.Max)
 }

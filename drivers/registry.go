@@ -1,6 +1,7 @@
 package drivers
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -138,5 +139,11 @@ func New(v Variant, root string, opts Options) (Driver, error) {
 		return nil, fmt.Errorf("unknown driver %q: want one of %s", v.Driver, strings.Join(Names(), ", "))
 	}
 	opts.MountOptions = append(append([]string(nil), v.Options...), opts.MountOptions...)
-	return r.Factory(root, opts)
+	d, err := r.Factory(root, opts)
+	// A factory says which driver cannot run; which variant was asked for
+	// is known here, and a report shows it.
+	if ns := (*NotSupportedError)(nil); errors.As(err, &ns) && ns.Variant == "" {
+		ns.Variant = Variant{Driver: v.Driver, Options: opts.MountOptions}.String()
+	}
+	return d, err
 }

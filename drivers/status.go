@@ -38,7 +38,7 @@ func Probe(dir string, variants []Variant, opts Options) ([]Status, error) {
 			s.Supported, s.MaxDepth = true, d.MaxDepth()
 			err = d.Cleanup()
 		case errors.Is(err, ErrNotSupported):
-			s.Reason = strings.TrimSuffix(strings.TrimPrefix(err.Error(), v.Driver+": "), ": "+ErrNotSupported.Error())
+			s.Reason = Reason(err)
 			err = nil
 		}
 		if err != nil {

@@ -1,6 +1,7 @@
 package layerspec
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -24,16 +25,24 @@ import (
 // Every path is resolved below root with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS,
 // so a spec (or a symlink an earlier entry created) cannot make Apply write
 // outside root.
-func Apply(root string, l *Layer, f WhiteoutFormat, lowers []string) error {
+//
+// Once ctx is done Apply stops before the next entry, or within
+// DataChunk bytes of a file's data, and returns an error wrapping
+// ctx.Err(); what it wrote so far stays, for the caller to remove with the
+// layer.
+func Apply(ctx context.Context, root string, l *Layer, f WhiteoutFormat, lowers []string) error {
 	if err := l.Validate(); err != nil {
 		return err
 	}
-	a, err := newApplier(root, f, lowers)
+	a, err := newApplier(ctx, root, f, lowers)
 	if err != nil {
 		return err
 	}
 	defer a.close()
 	for i := range l.Entries {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("apply %s %q in %s: %w", l.Entries[i].Kind, l.Entries[i].Path, root, err)
+		}
 		if err := a.apply(&l.Entries[i]); err != nil {
 			return fmt.Errorf("apply %s %q in %s: %w", l.Entries[i].Kind, l.Entries[i].Path, root, err)
 		}
@@ -41,7 +50,14 @@ func Apply(root string, l *Layer, f WhiteoutFormat, lowers []string) error {
 	return nil
 }
 
+// DataChunk is how much of a file's data Apply writes between two looks
+// at its context: 8 MiB is a few milliseconds of generating and writing
+// on an idle machine and some tens on a busy one, and one look per 8 MiB
+// costs nothing next to that.
+const DataChunk = 8 << 20
+
 type applier struct {
+	ctx    context.Context
 	root   string
 	format WhiteoutFormat
 	lowers []int          // O_PATH fds of the lower layer roots
@@ -50,12 +66,12 @@ type applier struct {
 	buf    []byte
 }
 
-func newApplier(root string, f WhiteoutFormat, lowers []string) (*applier, error) {
+func newApplier(ctx context.Context, root string, f WhiteoutFormat, lowers []string) (*applier, error) {
 	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, wrap("open", root, err)
 	}
-	a := &applier{root: root, format: f, dirs: map[string]int{"": fd}, opaque: map[string]bool{}}
+	a := &applier{ctx: ctx, root: root, format: f, dirs: map[string]int{"": fd}, opaque: map[string]bool{}}
 	for _, lo := range lowers {
 		lfd, err := unix.Open(lo, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -347,8 +363,7 @@ func (a *applier) writeFile(pfd int, name string, e *Entry) error {
 		if a.buf == nil {
 			a.buf = make([]byte, 1<<20)
 		}
-		// onlyWriter hides os.File's ReadFrom so the reused buffer is used.
-		if _, err := io.CopyBuffer(onlyWriter{f}, e.Content(), a.buf); err != nil {
+		if err := a.writeData(f, e); err != nil {
 			return err
 		}
 	}
@@ -362,6 +377,27 @@ func (a *applier) writeFile(pfd int, name string, e *Entry) error {
 	}
 	if len(e.Xattrs) > 0 {
 		return setXattrs(fd, e.Path, e.Xattrs)
+	}
+	return nil
+}
+
+// writeData writes e's content into f, DataChunk bytes at a time, and
+// stops between chunks once the context is done.
+func (a *applier) writeData(f *os.File, e *Entry) error {
+	content := e.Content()
+	for left := e.Size; left > 0; {
+		if err := a.ctx.Err(); err != nil {
+			return fmt.Errorf("after %d of %d bytes: %w", e.Size-left, e.Size, err)
+		}
+		// onlyWriter hides os.File's ReadFrom so the reused buffer is used.
+		n, err := io.CopyBuffer(onlyWriter{f}, io.LimitReader(content, min(left, DataChunk)), a.buf)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("content of %d bytes ended after %d", e.Size, e.Size-left)
+		}
+		left -= n
 	}
 	return nil
 }

@@ -96,7 +96,7 @@ func TestFlatApplyMatchesFlatten(t *testing.T) {
 	require.NoError(t, err)
 	dir := t.TempDir()
 	for _, l := range layers {
-		require.NoError(t, Apply(dir, l, FlatFormat{}, nil))
+		require.NoError(t, Apply(t.Context(), dir, l, FlatFormat{}, nil))
 	}
 	want, err := Flatten(layers)
 	require.NoError(t, err)
@@ -114,7 +114,7 @@ func TestApplyNeverLeavesTheLayer(t *testing.T) {
 	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "evil")))
 	l := &Layer{Entries: []Entry{{Path: "evil/payload", Kind: File, Size: 5, Seed: 1}, {Path: "evil/sub/x", Kind: Delete}}}
 	for _, f := range []WhiteoutFormat{FlatFormat{}, OverlayFormat{}, AufsFormat{}} {
-		require.NoError(t, Apply(dir, l, f, nil))
+		require.NoError(t, Apply(t.Context(), dir, l, f, nil))
 		names, err := os.ReadDir(outside)
 		require.NoError(t, err)
 		assert.Empty(t, names, "nothing written through the symlink")
@@ -135,7 +135,7 @@ func TestOverlayFormatOnDisk(t *testing.T) {
 		{Path: "re", Kind: Delete},
 		{Path: "re/born", Kind: File},
 	}}
-	require.NoError(t, Apply(dir, l, OverlayFormat{}, nil))
+	require.NoError(t, Apply(t.Context(), dir, l, OverlayFormat{}, nil))
 	var st unix.Stat_t
 	require.NoError(t, unix.Lstat(filepath.Join(dir, "gone"), &st))
 	assert.Equal(t, uint32(unix.S_IFCHR), st.Mode&unix.S_IFMT)
@@ -157,7 +157,7 @@ func TestAufsFormatOnDisk(t *testing.T) {
 		{Path: "re", Kind: Delete},
 		{Path: "re/born", Kind: File},
 	}}
-	require.NoError(t, Apply(dir, l, AufsFormat{}, nil))
+	require.NoError(t, Apply(t.Context(), dir, l, AufsFormat{}, nil))
 	for _, p := range []string{"a/.wh.gone", "opq/.wh..wh..opq", "re/.wh..wh..opq", "re/born"} {
 		fi, err := os.Lstat(filepath.Join(dir, p))
 		require.NoError(t, err, p)
@@ -172,8 +172,8 @@ func TestAufsFormatOnDisk(t *testing.T) {
 func TestImplicitParentInheritsLowerAttrs(t *testing.T) {
 	needRoot(t)
 	lower, upper := t.TempDir(), t.TempDir()
-	require.NoError(t, Apply(lower, &Layer{Entries: []Entry{{Path: "p", Kind: Dir, Mode: 0o711, UID: 7, GID: 8, Xattrs: map[string]string{"user.k": "v"}}}}, OverlayFormat{}, nil))
-	require.NoError(t, Apply(upper, &Layer{Entries: []Entry{{Path: "p/f", Kind: File}}}, OverlayFormat{}, []string{lower}))
+	require.NoError(t, Apply(t.Context(), lower, &Layer{Entries: []Entry{{Path: "p", Kind: Dir, Mode: 0o711, UID: 7, GID: 8, Xattrs: map[string]string{"user.k": "v"}}}}, OverlayFormat{}, nil))
+	require.NoError(t, Apply(t.Context(), upper, &Layer{Entries: []Entry{{Path: "p/f", Kind: File}}}, OverlayFormat{}, []string{lower}))
 	got, _, err := Snapshot(upper)
 	require.NoError(t, err)
 	assert.Equal(t, &Node{Type: "dir", Mode: 0o711, UID: 7, GID: 8, Xattrs: map[string]string{"user.k": "v"}}, got["p"])
@@ -208,9 +208,9 @@ func TestImplicitParentStopsAtLowerOpaqueAncestor(t *testing.T) {
 	needRoot(t)
 	for _, f := range []WhiteoutFormat{OverlayFormat{}, AufsFormat{}} {
 		bottom, middle, upper := t.TempDir(), t.TempDir(), t.TempDir()
-		require.NoError(t, Apply(bottom, &Layer{Entries: []Entry{{Path: "p/q", Kind: Dir, Mode: 0o711, UID: 7}}}, f, nil))
-		require.NoError(t, Apply(middle, &Layer{Entries: []Entry{{Path: "p", Kind: Opaque}}}, f, []string{bottom}))
-		require.NoError(t, Apply(upper, &Layer{Entries: []Entry{{Path: "p/q/f", Kind: File}}}, f, []string{middle, bottom}))
+		require.NoError(t, Apply(t.Context(), bottom, &Layer{Entries: []Entry{{Path: "p/q", Kind: Dir, Mode: 0o711, UID: 7}}}, f, nil))
+		require.NoError(t, Apply(t.Context(), middle, &Layer{Entries: []Entry{{Path: "p", Kind: Opaque}}}, f, []string{bottom}))
+		require.NoError(t, Apply(t.Context(), upper, &Layer{Entries: []Entry{{Path: "p/q/f", Kind: File}}}, f, []string{middle, bottom}))
 		got, _, err := Snapshot(upper)
 		require.NoError(t, err)
 		assert.Equal(t, &Node{Type: "dir", Mode: 0o755}, got["p/q"], "%T", f)

@@ -12,4 +12,12 @@
 // lookup on the backing fs) is a case with Floor set; the runner measures it
 // once per backing filesystem, in the same run, and records it with driver
 // "floor".
+//
+// The contract every scenario keeps, which scenariotest.RunSuite checks for
+// each registered one (scenarios/all's test): case parameters are key=value
+// and refused when unknown, missing or bad (Case.CheckParams), as is n < 1,
+// before anything is built; Measure returns n samples of every metric (or
+// one for counts taken once whatever n); it stops soon after its context
+// is cancelled, with an error wrapping the context's; and it leaves the
+// backing fs as it found it.
 package scenarios

@@ -1,8 +1,6 @@
 package scenarios
 
 import (
-	"fmt"
-	"strings"
 	"sync"
 )
 
@@ -52,18 +50,5 @@ func Names() []string {
 
 // ParseList parses a comma-separated list of scenario names.
 func ParseList(list string) ([]Scenario, error) {
-	byName := map[string]Scenario{}
-	for _, s := range All() {
-		byName[s.Name()] = s
-	}
-	var out []Scenario
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		s, ok := byName[f]
-		if !ok {
-			return nil, fmt.Errorf("unknown scenario %q: want one of %s", f, strings.Join(Names(), ", "))
-		}
-		out = append(out, s)
-	}
-	return out, nil
+	return SelectByName(list, "scenario", All(), Scenario.Name)
 }

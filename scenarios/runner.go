@@ -13,6 +13,7 @@ import (
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/units"
 )
 
 // Plan is one run: which scenarios on which variants, how much of each
@@ -72,7 +73,7 @@ func (p *Plan) Override(cases []Case) []Case {
 	if len(p.Sizes) > 0 {
 		var v []string
 		for _, s := range p.Sizes {
-			v = append(v, FormatSize(s))
+			v = append(v, units.FormatSize(s))
 		}
 		rs = append(rs, repl{"size", v})
 	}
@@ -159,54 +160,57 @@ func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Pr
 		}
 		base := results.Record{
 			Schema: results.SchemaVersion, RunID: p.RunID, Time: time.Now().UTC(),
-			Host: p.Host, Backing: facts, Scenario: st.Scenario.Name(), Params: st.Case.Params,
+			Host: hostFacts(p.Host), Backing: backingFacts(facts), Scenario: st.Scenario.Name(), Params: st.Case.Params,
 		}
 		if st.Case.Floor {
 			base.Driver, base.Variant = "floor", "floor"
 		} else {
 			base.Driver, base.Variant, base.MountOptions = st.Variant.Driver, st.Variant.String(), st.Variant.Options
 		}
+		var recs []results.Record
 		if err != nil {
-			rec := base
-			rec.Metric, rec.Unit, rec.Error = "all", "n/a", err.Error()
-			if errors.Is(err, drivers.ErrNotSupported) {
-				rec.Extra = map[string]any{"unsupported": true}
-				out.Unsupported++
-			} else {
-				out.Failed++
-			}
+			status, why := caseFailure(st, err)
 			for _, m := range ms { // keep what was measured before the failure
+				if len(m.Samples) > 0 {
+					r := record(base, m)
+					r.Status, r.Error = results.Failed, err.Error()
+					recs = append(recs, r)
+				}
+			}
+			// The case as a whole: one record per metric when the
+			// scenario can name them, else one named "all".
+			metrics := []string{"all"}
+			if l, ok := st.Scenario.(Lister); ok && status == results.Unsupported {
+				metrics = l.Metrics(st.Case)
+			}
+			for _, metric := range metrics {
 				r := base
-				r.Metric, r.Unit, r.Samples, r.Extra, r.Error = m.Metric, m.Unit, m.Samples, m.Extra, err.Error()
-				if len(r.Samples) > 0 {
-					if err := sink(&r); err != nil {
-						return out, err
-					}
+				r.Metric, r.Unit, r.Status = metric, "n/a", status
+				if status == results.Unsupported {
+					r.Reason = why
+					out.Unsupported++
+				} else {
+					r.Error = why
+					out.Failed++
 				}
+				recs = append(recs, r)
 			}
-			if err := sink(&rec); err != nil {
-				return out, err
+		} else {
+			for _, m := range ms {
+				r := record(base, m)
+				switch r.Status {
+				case results.OK:
+					out.Measured++
+				case results.Unsupported:
+					out.Unsupported++
+				default:
+					out.Failed++
+				}
+				recs = append(recs, r)
 			}
-			continue
 		}
-		for _, m := range ms {
-			rec := base
-			rec.Metric, rec.Unit, rec.Samples, rec.Extra = m.Metric, m.Unit, m.Samples, m.Extra
-			switch {
-			case m.Err != nil && m.Unsupported:
-				rec.Error = m.Err.Error()
-				if rec.Extra == nil {
-					rec.Extra = map[string]any{}
-				}
-				rec.Extra["unsupported"] = true
-				out.Unsupported++
-			case m.Err != nil:
-				rec.Error = m.Err.Error()
-				out.Failed++
-			default:
-				out.Measured++
-			}
-			if err := sink(&rec); err != nil {
+		for i := range recs {
+			if err := sink(&recs[i]); err != nil {
 				return out, err
 			}
 		}
@@ -218,6 +222,41 @@ func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Pr
 		out.Interrupted = true
 	}
 	return out, nil
+}
+
+// record is a measurement's record on base: what was measured and what it
+// is, as the scenario said. A measured metric that does not say which
+// direction is better is the scenario's bug, recorded as a failure rather
+// than guessed.
+func record(base results.Record, m Measurement) results.Record {
+	r := base
+	r.Metric, r.Unit, r.Samples, r.Extra = m.Metric, m.Unit, m.Samples, m.Extra
+	r.Better, r.Exact, r.Floor = m.Better, m.Exact, m.Floor
+	switch {
+	case m.Err != nil && m.Status == results.Unsupported:
+		r.Status, r.Reason = results.Unsupported, m.Err.Error()
+	case m.Err != nil:
+		r.Status, r.Error = results.Failed, m.Err.Error()
+	case len(m.Samples) == 0:
+		r.Status, r.Error = results.Failed, fmt.Sprintf("scenario %s: metric %s has no samples", r.Scenario, r.Metric)
+	case m.Better != results.Lower && m.Better != results.Higher:
+		r.Status, r.Error = results.Failed, fmt.Sprintf("scenario %s: metric %s does not say which direction is better (%q)", r.Scenario, r.Metric, m.Better)
+	default:
+		r.Status = results.OK
+	}
+	return r
+}
+
+// caseFailure is the status and the error or reason of a case that failed
+// as a whole: unsupported when a driver cannot run it (errors.Is
+// drivers.ErrNotSupported), failed otherwise.
+func caseFailure(st Step, err error) (results.Status, string) {
+	if !errors.Is(err, drivers.ErrNotSupported) {
+		return results.Failed, err.Error()
+	}
+	// The typed reason, without the driver's name and the sentinel's text,
+	// which every record of the column would repeat.
+	return results.Unsupported, drivers.Reason(err)
 }
 
 // probeVariant builds the variant once in a scratch directory: a driver

@@ -13,6 +13,7 @@ import (
 	_ "github.com/unionbench/unionbench/drivers/all"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/results"
 )
 
@@ -31,20 +32,23 @@ func (stub) Cases(Suite) []Case {
 		{Params: []results.Param{results.P("size", "4KiB"), results.P("do", "panic")}},
 		{Params: []results.Param{results.P("size", "4KiB"), results.P("do", "leave-a-mess")}},
 		{Params: []results.Param{results.P("size", "4KiB"), results.P("do", "one-of-three")}},
+		{Params: []results.Param{results.P("size", "4KiB"), results.P("do", "no-direction")}},
 	}
 }
 func (stub) Measure(_ context.Context, env *Env, c Case, n int) ([]Measurement, error) {
 	switch c.Get("do") {
 	case "fail":
-		return []Measurement{{Metric: "partial", Unit: "ns", Samples: []float64{1}}}, errors.New("ENOSPC")
+		return []Measurement{{Metric: "partial", Unit: "ns", Better: results.Lower, Samples: []float64{1}}}, errors.New("ENOSPC")
 	case "panic":
 		panic("boom")
 	case "one-of-three":
 		return []Measurement{
-			{Metric: "a", Unit: "ns", Samples: []float64{1}},
+			{Metric: "a", Unit: "ns", Better: results.Lower, Samples: []float64{1}},
 			{Metric: "b", Unit: "ns", Err: errors.New("EIO")},
-			{Metric: "c", Unit: "ns", Err: errors.New("no mknod here"), Unsupported: true},
+			{Metric: "c", Unit: "ns", Err: errors.New("no mknod here"), Status: results.Unsupported},
 		}, nil
+	case "no-direction":
+		return []Measurement{{Metric: "d", Unit: "ns", Samples: []float64{1}}}, nil
 	case "leave-a-mess":
 		if _, err := env.TempDir(); err != nil {
 			return nil, err
@@ -54,13 +58,17 @@ func (stub) Measure(_ context.Context, env *Env, c Case, n int) ([]Measurement, 
 	for i := range s {
 		s[i] = float64(i + 1)
 	}
-	return []Measurement{{Metric: "op", Unit: "ns", Samples: s}}, nil
+	// What the measurement is travels into the record as the scenario
+	// said, whatever the metric is called.
+	m := Measurement{Metric: "op", Unit: "layers", Samples: s, Better: results.Higher, Exact: true}
+	if !c.Floor {
+		m.Floor = results.CaseKey("op", results.P("size", "4KiB"))
+	}
+	return []Measurement{m}, nil
 }
 
 func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("drivers need root")
-	}
+	testenv.NeedRoot(t, "the runner builds drivers on a tmpfs")
 	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: backing.Tmpfs, Size: 64 << 20})
 	require.NoError(t, err)
 	defer fs.Close()
@@ -78,19 +86,31 @@ func TestRunRecordsFailuresAndGoesOn(t *testing.T) {
 		byKey[r.Variant+"/"+r.Metric+"/"+r.Params[len(r.Params)-1].Value] = r
 	}
 	assert.Equal(t, []float64{1, 2, 3}, byKey["floor/op/4KiB"].Samples, "the floor is measured once, as driver floor")
-	assert.Equal(t, []float64{1, 2, 3}, byKey["vfs/op/ok"].Samples)
+	ok := byKey["vfs/op/ok"]
+	assert.Equal(t, []float64{1, 2, 3}, ok.Samples)
+	assert.Equal(t, results.OK, ok.Status)
+	assert.Equal(t, results.Higher, ok.Better)
+	assert.True(t, ok.Exact)
+	assert.Equal(t, "op/size=4KiB", ok.Floor)
+	assert.Empty(t, byKey["floor/op/4KiB"].Floor)
+	assert.Equal(t, results.Failed, byKey["vfs/all/fail"].Status)
 	assert.Equal(t, "ENOSPC", byKey["vfs/all/fail"].Error, "a failure is a record with its error")
 	assert.Equal(t, []float64{1}, byKey["vfs/partial/fail"].Samples, "what was measured before a failure is kept")
+	assert.Equal(t, results.Failed, byKey["vfs/partial/fail"].Status)
 	assert.Contains(t, byKey["vfs/all/panic"].Error, "boom")
 	assert.Equal(t, []float64{1, 2, 3}, byKey["vfs/op/leave-a-mess"].Samples)
 	assert.Equal(t, []float64{1}, byKey["vfs/a/one-of-three"].Samples, "one metric failing leaves the others standing")
 	assert.Equal(t, "EIO", byKey["vfs/b/one-of-three"].Error)
-	assert.Equal(t, "no mknod here", byKey["vfs/c/one-of-three"].Error)
-	assert.Equal(t, true, byKey["vfs/c/one-of-three"].Extra["unsupported"])
+	assert.Equal(t, results.Unsupported, byKey["vfs/c/one-of-three"].Status)
+	assert.Equal(t, "no mknod here", byKey["vfs/c/one-of-three"].Reason)
+	assert.Equal(t, results.Failed, byKey["vfs/d/no-direction"].Status, "a metric must say which way is better")
+	assert.Contains(t, byKey["vfs/d/no-direction"].Error, "direction")
 	aufs := byKey["aufs/all/ok"]
-	assert.Equal(t, true, aufs.Extra["unsupported"], "an unsupported driver is data: %+v", aufs)
-	assert.Equal(t, 3, out.Failed)
-	assert.Equal(t, 6, out.Unsupported)
+	assert.Equal(t, results.Unsupported, aufs.Status, "an unsupported driver is data: %+v", aufs)
+	assert.Contains(t, aufs.Reason, "/proc/filesystems")
+	assert.NotContains(t, aufs.Reason, drivers.ErrNotSupported.Error(), "the reason, not the sentinel")
+	assert.Equal(t, 4, out.Failed)
+	assert.Equal(t, 7, out.Unsupported)
 	left, err := os.ReadDir(fs.Dir)
 	require.NoError(t, err)
 	assert.Empty(t, left, "the runner removes what a step left on the backing fs")
@@ -110,19 +130,4 @@ func TestOverrideReplacesSweepValues(t *testing.T) {
 		names = append(names, c.Name())
 	}
 	assert.Equal(t, []string{"size=1MiB/cache=cold", "size=2MiB/cache=cold", "depth=3", "containers=2"}, names)
-}
-
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"0B": 0, "4KiB": 4096, "64MiB": 64 << 20, "1GiB": 1 << 30, "512": 512} {
-		got, err := ParseSize(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-		if in != "512" {
-			assert.Equal(t, in, FormatSize(got), "FormatSize reads back")
-		}
-	}
-	for _, bad := range []string{"10QB", "", "-1KiB", "1.5MiB", "KiB", "2000GiB"} {
-		_, err := ParseSize(bad)
-		assert.Error(t, err, bad)
-	}
 }

@@ -46,18 +46,43 @@ func (c Case) Get(key string) string {
 	return ""
 }
 
-// Measurement is the result of one metric of one case.
+// Measurement is the result of one metric of one case, and what it is:
+// the runner copies every field into the record (results.Record), and
+// readers go by these fields, never by the metric's name.
 type Measurement struct {
 	Metric  string
 	Unit    string // ns, bytes, inodes, ratio, count
 	Samples []float64
-	Extra   map[string]any
-	// Err, when set, makes this one metric a failed measurement while the
-	// case's other metrics stand: a scenario made of independent
-	// experiments (quirks) loses only the one that could not be made.
-	// Unsupported says the failure is "cannot run here", not an error.
-	Err         error
-	Unsupported bool
+	// Better is the direction in which the metric improves; every
+	// measured metric says it.
+	Better results.Better
+	// Exact says the samples are exact counts (inodes, bytes, layers),
+	// not noisy timings.
+	Exact bool
+	// Floor is the results.CaseKey (metric and parameters) of the floor
+	// measurement of the same scenario this one is compared with; "" when
+	// it has none.
+	Floor string
+	Extra map[string]any
+	// Status and Err, when Err is set, make this one metric a failed
+	// (Status "" or results.Failed) or unsupported (results.Unsupported:
+	// "cannot run here", Err the reason) measurement while the case's
+	// other metrics stand: a scenario made of independent experiments
+	// (quirks) loses only the one that could not be made.
+	Status results.Status
+	Err    error
+}
+
+// Timing is a measurement of durations in ns: lower is better, samples
+// are noisy.
+func Timing(metric string, n int) Measurement {
+	return Measurement{Metric: metric, Unit: "ns", Better: results.Lower, Samples: make([]float64, 0, n)}
+}
+
+// Count is a measurement of exact counts in unit (bytes, inodes, ...),
+// lower is better unless changed.
+func Count(metric, unit string, samples ...float64) Measurement {
+	return Measurement{Metric: metric, Unit: unit, Better: results.Lower, Exact: true, Samples: samples}
 }
 
 // Env is what a scenario measures on.
@@ -103,6 +128,14 @@ type Scenario interface {
 	// cannot run on this driver returns an error wrapping
 	// drivers.ErrNotSupported; any other error is a failed measurement.
 	Measure(ctx context.Context, env *Env, c Case, n int) ([]Measurement, error)
+}
+
+// Lister is implemented by scenarios that know the metrics of a case
+// before measuring it: a case a driver cannot run is then recorded metric
+// by metric (each unsupported, with the reason), as a measured case would
+// be, instead of as one record named "all".
+type Lister interface {
+	Metrics(c Case) []string
 }
 
 // Sizer is implemented by scenarios that need room on the backing fs: the

@@ -1,11 +1,7 @@
 package scenarios
 
 import (
-	"bufio"
-	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,7 +24,7 @@ const settleTimeout = 5 * time.Second
 // the flusher would write them out later, on the same two CPUs as the next
 // sample; fdatasync of the image file does that now. Untimed.
 func Settle(fs *backing.FS) error {
-	if err := syncfsDir(fs.Dir); err != nil {
+	if err := Syncfs(fs); err != nil {
 		return err
 	}
 	if fs.Image != "" {
@@ -52,7 +48,12 @@ func Settle(fs *backing.FS) error {
 	}
 }
 
-func syncfsDir(dir string) error {
+// Syncfs writes the backing fs's dirty data and metadata to its device
+// (syncfs(2)), without waiting for the host's writeback of a loop image as
+// Settle does: enough before counting what a filesystem has allocated
+// (delayed allocation has happened) or what reached its device.
+func Syncfs(fs *backing.FS) error {
+	dir := fs.Dir
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: dir, Err: err}
@@ -67,23 +68,6 @@ func syncfsDir(dir string) error {
 // dirtyBytes is Dirty + Writeback from /proc/meminfo: page cache not yet
 // on its device, host-wide.
 func dirtyBytes() (int64, error) {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	var total int64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (name != "Dirty" && name != "Writeback") {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc/meminfo: %q: %w", sc.Text(), err)
-		}
-		total += kb << 10
-	}
-	return total, sc.Err()
+	c, err := HostCounters("/proc/meminfo", "Dirty", "Writeback")
+	return c["Dirty"] + c["Writeback"], err
 }

@@ -5,25 +5,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
-// tool finds a linter; under CI=true a missing one fails the test (.ci/run
-// installs it), elsewhere the check is skipped with the package to install.
-func tool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s not installed (Debian package %s), and CI=true needs the check", name, pkg)
-	}
-	t.Skipf("%s not installed: apt-get install %s", name, pkg)
-	return ""
-}
-
 func TestShellcheck(t *testing.T) {
-	sc := tool(t, "shellcheck", "shellcheck")
+	sc := testenv.NeedTool(t, "shellcheck", "shellcheck")
 	scripts, err := filepath.Glob("*.sh")
 	if err != nil || len(scripts) == 0 {
 		t.Fatalf("no scripts found: %v", err)
@@ -42,7 +29,7 @@ func TestShellcheck(t *testing.T) {
 }
 
 func TestVagrantfileParses(t *testing.T) {
-	ruby := tool(t, "ruby", "ruby")
+	ruby := testenv.NeedTool(t, "ruby", "ruby")
 	if out, err := exec.Command(ruby, "-c", "../Vagrantfile").CombinedOutput(); err != nil {
 		t.Errorf("ruby -c Vagrantfile: %v\n%s", err, out)
 	}

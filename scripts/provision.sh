@@ -25,11 +25,14 @@ src=${UB_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 
 export DEBIAN_FRONTEND=noninteractive
 command -v apt-get >/dev/null || die "only Debian and Ubuntu are provisioned here (no apt-get)"
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends \
+# Another job on the machine (unattended-upgrades, a second provisioning)
+# may hold the dpkg lock: wait for it rather than fail.
+apt=(apt-get -o DPkg::Lock::Timeout=600)
+"${apt[@]}" update -qq
+"${apt[@]}" install -y -qq --no-install-recommends \
 	ca-certificates curl tar gzip kmod util-linux e2fsprogs xfsprogs btrfs-progs \
 	fuse-overlayfs fuse3 >/dev/null ||
-	apt-get install -y -qq --no-install-recommends \
+	"${apt[@]}" install -y -qq --no-install-recommends \
 		ca-certificates curl tar gzip kmod util-linux e2fsprogs xfsprogs btrfs-progs \
 		fuse-overlayfs fuse >/dev/null # Ubuntu 18.04 has fuse, not fuse3
 
@@ -39,12 +42,12 @@ apt-get install -y -qq --no-install-recommends \
 kernel=$(uname -r)
 if ! grep -qw aufs /proc/filesystems && ! modprobe aufs 2>/dev/null; then
 	if apt-cache show "linux-modules-extra-$kernel" >/dev/null 2>&1; then
-		apt-get install -y -qq --no-install-recommends "linux-modules-extra-$kernel" >/dev/null || true
+		"${apt[@]}" install -y -qq --no-install-recommends "linux-modules-extra-$kernel" >/dev/null || true
 		modprobe aufs 2>/dev/null || true
 	fi
 fi
 if grep -qw aufs /proc/filesystems; then
-	apt-get install -y -qq --no-install-recommends aufs-tools >/dev/null 2>&1 ||
+	"${apt[@]}" install -y -qq --no-install-recommends aufs-tools >/dev/null 2>&1 ||
 		log "aufs-tools not available: the aufs driver runs without auplink"
 	log "aufs: available"
 else

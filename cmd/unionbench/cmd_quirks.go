@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/reports/render"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/quirks"
@@ -23,7 +23,7 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 	only := fs.String("quirks", "", "comma-separated quirk ids (default: the whole catalogue, see docs/quirks.md)")
 	asJSON := fs.Bool("json", false, "print a JSON array of results instead of the table")
 	kindFlag := fs.String("backing", "ext4", "backing filesystem: dir, tmpfs, ext4, xfs or btrfs")
-	out := fs.String("out", "", "results directory (default results/<run id>)")
+	out := fs.String("out", "", "results directory, new or empty (default results/<run id>)")
 	workdir := workdirFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -45,6 +45,9 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 	}
 	dir, err := checkWorkdir(*workdir)
 	if err != nil {
+		return err
+	}
+	if err := checkOutFlag(*out); err != nil {
 		return err
 	}
 	if err := enterSandbox(dir); errors.Is(err, sandbox.ErrNotRoot) {
@@ -78,27 +81,23 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 	}
 	defer jsonl.Close()
 
-	base := results.Record{Schema: results.SchemaVersion, RunID: runID, Host: hostinfo.Read(), Backing: bfs.Describe()}
-	var rs []results.Record
-	var cells []quirks.Result
-	failed := 0
-	emit := func(r quirks.Result) error {
-		rec := r.Record(base)
-		rec.Time = time.Now().UTC()
-		if r.Status == quirks.StatusError {
-			failed++
-		}
-		cells = append(cells, r)
-		rs = append(rs, rec)
-		return jsonl.Write(&rec)
+	// The same runner as `unionbench run`: one Measurement -> Record
+	// path, the records written as they come, the table rendered from them.
+	p := &scenarios.Plan{
+		RunID: runID, Scenarios: []scenarios.Scenario{quirks.RunScenario{Quirks: qs}}, Variants: variants,
+		Suite: scenarios.Quick, Count: 1, FS: bfs, Host: hostinfo.Read(),
+	}
+	var recs []results.Record
+	sink := func(r *results.Record) error {
+		recs = append(recs, *r)
+		return jsonl.Write(r)
 	}
 
 	ctx, interrupt, release := onInterrupt("unionbench quirks", "")
 	defer release()
 
 	fmt.Fprintf(os.Stderr, "unionbench quirks %s: %d quirks on %d variants, backing %s, results in %s\n", runID, len(qs), len(variants), kind, outDir)
-	env := &scenarios.Env{FS: bfs}
-	err = quirks.Run(ctx, env, variants, qs, emit)
+	outcome, err := scenarios.Run(ctx, p, sink, nil)
 	if s := interrupt.Signal(); s != 0 {
 		return &exitInterrupted{s}
 	}
@@ -106,8 +105,9 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 		return err
 	}
 	if *asJSON {
+		cells := render.QuirkResults(recs)
 		if cells == nil {
-			cells = []quirks.Result{}
+			cells = []render.QuirkResult{}
 		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -115,13 +115,16 @@ func cmdQuirks(args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
-		h := base.Host
-		fmt.Fprintf(stdout, "kernel %s (%s), backing %s (%s)\n", h.Kernel, h.Distro, base.Backing.Kind, base.Backing.MountOptions)
-		if err := quirks.WriteTable(stdout, cells); err != nil {
+		if len(recs) > 0 {
+			h, b := recs[0].Host, recs[0].Backing
+			fmt.Fprintf(stdout, "kernel %s (%s), backing %s (%s)\n", h.Kernel, h.Distro, b.Kind, b.MountOptions)
+		}
+		if err := render.WriteQuirkTable(stdout, recs); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "\nwhat each quirk is and why union filesystems deviate: docs/quirks.md; results: %s\n", filepath.Join(outDir, "results.jsonl"))
 	}
+	failed := outcome.Failed
 	if failed > 0 {
 		return fmt.Errorf("%d probes could not be made (see the detail in %s)", failed, filepath.Join(outDir, "results.jsonl"))
 	}

@@ -15,13 +15,16 @@ import (
 
 func cmdReport(args []string, stdout io.Writer) error {
 	fset := newFlags("report")
-	out := fset.String("o", "report", "directory for report.md, report.html and plots/")
+	out := fset.String("o", "report", "directory for report.md, report.html and plots/: new, empty, or an earlier report's")
 	files, err := parseWithArgs(fset, args)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
 		return badInput("want one or more results files (results.jsonl or bench.txt)")
+	}
+	if _, err := checkDir("-o", *out, reportDir); err != nil {
+		return err
 	}
 	s, err := dataset.Load(files...)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 )
 
@@ -52,8 +53,8 @@ func cmdRun(args []string, stdout io.Writer) error {
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
 	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults, or as deep as each can with --full)")
-	fs.StringVar(&f.out, "out", "", "results directory (default results/<run id>)")
-	fs.StringVar(&f.workdir, "workdir", defaultWorkdir, "directory that holds all scratch state")
+	fs.StringVar(&f.out, "out", "", "results directory, new or empty (default results/<run id>)")
+	fs.StringVar(&f.workdir, "workdir", defaultWorkdir, "directory that holds all scratch state (not a system directory such as /etc or /usr, nor under /var/lib/docker)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -83,10 +84,8 @@ type runPlan struct {
 func planRun(f *runFlags) (*runPlan, error) {
 	rp := &runPlan{plan: scenarios.Plan{Suite: scenarios.Quick, Count: 5}}
 	p := &rp.plan
-	if f.out != "" {
-		if _, err := os.Stat(filepath.Join(f.out, "results.jsonl")); err == nil {
-			return nil, badInput("--out %s already holds results.jsonl (another run's): choose a new directory", f.out)
-		}
+	if err := checkOutFlag(f.out); err != nil {
+		return nil, err
 	}
 	if f.quick && f.full {
 		return nil, badInput("--quick and --full: choose one")
@@ -125,11 +124,11 @@ func planRun(f *runFlags) (*runPlan, error) {
 	if rp.kind, err = backing.ParseKind(f.backing); err != nil {
 		return nil, badInput("--backing: %v", err)
 	}
-	if rp.backingSize, err = scenarios.ParseSize(f.backingSize); err != nil || rp.backingSize < 64<<20 {
+	if rp.backingSize, err = units.ParseSize(f.backingSize); err != nil || rp.backingSize < 64<<20 {
 		return nil, badInput("--backing-size %q: want a size of at least 64MiB, e.g. 16GiB", f.backingSize)
 	}
 	if f.sizes != "" {
-		if p.Sizes, err = scenarios.ParseSizes(f.sizes); err != nil {
+		if p.Sizes, err = units.ParseSizes(f.sizes); err != nil {
 			return nil, badInput("--sizes: %v", err)
 		}
 	}
@@ -155,7 +154,7 @@ func planRun(f *runFlags) (*runPlan, error) {
 		}
 	}
 	if rp.kind != backing.Dir && need > rp.backingSize {
-		return nil, badInput("--backing-size %s is too small for the largest case: it needs about %s (raise --backing-size or lower --sizes)", f.backingSize, scenarios.FormatSize(roundUp(need)))
+		return nil, badInput("--backing-size %s is too small for the largest case: it needs about %s (raise --backing-size or lower --sizes)", f.backingSize, units.FormatSize(roundUp(need)))
 	}
 	return rp, nil
 }
@@ -182,7 +181,7 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	if rp.kind == backing.Dir {
 		st, err := fs.Statfs()
 		if err == nil && int64(st.Bavail)*st.Bsize < rp.backingSize/4 {
-			fmt.Fprintf(os.Stderr, "unionbench run: warning: only %s free under %s\n", scenarios.FormatSize(roundUp(int64(st.Bavail)*st.Bsize)), fs.Dir)
+			fmt.Fprintf(os.Stderr, "unionbench run: warning: only %s free under %s\n", units.FormatSize(roundUp(int64(st.Bavail)*st.Bsize)), fs.Dir)
 		}
 	}
 	if err := checkDepths(rp, fs); err != nil {
@@ -207,25 +206,24 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 		return err
 	}
 	defer benchFile.Close()
+	bench := results.NewBenchWriter(benchFile)
 	var recs []results.Record
 	sink := func(r *results.Record) error {
-		if len(recs) == 0 {
-			if err := results.WriteHeader(benchFile, r); err != nil {
-				return err
-			}
-		}
 		recs = append(recs, *r)
 		if err := jsonl.Write(r); err != nil {
 			return err
 		}
-		return results.WriteBenchRecord(benchFile, r)
+		return bench.Write(r)
 	}
 
 	ctx, interrupt, release := onInterrupt("unionbench run", "stopping after the current measurement")
 	defer release()
 
 	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %d samples, backing %s, results in %s\n", p.RunID, p.Suite, p.Count, rp.kind, outDir)
-	out, err := scenarios.Run(ctx, p, sink, newProgress(os.Stderr))
+	prog := newProgress(os.Stderr)
+	interrupt.noticeTo(prog)
+	out, err := scenarios.Run(ctx, p, sink, prog)
+	prog.Done() // before the summary: the bar's last frame must not land in it (the runner skips Done when it stops on an error)
 	printSummary(stdout, recs)
 	fmt.Fprintf(stdout, "\n%d measurements, %d failed, %d not supported; results: %s\n", out.Measured, out.Failed, out.Unsupported, filepath.Join(outDir, "results.jsonl"))
 	if err := reportRun(filepath.Join(outDir, "report"), filepath.Join(outDir, "results.jsonl"), recs); err != nil {

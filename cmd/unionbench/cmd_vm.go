@@ -16,7 +16,7 @@ import (
 
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/internal/vm"
-	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/reports/units"
 )
 
 // knownCommand reports whether name is a unionbench command. It is set in
@@ -71,6 +71,14 @@ func cmdVM(args []string, stdout io.Writer) error {
 	}
 	opts, err := vmOptions(&f)
 	if err != nil {
+		return err
+	}
+	if f.out != "" {
+		if _, err := checkDir("--out", f.out, vmResultsDir); err != nil {
+			return err
+		}
+	}
+	if _, err := checkDir("--cache", f.cache, scratchDir); err != nil {
 		return err
 	}
 
@@ -209,7 +217,7 @@ func vmOptions(f *vmFlags) (vm.Options, error) {
 	case f.cpus < 0 || f.cpus > 256:
 		return o, badInput("--cpus %d: want 1 to 256 (0: default)", f.cpus)
 	}
-	disk, err := scenarios.ParseSize(f.disk)
+	disk, err := units.ParseSize(f.disk)
 	if err != nil || disk < 256<<20 {
 		return o, badInput("--disk %q: want a size of at least 256MiB, e.g. 32GiB", f.disk)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sync/atomic"
@@ -14,9 +15,14 @@ import (
 // measured; Signal says which signal it was (0: none), for the 128+signal
 // exit code.
 type interruption struct {
-	sigs chan os.Signal
-	sig  atomic.Int32
+	sigs   chan os.Signal
+	sig    atomic.Int32
+	notice atomic.Pointer[io.Writer] // where the notice goes; nil: stderr
 }
+
+// noticeTo sends the notice to w instead of stderr: run's progress bar,
+// which prints it above itself rather than drawing over it.
+func (in *interruption) noticeTo(w io.Writer) { in.notice.Store(&w) }
 
 // onInterrupt starts listening; notice, when not empty, is printed on
 // stderr as "<command>: <signal>: <notice>" when the signal arrives. Call
@@ -32,7 +38,11 @@ func onInterrupt(command, notice string) (context.Context, *interruption, func()
 		}
 		in.sig.Store(int32(s.(syscall.Signal)))
 		if notice != "" {
-			fmt.Fprintf(os.Stderr, "\n%s: %v: %s\n", command, s, notice)
+			var w io.Writer = os.Stderr
+			if p := in.notice.Load(); p != nil {
+				w = *p
+			}
+			fmt.Fprintf(w, "\n%s: %v: %s\n", command, s, notice)
 		}
 		cancel()
 	}()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
 // cliEnv makes the test binary act as the unionbench command, so the tests
@@ -51,6 +52,16 @@ func unionbench(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errb.String(), code
 }
 
+// assertRefused checks how the command refuses bad input: exit 2, nothing
+// on stdout, one line on stderr saying want.
+func assertRefused(t *testing.T, stdout, stderr string, code int, want string) {
+	t.Helper()
+	assert.Equal(t, 2, code, "stderr: %s", stderr)
+	assert.Empty(t, stdout)
+	assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
+	assert.Contains(t, stderr, want)
+}
+
 func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 	cases := map[string]struct {
 		args []string
@@ -70,7 +81,7 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 		"stray argument":          {[]string{"drivers", "extra"}, `"extra"`},
 		"clean workdir /":         {[]string{"clean", "--workdir", "/"}, `"/"`},
 	}
-	if os.Geteuid() == 0 {
+	if testenv.Root() {
 		cases["layers beyond overlay2's limit"] = struct {
 			args []string
 			want string
@@ -79,18 +90,13 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			stdout, stderr, code := unionbench(t, c.args...)
-			assert.Equal(t, 2, code, "stderr: %s", stderr)
-			assert.Empty(t, stdout)
-			assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
-			assert.Contains(t, stderr, c.want)
+			assertRefused(t, stdout, stderr, code, c.want)
 		})
 	}
 }
 
 func TestDriversReportsThisHost(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("probing drivers mounts filesystems: needs root")
-	}
+	testenv.NeedRoot(t, "probing drivers mounts filesystems")
 	for _, kind := range []string{"tmpfs", "ext4"} {
 		stdout, stderr, code := unionbench(t, "drivers", "--json", "--backing", kind, "--workdir", t.TempDir())
 		require.Equal(t, 0, code, stderr)
@@ -122,9 +128,7 @@ func TestDriversReportsThisHost(t *testing.T) {
 }
 
 func TestCleanOnEmptyWorkdir(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("clean needs root")
-	}
+	testenv.NeedRoot(t, "clean unmounts what a run left")
 	stdout, stderr, code := unionbench(t, "clean", "--workdir", t.TempDir())
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "nothing to clean")

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/dataset"
 	"github.com/unionbench/unionbench/reports/render"
 	"github.com/unionbench/unionbench/reports/results"
@@ -29,7 +30,7 @@ import (
 // too), the committed one from this VM otherwise.
 func resultsForReport(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
+	if !testenv.Root() {
 		t.Log("not root: using the committed real run")
 		return filepath.Join(realRun, "results.jsonl")
 	}
@@ -99,6 +100,8 @@ func checkReport(t *testing.T, dir, in string) {
 	type key struct{ scenario, metric, variant, params string }
 	raw := map[key][]float64{}
 	unit := map[key]string{}
+	floorOf := map[key]string{}   // a record's Floor
+	floorCase := map[string]key{} // scenario and CaseKey of a floor record
 	var want []key
 	for _, r := range recs {
 		var ps []string
@@ -111,6 +114,10 @@ func checkReport(t *testing.T, dir, in string) {
 		}
 		raw[k] = append(raw[k], r.Samples...)
 		unit[k] = r.Unit
+		floorOf[k] = r.Floor
+		if r.Driver == dataset.FloorDriver {
+			floorCase[r.Scenario+"\x00"+r.CaseKey()] = k
+		}
 	}
 	median := func(xs []float64) float64 {
 		s := slices.Sorted(slices.Values(xs))
@@ -156,11 +163,8 @@ func checkReport(t *testing.T, dir, in string) {
 		assert.Equal(t, strconv.Itoa(len(xs)), cells[6], "n %v", k)
 		ratio := "—"
 		if k.variant != dataset.FloorDriver {
-			fk := key{k.scenario, dataset.FloorMetric(k.scenario, k.metric), dataset.FloorDriver, k.params}
-			if k.scenario == "lookup" { // the floor has no depth
-				fk.params = regexp.MustCompile(`depth=\S+ ?`).ReplaceAllString(k.params, "")
-			}
-			if f := raw[fk]; len(f) > 0 && unit[fk] == u {
+			fk, named := floorCase[k.scenario+"\x00"+floorOf[k]]
+			if f := raw[fk]; named && len(f) > 0 && unit[fk] == u {
 				ratio = render.FormatRatio(median(xs) / median(f))
 			}
 		}
@@ -172,16 +176,7 @@ func checkReport(t *testing.T, dir, in string) {
 // chromiumBinary finds headless Chromium; without it the test fails in CI
 // (CI=true) and skips elsewhere.
 func chromiumBinary(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (apt-get install chromium)")
-	}
-	t.Skip("chromium is not installed")
-	return ""
+	return testenv.NeedTool(t, "chromium|chromium-browser|google-chrome", "chromium")
 }
 
 // The HTML report loads and draws in a real browser: a screenshot of it

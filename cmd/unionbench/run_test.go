@@ -3,10 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/montanaflynn/stats"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/perf/benchfmt"
@@ -14,11 +12,12 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/results"
-	"github.com/unionbench/unionbench/scenarios/scenariotest"
+	"github.com/unionbench/unionbench/reports/stats"
 )
 
-// whyRoot is what needs root, for scenariotest.NeedRoot.
+// whyRoot is what needs root, for testenv.NeedRoot.
 const whyRoot = "unionbench run mounts filesystems"
 
 func TestRunBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
@@ -48,16 +47,13 @@ func TestRunBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			if c.root {
-				scenariotest.NeedRoot(t, whyRoot)
+				testenv.NeedRoot(t, whyRoot)
 			}
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out")
 			args := append([]string{"run", "--out", out, "--workdir", filepath.Join(dir, "work")}, c.args...)
 			stdout, stderr, code := unionbench(t, args...)
-			assert.Equal(t, 2, code, "stderr: %s", stderr)
-			assert.Empty(t, stdout)
-			assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
-			assert.Contains(t, stderr, c.want)
+			assertRefused(t, stdout, stderr, code, c.want)
 			assert.NoDirExists(t, out, "bad input must not create the results directory")
 		})
 	}
@@ -100,7 +96,7 @@ func median(t *testing.T, xs []float64) float64 {
 // pagecache on overlay2, overlay and vfs, checks the files it writes, and
 // checks the figures against what is known of these drivers on this kernel.
 func TestRunTellsTheKnownStory(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
+	testenv.NeedRoot(t, whyRoot)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	stdout, stderr, code := unionbench(t, "run", "--out", out, "--workdir", filepath.Join(dir, "work"),
@@ -154,6 +150,41 @@ func TestRunTellsTheKnownStory(t *testing.T) {
 	assert.Equal(t, samples, n)
 	assert.True(t, sawKernel, "bench.txt carries the kernel as a config line")
 
+	// Every record says what it is, and every floor it names was measured
+	// in the same run: readers pair and judge by these fields alone.
+	floors := map[string]bool{}
+	for _, r := range recs {
+		if r.Driver == "floor" {
+			floors[r.Scenario+" "+r.Unit+" "+r.CaseKey()] = true
+		}
+	}
+	byKey := map[string]results.Record{}
+	for _, r := range recs {
+		byKey[r.Key()] = r
+		assert.Equal(t, results.OK, r.Status, r.Key())
+		assert.Contains(t, []results.Better{results.Lower, results.Higher}, r.Better, r.Key())
+		assert.Equal(t, r.Unit != "ns", r.Exact, "%s: counts are exact, timings are not", r.Key())
+		if r.Floor != "" {
+			assert.True(t, floors[r.Scenario+" "+r.Unit+" "+r.Floor], "%s names floor %s, which the run measured", r.Key(), r.Floor)
+		}
+	}
+	assert.Equal(t, "copy-fsync/size=1MiB/cache=cold", byKey["copyup/first-write/driver=overlay2/size=1MiB/cache=cold"].Floor)
+	assert.Equal(t, "copy-fsync/size=1MiB/cache=cold", byKey["copyup/chmod/driver=overlay2/size=1MiB/cache=cold"].Floor)
+	assert.Empty(t, byKey["copyup/second-write/driver=overlay2/size=1MiB/cache=cold"].Floor, "a write to a copied-up file copies nothing")
+	assert.Equal(t, results.Higher, byKey["inodes/layers-until-enospc/driver=overlay2/limit=small-fs"].Better)
+	assert.Equal(t, results.Lower, byKey["inodes/image-inodes/driver=overlay2/layers=10/dirs=1000/files=20"].Better)
+	// bench.txt carries better and exactness as benchfmt unit metadata.
+	fromBench, err := results.ReadAny(filepath.Join(out, "bench.txt"))
+	require.NoError(t, err)
+	for _, b := range fromBench {
+		r, ok := byKey[b.Key()]
+		if assert.True(t, ok, "bench.txt's %s is in results.jsonl", b.Key()) {
+			assert.Equal(t, r.Better, b.Better, b.Key())
+			assert.Equal(t, r.Exact, b.Exact, b.Key())
+			assert.Equal(t, r.Unit, b.Unit, b.Key())
+		}
+	}
+
 	// Legacy overlay hard-links every unchanged file but copies every
 	// directory into each layer: with many directories it needs several
 	// times overlay2's inodes for the same image.
@@ -192,7 +223,7 @@ func TestRunTellsTheKnownStory(t *testing.T) {
 // too large for it are recorded as failed with the errno, the others are
 // measured, and the exit code says something failed.
 func TestRunRecordsAFailureAndGoesOn(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
+	testenv.NeedRoot(t, whyRoot)
 	dir := t.TempDir()
 	small := filepath.Join(dir, "small")
 	require.NoError(t, os.Mkdir(small, 0o755))

@@ -5,11 +5,10 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
-
-	"github.com/montanaflynn/stats"
 
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/stats"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios/quirks"
 )
 
@@ -23,10 +22,10 @@ func printSummary(w io.Writer, recs []results.Record) {
 		for _, p := range r.Params {
 			params = append(params, p.Key+"="+p.Value)
 		}
-		median := "-"
+		var median string
 		switch {
-		case r.Failed() && r.Extra["unsupported"] == true:
-			median = "n/a: " + oneLine(r.Error)
+		case r.Status == results.Unsupported:
+			median = "n/a: " + oneLine(r.Reason)
 		case r.Failed():
 			median = "FAILED: " + oneLine(r.Error)
 		case r.Scenario == quirks.Scenario:
@@ -37,9 +36,7 @@ func printSummary(w io.Writer, recs []results.Record) {
 			}
 			median = fmt.Sprintf("%s %v", mark, r.Extra["observed"])
 		default:
-			if m, err := stats.Median(r.Samples); err == nil {
-				median = formatValue(m, r.Unit)
-			}
+			median = units.Format(stats.Summarize(r.Samples).Median, r.Unit)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\n", r.Scenario, r.Metric, r.Variant, strings.Join(params, " "), median, len(r.Samples))
 	}
@@ -52,26 +49,4 @@ func oneLine(s string) string {
 		s = s[:97] + "..."
 	}
 	return s
-}
-
-// formatValue renders a median in its unit the way a person reads it.
-func formatValue(v float64, unit string) string {
-	switch unit {
-	case "ns":
-		return time.Duration(v).Round(time.Duration(max(1, v/1000))).String()
-	case "bytes":
-		for _, u := range []struct {
-			s string
-			f float64
-		}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-			if v >= u.f {
-				return fmt.Sprintf("%.1f %s", v/u.f, u.s)
-			}
-		}
-		return fmt.Sprintf("%.0f B", v)
-	case "ratio":
-		return fmt.Sprintf("%.2f", v)
-	default:
-		return fmt.Sprintf("%.4g %s", v, unit)
-	}
 }

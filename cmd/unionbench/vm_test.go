@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/internal/vm"
 	"github.com/unionbench/unionbench/reports/results"
 )
@@ -67,10 +68,7 @@ func TestVMBadInputIsOneLineAndExitCode2(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			stdout, stderr, code := unionbench(t, append(base, c.args...)...)
-			assert.Equal(t, 2, code, "stderr: %s", stderr)
-			assert.Empty(t, stdout)
-			assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %q", stderr)
-			assert.Contains(t, stderr, c.want)
+			assertRefused(t, stdout, stderr, code, c.want)
 			assert.NoDirExists(t, out, "bad input creates nothing")
 		})
 	}
@@ -109,13 +107,13 @@ func TestVMGuestCommandsGetTheirOwnDirectories(t *testing.T) {
 // default the newest linux-image .deb in /var/cache/unionbench/debs, or the
 // one linux-image-amd64 depends on, fetched with apt-get download.
 func TestVMBootsDebianKernel(t *testing.T) {
-	if os.Getenv("UNIONBENCH_VM_TEST") != "1" {
+	if !testenv.VMTest(t) {
 		t.Skip("boots a kernel in qemu for minutes: set UNIONBENCH_VM_TEST=1 to run it")
 	}
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		t.Fatal("qemu-system-x86_64 not installed (Debian package qemu-system-x86)")
 	}
-	kernel := os.Getenv("UNIONBENCH_VM_KERNEL")
+	kernel := testenv.VMKernel()
 	if kernel == "" {
 		kernel = debianKernel(t)
 	}

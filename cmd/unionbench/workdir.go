@@ -5,9 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
-	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/sandbox"
 )
 
@@ -17,19 +15,12 @@ import (
 const defaultWorkdir = "/var/tmp/unionbench"
 
 func workdirFlag(fs *flag.FlagSet) *string {
-	return fs.String("workdir", defaultWorkdir, "directory that holds all scratch state (never / or under /var/lib/docker)")
+	return fs.String("workdir", defaultWorkdir, "directory that holds all scratch state (not a system directory such as /etc or /usr, nor under /var/lib/docker)")
 }
 
 // checkWorkdir turns a refused work directory into a usage error.
 func checkWorkdir(dir string) (string, error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", badInput("--workdir %q: %v", dir, err)
-	}
-	if err := backing.CheckWorkdir(abs); err != nil {
-		return "", badInput("--workdir %q: %v", dir, err)
-	}
-	return abs, nil
+	return checkDir("--workdir", dir, scratchDir)
 }
 
 // enterSandbox re-executes unionbench in its private namespaces (it returns

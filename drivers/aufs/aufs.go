@@ -1,6 +1,7 @@
 package aufs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -171,18 +172,23 @@ func (d *Driver) MaxDepth() int { return d.maxDepth }
 // mount point of every layer up front), the layers/<id> chain file, and
 // the spec applied to diff/<id> in aufs's format over the parents' diff
 // directories.
-func (d *Driver) Create(id, parent string, spec *layerspec.Layer) error {
-	return d.create(id, parent, spec)
+func (d *Driver) Create(ctx context.Context, id, parent string, spec *layerspec.Layer) error {
+	return d.create(ctx, id, parent, spec)
 }
 
 // CreateReadWrite makes a container layer. aufs has no difference between
 // the two: any layer with parents is mounted with its own diff directory
 // as the writable branch.
-func (d *Driver) CreateReadWrite(id, parent string, spec *layerspec.Layer) error {
-	return d.create(id, parent, spec)
+func (d *Driver) CreateReadWrite(ctx context.Context, id, parent string, spec *layerspec.Layer) error {
+	return d.create(ctx, id, parent, spec)
 }
 
-func (d *Driver) create(id, parent string, spec *layerspec.Layer) (err error) {
+// layerErr is the *drivers.LayerError of op on layer id.
+func (d *Driver) layerErr(op, id string, err error) error {
+	return &drivers.LayerError{Driver: d.name, Op: op, ID: id, Err: err}
+}
+
+func (d *Driver) create(ctx context.Context, id, parent string, spec *layerspec.Layer) (err error) {
 	if err := checkID(id); err != nil {
 		return err
 	}
@@ -196,13 +202,18 @@ func (d *Driver) create(id, parent string, spec *layerspec.Layer) (err error) {
 			return fmt.Errorf("%s: layer %q: %w", Name, id, err)
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return d.layerErr("create", id, err)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var parentChain []string
 	depth := 1
 	if parent != "" {
-		if parentChain, err = d.chain(parent); err != nil {
-			return fmt.Errorf("%s: create layer %q: parent: %w", Name, id, err)
+		if parentChain, err = d.chain(parent); errors.Is(err, drivers.ErrUnknownLayer) {
+			return drivers.UnknownParent(d.name, id, parent)
+		} else if err != nil {
+			return d.layerErr("create", id, fmt.Errorf("parent: %w", err))
 		}
 		depth = len(parentChain) + 2
 	}
@@ -210,11 +221,11 @@ func (d *Driver) create(id, parent string, spec *layerspec.Layer) (err error) {
 		return &drivers.DepthError{Driver: d.name, Depth: depth, Max: d.maxDepth}
 	}
 	if _, err := os.Lstat(d.layersPath(id)); err == nil {
-		return fmt.Errorf("%s: layer %q already exists (%s)", Name, id, d.layersPath(id))
+		return d.layerErr("create", id, fmt.Errorf("%w (%s)", drivers.ErrLayerExists, d.layersPath(id)))
 	}
 	diff := d.diffPath(id)
 	if err := mkdirMode(diff, 0o755); err != nil {
-		return fmt.Errorf("%s: create layer %q: %w", Name, id, err)
+		return d.layerErr("create", id, err)
 	}
 	defer func() {
 		if err != nil {
@@ -222,10 +233,10 @@ func (d *Driver) create(id, parent string, spec *layerspec.Layer) (err error) {
 		}
 	}()
 	if err := mkdirMode(d.mntPath(id), 0o755); err != nil {
-		return fmt.Errorf("%s: create layer %q: %w", Name, id, err)
+		return d.layerErr("create", id, err)
 	}
 	if err := writeNew(d.layersPath(id), layersFile(parent, parentChain), 0o644); err != nil {
-		return fmt.Errorf("%s: create layer %q: %w", Name, id, err)
+		return d.layerErr("create", id, err)
 	}
 	if spec == nil {
 		return nil
@@ -236,8 +247,8 @@ func (d *Driver) create(id, parent string, spec *layerspec.Layer) (err error) {
 			lowers = append(lowers, d.diffPath(p))
 		}
 	}
-	if err := layerspec.Apply(diff, spec, layerspec.AufsFormat{}, lowers); err != nil {
-		return fmt.Errorf("%s: layer %q: %w", Name, id, err)
+	if err := layerspec.Apply(ctx, diff, spec, layerspec.AufsFormat{}, lowers); err != nil {
+		return d.layerErr("create", id, err)
 	}
 	return nil
 }
@@ -255,8 +266,10 @@ func (d *Driver) plan(id string, parents []string) (mountPlan, error) {
 
 // Mount mounts the union of id and its parents at mnt/<id>. A layer
 // without parents is not mounted: as in Docker, its diff directory is
-// already the whole tree, and that is what Mount returns.
-func (d *Driver) Mount(id string) (string, error) {
+// already the whole tree, and that is what Mount returns. ctx is looked
+// at before each of the mount calls; once it is done, what they mounted is
+// unmounted again.
+func (d *Driver) Mount(ctx context.Context, id string) (string, error) {
 	if err := checkID(id); err != nil {
 		return "", err
 	}
@@ -264,7 +277,10 @@ func (d *Driver) Mount(id string) (string, error) {
 	defer d.mu.Unlock()
 	parents, err := d.chain(id)
 	if err != nil {
-		return "", fmt.Errorf("%s: mount: %w", Name, err)
+		return "", d.layerErr("mount", id, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return "", d.layerErr("mount", id, err)
 	}
 	if len(parents) == 0 {
 		return d.diffPath(id), nil
@@ -275,14 +291,14 @@ func (d *Driver) Mount(id string) (string, error) {
 	}
 	plan, err := d.plan(id, parents)
 	if err != nil {
-		return "", fmt.Errorf("%s: mount layer %q: %w", Name, id, err)
+		return "", d.layerErr("mount", id, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Lstat(target, &st); err != nil {
-		return "", fmt.Errorf("%s: mount layer %q: %w", Name, id, &fs.PathError{Op: "lstat", Path: target, Err: err})
+		return "", d.layerErr("mount", id, &fs.PathError{Op: "lstat", Path: target, Err: err})
 	}
-	if err := d.mountBranches(target, plan); err != nil {
-		return "", fmt.Errorf("%s: mount layer %q (%d branches, %d calls) at %s: %w", Name, id, len(parents)+1, len(plan.Calls()), target, err)
+	if err := d.mountBranches(ctx, target, plan); err != nil {
+		return "", d.layerErr("mount", id, fmt.Errorf("%d branches, %d calls at %s: %w", len(parents)+1, len(plan.Calls()), target, err))
 	}
 	d.mounts[id] = st
 	return target, nil
@@ -303,7 +319,7 @@ func (d *Driver) unmount(id string) error {
 		return nil
 	}
 	if err := d.unmountBranches(d.mntPath(id)); err != nil {
-		return fmt.Errorf("%s: unmount layer %q: %w", Name, id, err)
+		return d.layerErr("unmount", id, err)
 	}
 	delete(d.mounts, id)
 	return nil
@@ -318,15 +334,15 @@ func (d *Driver) Remove(id string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, err := d.chain(id); err != nil {
-		return fmt.Errorf("%s: remove: %w", Name, err)
+		return d.layerErr("remove", id, err)
 	}
 	children, err := d.children(id)
 	if err != nil {
-		return err
+		return d.layerErr("remove", id, err)
 	}
 	if len(children) > 0 {
 		sort.Strings(children)
-		return fmt.Errorf("%s: layer %q still has children (%s): remove them first", Name, id, strings.Join(children, ", "))
+		return d.layerErr("remove", id, fmt.Errorf("%w (%s): remove them first", drivers.ErrLayerHasChildren, strings.Join(children, ", ")))
 	}
 	if err := d.unmount(id); err != nil {
 		return err
@@ -341,13 +357,13 @@ func (d *Driver) Remove(id string) error {
 // failed removal leaves a layer that Remove can be retried on.
 func (d *Driver) removeDirs(id string) error {
 	if err := os.Remove(d.mntPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s: remove layer %q: %w", Name, id, err)
+		return d.layerErr("remove", id, err)
 	}
 	if err := os.RemoveAll(d.diffPath(id)); err != nil {
-		return fmt.Errorf("%s: remove layer %q: %w", Name, id, err)
+		return d.layerErr("remove", id, err)
 	}
 	if err := os.Remove(d.layersPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%s: remove layer %q: %w", Name, id, err)
+		return d.layerErr("remove", id, err)
 	}
 	return nil
 }
@@ -362,18 +378,18 @@ func (d *Driver) Usage(id string) (drivers.Usage, error) {
 		return drivers.Usage{}, err
 	}
 	if _, err := d.chain(id); err != nil {
-		return drivers.Usage{}, fmt.Errorf("%s: usage: %w", Name, err)
+		return drivers.Usage{}, d.layerErr("usage", id, err)
 	}
 	u, err := drivers.DirUsage(d.diffPath(id), d.layersPath(id))
 	if err != nil {
-		return u, fmt.Errorf("%s: usage of layer %q: %w", Name, id, err)
+		return u, d.layerErr("usage", id, err)
 	}
 	d.mu.Lock()
 	st, mounted := d.mounts[id]
 	d.mu.Unlock()
 	if !mounted {
 		if err := unix.Lstat(d.mntPath(id), &st); err != nil {
-			return u, fmt.Errorf("%s: usage of layer %q: %w", Name, id, &fs.PathError{Op: "lstat", Path: d.mntPath(id), Err: err})
+			return u, d.layerErr("usage", id, &fs.PathError{Op: "lstat", Path: d.mntPath(id), Err: err})
 		}
 	}
 	u.Inodes++
@@ -388,7 +404,7 @@ func (d *Driver) Depth(id string) (int, error) {
 	}
 	parents, err := d.chain(id)
 	if err != nil {
-		return 0, fmt.Errorf("%s: depth: %w", Name, err)
+		return 0, d.layerErr("depth", id, err)
 	}
 	return len(parents) + 1, nil
 }

@@ -1,6 +1,7 @@
 package aufs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,18 +16,10 @@ import (
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/drivers/drivertest"
 	"github.com/unionbench/unionbench/internal/mountutil"
-	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
-
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("applying layer specs sets owners and needs root")
-	}
-}
+func needRoot(t *testing.T) { drivertest.RequireRoot(t, Name) }
 
 // kernelCall is one mount(2) the driver asked for.
 type kernelCall struct {
@@ -92,55 +85,30 @@ func buildImage(t *testing.T, d *Driver, layers []*layerspec.Layer) []string {
 	parent := ""
 	for i, l := range layers {
 		id := fmt.Sprintf("img%d", i)
-		require.NoError(t, d.Create(id, parent, l))
+		require.NoError(t, d.Create(t.Context(), id, parent, l))
 		ids, parent = append(ids, id), id
 	}
 	return ids
-}
-
-func listDir(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
-func mode(t *testing.T, p string) fs.FileMode {
-	t.Helper()
-	fi, err := os.Lstat(p)
-	require.NoError(t, err)
-	return fi.Mode()
-}
-
-func readFile(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	require.NoError(t, err)
-	return string(b)
 }
 
 func TestLayoutOfAnImageAndAContainer(t *testing.T) {
 	needRoot(t)
 	d, k := testDriver(t, drivers.Options{})
 	buildImage(t, d, threeLayers)
-	require.NoError(t, drivers.NewContainer(d, "c", "img2"))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img2"))
 	r := d.Root()
 
-	assert.Equal(t, []string{"diff", "layers", "mnt"}, listDir(t, r))
+	assert.Equal(t, []string{"diff", "layers", "mnt"}, drivertest.Names(t, r))
 	ids := []string{"c", "c-init", "img0", "img1", "img2"}
 	for _, top := range []string{"diff", "layers", "mnt"} {
-		assert.Equal(t, fs.ModeDir|0o710, mode(t, filepath.Join(r, top)), top)
-		assert.Equal(t, ids, listDir(t, filepath.Join(r, top)), top)
+		assert.Equal(t, fs.ModeDir|0o710, drivertest.Mode(t, filepath.Join(r, top)), top)
+		assert.Equal(t, ids, drivertest.Names(t, filepath.Join(r, top)), top)
 	}
 	for _, id := range ids {
-		assert.Equal(t, fs.ModeDir|0o755, mode(t, filepath.Join(r, "diff", id)), "diff/%s", id)
-		assert.Equal(t, fs.ModeDir|0o755, mode(t, filepath.Join(r, "mnt", id)), "mnt/%s", id)
-		assert.Empty(t, listDir(t, filepath.Join(r, "mnt", id)), "mnt/%s is an empty mount point", id)
-		assert.Equal(t, fs.FileMode(0o644), mode(t, filepath.Join(r, "layers", id)), "layers/%s", id)
+		assert.Equal(t, fs.ModeDir|0o755, drivertest.Mode(t, filepath.Join(r, "diff", id)), "diff/%s", id)
+		assert.Equal(t, fs.ModeDir|0o755, drivertest.Mode(t, filepath.Join(r, "mnt", id)), "mnt/%s", id)
+		assert.Empty(t, drivertest.Names(t, filepath.Join(r, "mnt", id)), "mnt/%s is an empty mount point", id)
+		assert.Equal(t, fs.FileMode(0o644), drivertest.Mode(t, filepath.Join(r, "layers", id)), "layers/%s", id)
 	}
 
 	// Docker's chain files: the parent, then the parent's own chain.
@@ -151,25 +119,25 @@ func TestLayoutOfAnImageAndAContainer(t *testing.T) {
 		"c-init": "img2\nimg1\nimg0\n",
 		"c":      "c-init\nimg2\nimg1\nimg0\n",
 	} {
-		assert.Equal(t, want, readFile(t, filepath.Join(r, "layers", id)), "layers/%s", id)
+		assert.Equal(t, want, drivertest.ReadString(t, filepath.Join(r, "layers", id)), "layers/%s", id)
 	}
 
 	// aufs's whiteouts: empty .wh.<name> files beside the deleted names,
 	// and .wh..wh..opq inside the opaque directory.
-	assert.Equal(t, []string{".wh.gone", ".wh.sub"}, listDir(t, filepath.Join(r, "diff/img1/a")))
+	assert.Equal(t, []string{".wh.gone", ".wh.sub"}, drivertest.Names(t, filepath.Join(r, "diff/img1/a")))
 	for _, wh := range []string{"diff/img1/a/.wh.gone", "diff/img1/a/.wh.sub", "diff/img2/d/.wh..wh..opq"} {
 		fi, err := os.Lstat(filepath.Join(r, wh))
 		require.NoError(t, err, wh)
 		assert.True(t, fi.Mode().IsRegular(), wh)
 		assert.Zero(t, fi.Size(), wh)
 	}
-	assert.Equal(t, []string{".wh..wh..opq", "new"}, listDir(t, filepath.Join(r, "diff/img2/d")))
-	assert.Equal(t, fs.ModeDir|0o750, mode(t, filepath.Join(r, "diff/img2/d")))
-	assert.Equal(t, []string{".dockerenv", "dev", "etc", "proc", "sys"}, listDir(t, filepath.Join(r, "diff/c-init")))
-	assert.Empty(t, listDir(t, filepath.Join(r, "diff/c")))
+	assert.Equal(t, []string{".wh..wh..opq", "new"}, drivertest.Names(t, filepath.Join(r, "diff/img2/d")))
+	assert.Equal(t, fs.ModeDir|0o750, drivertest.Mode(t, filepath.Join(r, "diff/img2/d")))
+	assert.Equal(t, []string{".dockerenv", "dev", "etc", "proc", "sys"}, drivertest.Names(t, filepath.Join(r, "diff/c-init")))
+	assert.Empty(t, drivertest.Names(t, filepath.Join(r, "diff/c")))
 
 	// What Mount passes to the kernel: one call for a shallow stack.
-	dir, err := d.Mount("c")
+	dir, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(r, "mnt/c"), dir)
 	want := kernelCall{"", "none", filepath.Join(r, "mnt/c"), "aufs", 0,
@@ -177,12 +145,12 @@ func TestLayoutOfAnImageAndAContainer(t *testing.T) {
 			",dio,xino=/dev/shm/aufs.xino,dirperm1"}
 	assert.Equal(t, []kernelCall{want}, k.mounts)
 
-	again, err := d.Mount("c")
+	again, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	assert.Equal(t, dir, again)
 	assert.Len(t, k.mounts, 1, "mounting a mounted layer does not mount again")
 
-	base, err := d.Mount("img0")
+	base, err := d.Mount(t.Context(), "img0")
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(r, "diff/img0"), base, "a layer without parents is its diff directory, unmounted, as in Docker")
 	assert.Len(t, k.mounts, 1)
@@ -209,15 +177,15 @@ func TestDeepContainerMountsInPagesAndRefusesOneLayerMore(t *testing.T) {
 	var image []string
 	for i := 0; i < DefaultMaxDepth-2; i++ {
 		id := hexID(i)
-		require.NoError(t, d.Create(id, parent, nil))
+		require.NoError(t, d.Create(t.Context(), id, parent, nil))
 		image, parent = append(image, id), id
 	}
-	require.NoError(t, drivers.NewContainer(d, "c", parent))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", parent))
 	n, err := d.Depth("c")
 	require.NoError(t, err)
 	assert.Equal(t, 127, n)
 
-	_, err = d.Mount("c")
+	_, err = d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	require.Greater(t, len(k.mounts), 1, "a deep stack with long paths needs appends (root %s)", d.Root())
 	var plan mountPlan
@@ -240,7 +208,7 @@ func TestDeepContainerMountsInPagesAndRefusesOneLayerMore(t *testing.T) {
 	}
 	assert.Equal(t, wantBranches(d.diffPath("c"), ro), branchesOf(t, plan, d.options(true)))
 
-	err = d.CreateReadWrite("too-deep", "c", nil)
+	err = d.CreateReadWrite(t.Context(), "too-deep", "c", nil)
 	var de *drivers.DepthError
 	require.ErrorAs(t, err, &de)
 	assert.Equal(t, drivers.DepthError{Driver: "aufs", Depth: 128, Max: 127}, *de)
@@ -251,29 +219,36 @@ func TestDeepContainerMountsInPagesAndRefusesOneLayerMore(t *testing.T) {
 func TestMaxDepthOption(t *testing.T) {
 	d, _ := testDriver(t, drivers.Options{MaxDepth: 2})
 	assert.Equal(t, 2, d.MaxDepth())
-	require.NoError(t, d.Create("a", "", nil))
-	require.NoError(t, d.Create("b", "a", nil))
+	require.NoError(t, d.Create(t.Context(), "a", "", nil))
+	require.NoError(t, d.Create(t.Context(), "b", "a", nil))
 	var de *drivers.DepthError
-	assert.ErrorAs(t, d.Create("c", "b", nil), &de)
+	assert.ErrorAs(t, d.Create(t.Context(), "c", "b", nil), &de)
 
 	d, _ = testDriver(t, drivers.Options{MaxDepth: 1000})
 	assert.Equal(t, 1000, d.MaxDepth(), "a kernel built with a larger branch limit may be used")
 }
 
+// appendingStack is a driver on a fake kernel with layers a <- b <- c and a
+// page so small that mounting c takes appends.
+func appendingStack(t *testing.T) (*Driver, *fakeKernel) {
+	d, k := testDriver(t, drivers.Options{})
+	d.pageSize = 160
+	require.NoError(t, d.Create(t.Context(), "a", "", nil))
+	require.NoError(t, d.Create(t.Context(), "b", "a", nil))
+	require.NoError(t, d.Create(t.Context(), "c", "b", nil))
+	return d, k
+}
+
 // A failed remount part way leaves nothing mounted and nothing recorded;
 // the error names the layer and unwraps to the errno.
 func TestFailedMountUnmountsAndIsNotRecorded(t *testing.T) {
-	d, k := testDriver(t, drivers.Options{})
-	d.pageSize = 160 // a page this small makes three layers need appends
-	require.NoError(t, d.Create("a", "", nil))
-	require.NoError(t, d.Create("b", "a", nil))
-	require.NoError(t, d.Create("c", "b", nil))
+	d, k := appendingStack(t)
 	plan, err := d.plan("c", []string{"b", "a"})
 	require.NoError(t, err)
 	require.NotEmpty(t, plan.Appends)
 
 	k.failAt = 2
-	_, err = d.Mount("c")
+	_, err = d.Mount(t.Context(), "c")
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, unix.EINVAL), "unwraps to the errno: %v", err)
 	assert.ErrorContains(t, err, `layer "c"`)
@@ -281,23 +256,44 @@ func TestFailedMountUnmountsAndIsNotRecorded(t *testing.T) {
 	assert.Equal(t, []string{d.mntPath("c")}, k.unmounts, "the half-built union is unmounted")
 
 	k.failAt = 0
-	_, err = d.Mount("c")
+	_, err = d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	assert.Len(t, k.mounts, 2+len(plan.Calls()), "the next Mount tries again from the start")
+}
+
+// A context that ends between the first mount call and the appends stops
+// the mount there, and the half-built union is unmounted again.
+func TestCancelledMountUnmountsWhatItMounted(t *testing.T) {
+	d, k := appendingStack(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	mount := d.mountFn
+	d.mountFn = func(dir, source, target, fstype string, flags uintptr, data string) error {
+		cancel() // the first call is made; the context ends before the next
+		return mount(dir, source, target, fstype, flags, data)
+	}
+	_, err := d.Mount(ctx, "c")
+	require.ErrorIs(t, err, context.Canceled)
+	var le *drivers.LayerError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, drivers.LayerError{Driver: "aufs", Op: "mount", ID: "c", Err: le.Err}, *le)
+	assert.Len(t, k.mounts, 1, "no append after the context ended")
+	assert.Equal(t, []string{d.mntPath("c")}, k.unmounts, "the half-built union is unmounted")
+	assert.NotContains(t, d.mounts, "c", "and not recorded as mounted")
 }
 
 func TestRemoveRefusesParentsAndUnmountsFirst(t *testing.T) {
 	needRoot(t)
 	d, k := testDriver(t, drivers.Options{})
 	ids := buildImage(t, d, threeLayers)
-	require.NoError(t, drivers.NewContainer(d, "c", ids[2]))
-	_, err := d.Mount("c")
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", ids[2]))
+	_, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 
 	err = d.Remove("img2")
-	assert.ErrorContains(t, err, `layer "img2" still has children (c-init)`)
-	assert.Error(t, d.Remove("c-init"))
-	assert.Error(t, d.Remove("missing"))
+	assert.ErrorIs(t, err, drivers.ErrLayerHasChildren)
+	assert.ErrorContains(t, err, `remove layer "img2": layer has child layers (c-init)`)
+	assert.ErrorIs(t, d.Remove("c-init"), drivers.ErrLayerHasChildren)
+	assert.ErrorIs(t, d.Remove("missing"), drivers.ErrUnknownLayer)
 
 	require.NoError(t, drivers.RemoveContainer(d, "c"))
 	assert.Equal(t, []string{d.mntPath("c")}, k.unmounts, "Remove unmounts a mounted layer")
@@ -305,7 +301,7 @@ func TestRemoveRefusesParentsAndUnmountsFirst(t *testing.T) {
 		require.NoError(t, d.Remove(ids[i]))
 	}
 	for _, top := range []string{"diff", "layers", "mnt"} {
-		assert.Empty(t, listDir(t, filepath.Join(d.Root(), top)), top)
+		assert.Empty(t, drivertest.Names(t, filepath.Join(d.Root(), top)), top)
 	}
 }
 
@@ -314,8 +310,8 @@ func TestRemoveRefusesParentsAndUnmountsFirst(t *testing.T) {
 func TestRemoveNeverDeletesUnderAMount(t *testing.T) {
 	needRoot(t)
 	d, _ := testDriver(t, drivers.Options{})
-	require.NoError(t, d.Create("a", "", &layerspec.Layer{Entries: []layerspec.Entry{file("f", 10)}}))
-	require.NoError(t, d.Create("b", "a", nil))
+	require.NoError(t, d.Create(t.Context(), "a", "", &layerspec.Layer{Entries: []layerspec.Entry{file("f", 10)}}))
+	require.NoError(t, d.Create(t.Context(), "b", "a", nil))
 	require.NoError(t, mountutil.Mount("tmpfs", d.mntPath("b"), "tmpfs", 0, "size=1m"))
 	defer func() { require.NoError(t, mountutil.Unmount(d.mntPath("b"))) }()
 
@@ -330,8 +326,8 @@ func TestRemoveNeverDeletesUnderAMount(t *testing.T) {
 func TestUsageCountsTheLayersOwnEntries(t *testing.T) {
 	needRoot(t)
 	d, _ := testDriver(t, drivers.Options{})
-	require.NoError(t, d.Create("a", "", &layerspec.Layer{Entries: []layerspec.Entry{file("dir/f", 8192)}}))
-	require.NoError(t, d.Create("b", "a", nil))
+	require.NoError(t, d.Create(t.Context(), "a", "", &layerspec.Layer{Entries: []layerspec.Entry{file("dir/f", 8192)}}))
+	require.NoError(t, d.Create(t.Context(), "b", "a", nil))
 	u, err := d.Usage("a")
 	require.NoError(t, err)
 	// diff/a, diff/a/dir, diff/a/dir/f, layers/a, mnt/a
@@ -341,28 +337,30 @@ func TestUsageCountsTheLayersOwnEntries(t *testing.T) {
 	before, err := d.Usage("b")
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), before.Inodes, "diff/b, layers/b, mnt/b")
-	_, err = d.Mount("b")
+	_, err = d.Mount(t.Context(), "b")
 	require.NoError(t, err)
 	during, err := d.Usage("b")
 	require.NoError(t, err)
 	assert.Equal(t, before, during, "a mounted layer's usage does not walk the union")
 
 	_, err = d.Usage("missing")
-	assert.ErrorContains(t, err, `no layer "missing"`)
+	assert.ErrorIs(t, err, drivers.ErrUnknownLayer)
 }
 
 func TestRejectsBadRequests(t *testing.T) {
 	d, _ := testDriver(t, drivers.Options{})
-	assert.ErrorContains(t, d.Create("orphan", "nope", nil), `create layer "orphan": parent: no layer "nope"`)
-	assert.Error(t, d.Create("../x", "", nil))
-	require.NoError(t, d.Create("base", "", nil))
-	assert.ErrorContains(t, d.Create("base", "", nil), "already exists")
+	err := d.Create(t.Context(), "orphan", "nope", nil)
+	assert.ErrorIs(t, err, drivers.ErrUnknownLayer)
+	assert.ErrorContains(t, err, `create layer "orphan": parent "nope"`)
+	assert.Error(t, d.Create(t.Context(), "../x", "", nil))
+	require.NoError(t, d.Create(t.Context(), "base", "", nil))
+	assert.ErrorIs(t, d.Create(t.Context(), "base", "", nil), drivers.ErrLayerExists)
 	bad := &layerspec.Layer{Entries: []layerspec.Entry{{Path: "../../etc/passwd", Kind: layerspec.File}}}
-	assert.Error(t, d.Create("bad", "base", bad))
-	_, err := os.Lstat(d.diffPath("bad"))
+	assert.Error(t, d.Create(t.Context(), "bad", "base", bad))
+	_, err = os.Lstat(d.diffPath("bad"))
 	assert.True(t, errors.Is(err, fs.ErrNotExist), "a refused spec creates nothing")
-	_, err = d.Mount("missing")
-	assert.ErrorContains(t, err, `no layer "missing"`)
+	_, err = d.Mount(t.Context(), "missing")
+	assert.ErrorIs(t, err, drivers.ErrUnknownLayer)
 }
 
 func TestVariantOptionsFollowDockers(t *testing.T) {
@@ -388,10 +386,10 @@ func TestRootWithOptionSyntaxMountsRelativeToIt(t *testing.T) {
 		root := filepath.Join(t.TempDir(), name)
 		require.NoError(t, os.Mkdir(root, 0o700))
 		d, k := testDriverAt(t, root, drivers.Options{})
-		require.NoError(t, d.Create("a", "", nil))
-		require.NoError(t, d.Create("b", "a", nil))
-		require.NoError(t, d.CreateReadWrite("c", "b", nil))
-		_, err := d.Mount("c")
+		require.NoError(t, d.Create(t.Context(), "a", "", nil))
+		require.NoError(t, d.Create(t.Context(), "b", "a", nil))
+		require.NoError(t, d.CreateReadWrite(t.Context(), "c", "b", nil))
+		_, err := d.Mount(t.Context(), "c")
 		require.NoError(t, err)
 		assert.Equal(t, []kernelCall{{d.Root(), "none", d.mntPath("c"), "aufs", 0,
 			"br:diff/c=rw:diff/b=ro+wh:diff/a=ro+wh,dio,xino=/dev/shm/aufs.xino,dirperm1"}}, k.mounts, name)
@@ -426,7 +424,7 @@ func TestFactorySaysWhyNotSupported(t *testing.T) {
 	case !listed():
 		assert.Equal(t, "aufs: aufs is not in /proc/filesystems (needs an Ubuntu kernel up to 20.04 / the aufs module): "+drivers.ErrNotSupported.Error(), err.Error())
 	}
-	assert.Empty(t, listDir(t, root))
+	assert.Empty(t, drivertest.Names(t, root))
 }
 
 func TestRegistered(t *testing.T) {
@@ -434,12 +432,6 @@ func TestRegistered(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, Name, r.Name)
 	assert.NotEmpty(t, r.Doc)
-}
-
-func TestConformance(t *testing.T) {
-	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-		return New(root, drivers.Options{})
-	})
 }
 
 func TestProcFilesystemsParsing(t *testing.T) {
@@ -471,8 +463,8 @@ func TestRealMountShowsTheFlattenedImage(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			d := realDriver(t, filepath.Join(t.TempDir(), name))
 			buildImage(t, d, threeLayers)
-			require.NoError(t, drivers.NewContainer(d, "c", "img2"))
-			dir, err := d.Mount("c")
+			require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img2"))
+			dir, err := d.Mount(t.Context(), "c")
 			require.NoError(t, err)
 
 			want, err := layerspec.Flatten(append(append([]*layerspec.Layer(nil), threeLayers...), layerspec.DockerInit()))
@@ -484,10 +476,10 @@ func TestRealMountShowsTheFlattenedImage(t *testing.T) {
 			require.NoError(t, os.Remove(filepath.Join(dir, "a/keep")))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "d/x"), []byte("new"), 0o644))
 			require.NoError(t, d.Unmount("c"))
-			assert.Empty(t, listDir(t, d.mntPath("c")))
+			assert.Empty(t, drivertest.Names(t, d.mntPath("c")))
 			_, err = os.Lstat(filepath.Join(d.diffPath("c"), "a/.wh.keep"))
 			assert.NoError(t, err, "the deletion is a .wh. file in the container's layer")
-			assert.Equal(t, "new", readFile(t, filepath.Join(d.diffPath("c"), "d/x")))
+			assert.Equal(t, "new", drivertest.ReadString(t, filepath.Join(d.diffPath("c"), "d/x")))
 		})
 	}
 }
@@ -499,16 +491,16 @@ func TestRealMountOfTheDeepestStack(t *testing.T) {
 	parent := ""
 	for i := 0; i < d.MaxDepth()-2; i++ {
 		id := hexID(i)
-		require.NoError(t, d.Create(id, parent, &layerspec.Layer{Entries: []layerspec.Entry{file(fmt.Sprintf("l/%03d", i), 1)}}))
+		require.NoError(t, d.Create(t.Context(), id, parent, &layerspec.Layer{Entries: []layerspec.Entry{file(fmt.Sprintf("l/%03d", i), 1)}}))
 		parent = id
 	}
-	require.NoError(t, drivers.NewContainer(d, "c", parent))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", parent))
 	parents, err := d.chain("c")
 	require.NoError(t, err)
 	plan, err := d.plan("c", parents)
 	require.NoError(t, err)
 	require.NotEmpty(t, plan.Appends, "the test must exercise appends")
-	dir, err := d.Mount("c")
+	dir, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
-	assert.Len(t, listDir(t, filepath.Join(dir, "l")), d.MaxDepth()-2, "one file from every image layer")
+	assert.Len(t, drivertest.Names(t, filepath.Join(dir, "l")), d.MaxDepth()-2, "one file from every image layer")
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/unionbench/unionbench/drivers"
 )
 
 // The driver root holds three directories, as Docker's aufs driver lays
@@ -64,7 +66,7 @@ func layersFile(parent string, parentChain []string) []byte {
 func (d *Driver) chain(id string) ([]string, error) {
 	data, err := os.ReadFile(d.layersPath(id))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("no layer %q (%s is missing): %w", id, d.layersPath(id), err)
+		return nil, fmt.Errorf("%w (no %s)", drivers.ErrUnknownLayer, d.layersPath(id))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("layer %q: %w", id, err)

@@ -1,6 +1,7 @@
 package aufs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os/exec"
@@ -88,9 +89,10 @@ func planMount(rw string, ro []string, opts string, pageSize int) (mountPlan, er
 
 // mountBranches performs a plan at target: the first call mounts, each
 // append is a remount of the same mount (Docker passes MS_REMOUNT alone,
-// which keeps it read-write). A failure part way unmounts what was
-// mounted, so a half-assembled union never stays behind.
-func (d *Driver) mountBranches(target string, plan mountPlan) (err error) {
+// which keeps it read-write). A failure part way, or ctx ending between
+// two calls, unmounts what was mounted, so a half-assembled union never
+// stays behind.
+func (d *Driver) mountBranches(ctx context.Context, target string, plan mountPlan) (err error) {
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, d.unmountFn(target))
@@ -99,7 +101,10 @@ func (d *Driver) mountBranches(target string, plan mountPlan) (err error) {
 	if err := d.mountFn(d.branchDir, "none", target, "aufs", 0, plan.First); err != nil {
 		return err
 	}
-	for _, a := range plan.Appends {
+	for i, a := range plan.Appends {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("after %d of %d mount calls: %w", i+1, len(plan.Appends)+1, err)
+		}
 		if err := d.mountFn(d.branchDir, "none", target, "aufs", unix.MS_REMOUNT, a); err != nil {
 			return err
 		}

@@ -1,12 +1,14 @@
 package drivertest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -24,7 +26,7 @@ func buildImage(t *testing.T, d drivers.Driver, prefix string, layers []*layersp
 	parent := ""
 	for i, l := range layers {
 		ids[i] = fmt.Sprintf("%s%03d", prefix, i)
-		require.NoError(t, d.Create(ids[i], parent, l), "create layer %d", i)
+		require.NoError(t, d.Create(t.Context(), ids[i], parent, l), "create layer %d", i)
 		parent = ids[i]
 	}
 	return ids
@@ -33,8 +35,8 @@ func buildImage(t *testing.T, d drivers.Driver, prefix string, layers []*layersp
 // mountContainer creates and mounts a container on image top layer top.
 func mountContainer(t *testing.T, d drivers.Driver, id, top string) string {
 	t.Helper()
-	require.NoError(t, drivers.NewContainer(d, id, top))
-	dir, err := d.Mount(id)
+	require.NoError(t, drivers.NewContainer(t.Context(), d, id, top))
+	dir, err := d.Mount(t.Context(), id)
 	require.NoError(t, err)
 	return dir
 }
@@ -163,7 +165,7 @@ func deepStack(t *testing.T, d drivers.Driver) {
 	assert.Equal(t, depth, n)
 	requireView(t, dir, layers)
 	if depth == d.MaxDepth() {
-		err = d.CreateReadWrite("too-deep", "c", nil)
+		err = d.CreateReadWrite(t.Context(), "too-deep", "c", nil)
 		var de *drivers.DepthError
 		assert.ErrorAs(t, err, &de, "a layer beyond MaxDepth is refused")
 	}
@@ -203,7 +205,7 @@ func writesLandInUpper(t *testing.T, d drivers.Driver) {
 
 	// The writes persist across unmount and mount.
 	require.NoError(t, d.Unmount("c1"))
-	dir, err = d.Mount("c1")
+	dir, err = d.Mount(t.Context(), "c1")
 	require.NoError(t, err)
 	got, err := os.ReadFile(filepath.Join(dir, lowerFile))
 	require.NoError(t, err)
@@ -220,18 +222,24 @@ func removeLeavesNothing(t *testing.T, d drivers.Driver) {
 		dir := mountContainer(t, d, c, ids[len(ids)-1])
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "scribble"), []byte(c), 0o600))
 	}
-	assert.Error(t, d.Remove(ids[0]), "a layer with children is refused")
+	assert.ErrorIs(t, d.Remove(ids[0]), drivers.ErrLayerHasChildren)
 	for _, c := range []string{"c1", "c2"} {
 		require.NoError(t, drivers.RemoveContainer(d, c))
 	}
 	for i := len(ids) - 1; i >= 0; i-- {
 		require.NoError(t, d.Remove(ids[i]))
 	}
+	requireEmptyRoot(t, d)
+}
+
+// requireEmptyRoot checks that nothing is mounted under the driver's root
+// and that only the driver's own empty top-level directories (overlay2's
+// l/, aufs's diff/ layers/ mnt/, vfs's dir/) are left in it.
+func requireEmptyRoot(t *testing.T, d drivers.Driver) {
+	t.Helper()
 	mounts, err := mountutil.MountsUnder(d.Root())
 	require.NoError(t, err)
 	assert.Empty(t, mounts)
-	// Only the driver's own empty top-level directories (overlay2's l/,
-	// aufs's diff/ layers/ mnt/, vfs's dir/) may stay.
 	var left []string
 	top, err := os.ReadDir(d.Root())
 	require.NoError(t, err)
@@ -244,16 +252,16 @@ func removeLeavesNothing(t *testing.T, d drivers.Driver) {
 			left = append(left, filepath.Join(e.Name(), n))
 		}
 	}
-	assert.Empty(t, left, "removing every layer leaves only the driver's empty top-level directories")
+	assert.Empty(t, left, "only the driver's empty top-level directories are left")
 }
 
 func mountIdempotent(t *testing.T, d drivers.Driver) {
 	ids := buildImage(t, d, "img", []*layerspec.Layer{{Entries: []layerspec.Entry{file("f", 1)}}, {Entries: []layerspec.Entry{file("g", 2)}}})
-	require.NoError(t, drivers.NewContainer(d, "c", ids[1]))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", ids[1]))
 	require.NoError(t, d.Unmount("c"), "unmounting a layer never mounted is not an error")
-	a, err := d.Mount("c")
+	a, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
-	b, err := d.Mount("c")
+	b, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	assert.Equal(t, a, b)
 	readSeed(t, b, "f", 1)
@@ -262,17 +270,125 @@ func mountIdempotent(t *testing.T, d drivers.Driver) {
 }
 
 func rejectsBadRequests(t *testing.T, d drivers.Driver) {
-	assert.Error(t, d.Create("orphan", "no-such-parent", nil), "unknown parent")
-	assert.Error(t, d.Create("../escape", "", nil), "id with a path separator")
-	assert.Error(t, d.Create("", "", nil), "empty id")
-	require.NoError(t, d.Create("base", "", nil))
-	assert.Error(t, d.Create("base", "", nil), "duplicate id")
-	_, err := d.Mount("missing")
-	assert.Error(t, err, "mount of an unknown layer")
+	assert.Error(t, d.Create(t.Context(), "../escape", "", nil), "id with a path separator")
+	assert.Error(t, d.Create(t.Context(), "", "", nil), "empty id")
+	require.NoError(t, d.Create(t.Context(), "base", "", nil))
 	bad := &layerspec.Layer{Entries: []layerspec.Entry{{Path: "../../etc/passwd", Kind: layerspec.File}}}
-	assert.Error(t, d.Create("bad", "base", bad), "a spec escaping the layer")
-	_, err = os.Stat(filepath.Join(filepath.Dir(d.Root()), "etc"))
+	assert.Error(t, d.Create(t.Context(), "bad", "base", bad), "a spec escaping the layer")
+	_, err := os.Stat(filepath.Join(filepath.Dir(d.Root()), "etc"))
 	assert.True(t, errors.Is(err, fs.ErrNotExist), "nothing written outside the root")
+}
+
+// requireLayerError checks that err is a *drivers.LayerError of this
+// driver for op on layer id, matching sentinel, and not a host limit.
+func requireLayerError(t *testing.T, d drivers.Driver, err error, sentinel error, op, id string) {
+	t.Helper()
+	require.ErrorIs(t, err, sentinel, "%s %s", op, id)
+	var le *drivers.LayerError
+	require.ErrorAs(t, err, &le, "%s %s", op, id)
+	assert.Equal(t, d.Name(), le.Driver, "%s %s: the driver", op, id)
+	assert.Equal(t, op, le.Op, "%s %s: the operation", op, id)
+	assert.Equal(t, id, le.ID, "%s %s: the layer", op, id)
+	assert.NotErrorIs(t, err, drivers.ErrNotSupported, "%s %s is a bad request, not a host limit", op, id)
+}
+
+// typedErrors: every refusal of the contract is a *drivers.LayerError that
+// errors.Is matches to its sentinel, whatever the driver writes in the
+// message.
+func typedErrors(t *testing.T, d drivers.Driver) {
+	err := d.Create(t.Context(), "orphan", "no-such-parent", nil)
+	requireLayerError(t, d, err, drivers.ErrUnknownLayer, "create", "orphan")
+	assert.ErrorContains(t, err, "no-such-parent", "the message names the missing parent")
+	err = d.CreateReadWrite(t.Context(), "orphan", "no-such-parent", nil)
+	requireLayerError(t, d, err, drivers.ErrUnknownLayer, "create", "orphan")
+
+	require.NoError(t, d.Create(t.Context(), "base", "", nil))
+	requireLayerError(t, d, d.Create(t.Context(), "base", "", nil), drivers.ErrLayerExists, "create", "base")
+	requireLayerError(t, d, d.CreateReadWrite(t.Context(), "base", "", nil), drivers.ErrLayerExists, "create", "base")
+
+	require.NoError(t, d.CreateReadWrite(t.Context(), "child", "base", nil))
+	requireLayerError(t, d, d.Remove("base"), drivers.ErrLayerHasChildren, "remove", "base")
+	_, err = d.Mount(t.Context(), "base")
+	require.NoError(t, err, "the refused removal left the layer usable")
+
+	_, err = d.Mount(t.Context(), "missing")
+	requireLayerError(t, d, err, drivers.ErrUnknownLayer, "mount", "missing")
+	requireLayerError(t, d, d.Remove("missing"), drivers.ErrUnknownLayer, "remove", "missing")
+	_, err = d.Usage("missing")
+	requireLayerError(t, d, err, drivers.ErrUnknownLayer, "usage", "missing")
+	_, err = d.Depth("missing")
+	requireLayerError(t, d, err, drivers.ErrUnknownLayer, "depth", "missing")
+
+	require.NoError(t, d.Remove("child"))
+	require.NoError(t, d.Remove("base"))
+	requireLayerError(t, d, d.Remove("base"), drivers.ErrUnknownLayer, "remove", "base")
+	requireEmptyRoot(t, d)
+}
+
+// cancelledContextRefuses: with a done context, Create, CreateReadWrite,
+// NewContainer and Mount fail with the context's error and leave nothing
+// (no layer, no mount), and the driver carries on as before.
+func cancelledContextRefuses(t *testing.T, d drivers.Driver) {
+	done, cancel := context.WithCancel(t.Context())
+	cancel()
+	spec := &layerspec.Layer{Entries: []layerspec.Entry{file("f", 1)}}
+	require.ErrorIs(t, d.Create(done, "img", "", spec), context.Canceled)
+	requireLayerError(t, d, d.Remove("img"), drivers.ErrUnknownLayer, "remove", "img")
+	requireEmptyRoot(t, d)
+
+	require.NoError(t, d.Create(t.Context(), "img", "", spec), "the same id once more, with a live context")
+	require.ErrorIs(t, d.CreateReadWrite(done, "rw", "img", spec), context.Canceled)
+	require.ErrorIs(t, drivers.NewContainer(done, d, "c", "img"), context.Canceled)
+	for _, id := range []string{"rw", "c", drivers.InitID("c")} {
+		requireLayerError(t, d, d.Remove(id), drivers.ErrUnknownLayer, "remove", id)
+	}
+
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	_, err := d.Mount(done, "c")
+	require.ErrorIs(t, err, context.Canceled)
+	mounts, err := mountutil.MountsUnder(d.Root())
+	require.NoError(t, err)
+	assert.Empty(t, mounts, "a refused mount mounts nothing")
+	readSeed(t, mountExisting(t, d, "c"), "f", 1)
+
+	require.NoError(t, drivers.RemoveContainer(d, "c"))
+	require.NoError(t, d.Remove("img"))
+	requireEmptyRoot(t, d)
+}
+
+// BigFile is the size of the file cancelStopsABigBuild builds: at the
+// speed layers are built (a few hundred MB/s to a few GB/s) a second or
+// more of writing, of which the check lets only the first 50 ms happen.
+const BigFile = 1 << 30
+
+// cancelStopsABigBuild starts building a layer holding a 1 GiB file of the
+// layer spec's random pattern (no holes: every byte is written), cancels
+// the build after 50 ms, and checks that it stops within a second with
+// context.Canceled, leaving no layer behind, so the id can be used again.
+func cancelStopsABigBuild(t *testing.T, d drivers.Driver) {
+	big := &layerspec.Layer{Entries: []layerspec.Entry{{Path: "big", Kind: layerspec.File, Size: BigFile, Seed: 9}}}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stop := time.AfterFunc(50*time.Millisecond, cancel)
+	defer stop.Stop()
+	start := time.Now()
+	err := d.Create(ctx, "big", "", big)
+	took := time.Since(start)
+	require.ErrorIs(t, err, context.Canceled, "after %v", took)
+	assert.Less(t, took, 50*time.Millisecond+time.Second, "the build stops soon after the cancel")
+	t.Logf("cancelled after 50ms, returned after %v: %v", took.Round(time.Millisecond), err)
+	requireLayerError(t, d, d.Remove("big"), drivers.ErrUnknownLayer, "remove", "big")
+	requireEmptyRoot(t, d)
+	require.NoError(t, d.Create(t.Context(), "big", "", nil), "the id is free again")
+	require.NoError(t, d.Remove("big"))
+}
+
+// mountExisting mounts an existing container.
+func mountExisting(t *testing.T, d drivers.Driver, id string) string {
+	t.Helper()
+	dir, err := d.Mount(t.Context(), id)
+	require.NoError(t, err)
+	return dir
 }
 
 func readdir(t *testing.T, dir string) []string {

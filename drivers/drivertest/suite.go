@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,48 +12,59 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/mountutil"
+	"github.com/unionbench/unionbench/internal/testenv"
 )
-
-// Factory makes a driver rooted at root (an empty directory on the backing
-// filesystem under test).
-type Factory func(t *testing.T, root string) (drivers.Driver, error)
 
 // mustRunOnCI are the drivers whose suite may not skip when CI=true.
 var mustRunOnCI = map[string]bool{"overlay2": true, "overlay": true, "vfs": true}
-
-// Backings lists the backing filesystem kinds the suite runs on; the
-// environment variable UNIONBENCH_BACKINGS (comma-separated) narrows it for
-// a quick local run.
-func Backings() []backing.Kind {
-	all := []backing.Kind{backing.Tmpfs, backing.Ext4, backing.Xfs, backing.Btrfs, backing.Dir}
-	env := os.Getenv("UNIONBENCH_BACKINGS")
-	if env == "" {
-		return all
-	}
-	var out []backing.Kind
-	for _, s := range strings.Split(env, ",") {
-		out = append(out, backing.Kind(strings.TrimSpace(s)))
-	}
-	return out
-}
 
 // skip skips, or fails on CI for the drivers CI must exercise.
 func skip(t *testing.T, driver string, format string, args ...any) {
 	t.Helper()
 	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" && mustRunOnCI[driver] {
+	if testenv.CI() && mustRunOnCI[driver] {
 		t.Fatalf("CI=true: the %s conformance suite must run here, but: %s", driver, msg)
 	}
 	t.Skip(msg)
 }
 
-// Run runs every check of the suite for one driver on every backing kind.
-func Run(t *testing.T, driver string, factory Factory) {
-	if os.Geteuid() != 0 {
+// QuickBackings narrows the backing kinds to tmpfs and ext4 for the rest
+// of the test, unless UNIONBENCH_BACKINGS says otherwise: for the runs of
+// the suite that repeat another (variants, another whiteout format).
+func QuickBackings(t *testing.T) { testenv.NarrowBackings(t, backing.Tmpfs, backing.Ext4) }
+
+// RunVariants runs the suite on each variant (mount options) of a driver,
+// on QuickBackings. A variant the kernel lacks is data, not a failure: it
+// skips, even on CI.
+func RunVariants(t *testing.T, driver string, factory drivers.Factory, variants [][]string) {
+	QuickBackings(t)
+	for _, opts := range variants {
+		v := drivers.Variant{Driver: driver, Options: opts}
+		t.Run(v.String(), func(t *testing.T) {
+			run(t, driver, func(t *testing.T, root string) (drivers.Driver, error) {
+				d, err := factory(root, drivers.Options{MountOptions: opts})
+				if errors.Is(err, drivers.ErrNotSupported) {
+					t.Skipf("%v", err)
+				}
+				return d, err
+			})
+		})
+	}
+}
+
+// Run runs every check of the suite for one driver, made by factory (the
+// driver package's New) with default options, on every backing kind.
+func Run(t *testing.T, driver string, factory drivers.Factory) {
+	run(t, driver, func(t *testing.T, root string) (drivers.Driver, error) {
+		return factory(root, drivers.Options{})
+	})
+}
+
+func run(t *testing.T, driver string, factory func(t *testing.T, root string) (drivers.Driver, error)) {
+	if !testenv.Root() {
 		skip(t, driver, "the %s conformance suite mounts filesystems and needs root", driver)
 	}
-	for _, kind := range Backings() {
+	for _, kind := range testenv.Backings(t) {
 		t.Run("backing="+string(kind), func(t *testing.T) {
 			fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: kind, Size: 2 << 30})
 			if errors.Is(err, backing.ErrUnsupported) {
@@ -68,17 +78,7 @@ func Run(t *testing.T, driver string, factory Factory) {
 				root := filepath.Join(fs.Dir, fmt.Sprintf("root%d", n))
 				require.NoError(t, os.Mkdir(root, 0o700))
 				d, err := factory(t, root)
-				if errors.Is(err, drivers.ErrNotSupported) {
-					skip(t, driver, "%v", err)
-				}
-				require.NoError(t, err)
-				t.Cleanup(func() {
-					assert.NoError(t, d.Cleanup())
-					mounts, err := mountutil.MountsUnder(root)
-					assert.NoError(t, err)
-					assert.Empty(t, mounts, "Cleanup left mounts under the driver root")
-				})
-				return d
+				return started(t, driver, d, err)
 			}
 			for _, c := range checks {
 				t.Run(c.name, func(t *testing.T) { c.run(t, newDriver(t)) })
@@ -103,4 +103,7 @@ var checks = []check{
 	{"RemoveLeavesNothingBehind", removeLeavesNothing},
 	{"MountIsIdempotent", mountIdempotent},
 	{"RejectsBadRequests", rejectsBadRequests},
+	{"ErrorsAreTyped", typedErrors},
+	{"CancelledContextRefuses", cancelledContextRefuses},
+	{"CancelStopsABigBuild", cancelStopsABigBuild},
 }

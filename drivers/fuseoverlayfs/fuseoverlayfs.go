@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/drivers/internal/overlayhost"
 	"github.com/unionbench/unionbench/drivers/overlay2"
 	"github.com/unionbench/unionbench/layerspec"
 )
@@ -68,15 +69,15 @@ func New(root string, opts drivers.Options) (drivers.Driver, error) {
 // fuse-overlayfs reads overlay's native format too.
 func newDriver(root string, opts drivers.Options, format layerspec.WhiteoutFormat) (*overlay2.Driver, error) {
 	name := drivers.Variant{Driver: Name, Options: opts.MountOptions}.String()
-	if err := overlay2.CheckOptions(name, opts.MountOptions); err != nil {
+	if err := overlayhost.CheckOptions(name, opts.MountOptions); err != nil {
 		return nil, err
 	}
-	maxDepth, err := overlay2.DepthLimit(name, opts.MaxDepth, DockerMaxLowers+1, MaxLowers+1,
+	maxDepth, err := drivers.DepthLimit(name, opts.MaxDepth, DockerMaxLowers+1, MaxLowers+1,
 		"the -o argument of 4096 relative lowers must fit in 128 KiB, MAX_ARG_STRLEN")
 	if err != nil {
 		return nil, err
 	}
-	if err := overlay2.CheckHost(Name, root, "fuse"); err != nil {
+	if err := overlayhost.Check(Name, root, "fuse", 0o710); err != nil {
 		return nil, err
 	}
 	if _, err := exec.LookPath(Program); err != nil {
@@ -86,11 +87,11 @@ func newDriver(root string, opts drivers.Options, format layerspec.WhiteoutForma
 		return nil, drivers.NotSupported(Name, "/dev/fuse is missing or not a character device (%v)", err)
 	}
 	if _, err := overlay2.ProbeMount(root, 2, opts.MountOptions, Mount); err != nil {
-		return nil, overlay2.Unsupported(Name, err, "test mount of a two-layer stack failed")
+		return nil, drivers.Unsupported(Name, err, "test mount of a two-layer stack failed")
 	}
 	if maxDepth > DockerMaxLowers+1 {
 		if _, err := overlay2.ProbeMount(root, maxDepth-1, opts.MountOptions, Mount); err != nil {
-			return nil, overlay2.Unsupported(Name, err, "a test mount of %d lower layers (MaxDepth %d) failed", maxDepth-1, maxDepth)
+			return nil, drivers.Unsupported(Name, err, "a test mount of %d lower layers (MaxDepth %d) failed", maxDepth-1, maxDepth)
 		}
 	}
 	return overlay2.NewDriver(root, overlay2.Config{

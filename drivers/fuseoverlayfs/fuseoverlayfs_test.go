@@ -1,7 +1,6 @@
 package fuseoverlayfs
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,55 +16,11 @@ import (
 	"github.com/unionbench/unionbench/drivers/drivertest"
 	"github.com/unionbench/unionbench/drivers/overlay2"
 	"github.com/unionbench/unionbench/internal/mountutil"
-	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
-
-// TestConformance runs the suite on layers written as Docker writes them
-// for fuse-overlayfs: aufs-style .wh. whiteouts.
-func TestConformance(t *testing.T) {
-	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-		return New(root, drivers.Options{})
-	})
-}
-
-// TestConformanceOverlayWhiteouts runs the suite on layers in overlay's
-// native format (0/0 character devices, trusted.overlay.opaque), which
-// fuse-overlayfs reads too when it runs as root, so that an overlay2 root
-// could be mounted by fuse-overlayfs as is.
-func TestConformanceOverlayWhiteouts(t *testing.T) {
-	if os.Getenv("UNIONBENCH_BACKINGS") == "" {
-		t.Setenv("UNIONBENCH_BACKINGS", "tmpfs,ext4")
-	}
-	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-		d, err := newDriver(root, drivers.Options{}, layerspec.OverlayFormat{})
-		if err != nil {
-			return nil, err
-		}
-		return d, nil
-	})
-}
-
 func newTestDriver(t *testing.T, opts drivers.Options) *overlay2.Driver {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: mounts fuse-overlayfs")
-	}
-	root := filepath.Join(t.TempDir(), "fuse-overlayfs")
-	d, err := New(root, opts)
-	if errors.Is(err, drivers.ErrNotSupported) {
-		t.Skip(err)
-	}
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		assert.NoError(t, d.Cleanup())
-		mounts, err := mountutil.MountsUnder(root)
-		assert.NoError(t, err)
-		assert.Empty(t, mounts)
-	})
-	return d.(*overlay2.Driver)
+	return drivertest.New(t, Name, New, opts).(*overlay2.Driver)
 }
 
 func TestParseVersion(t *testing.T) {
@@ -92,10 +47,10 @@ func TestVersion(t *testing.T) {
 func TestLayoutOnDisk(t *testing.T) {
 	d := newTestDriver(t, drivers.Options{})
 	l := d.Layout()
-	require.NoError(t, d.Create("base", "", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "base", "", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "a/gone", Kind: layerspec.File}, {Path: "o/x", Kind: layerspec.File},
 	}}))
-	require.NoError(t, d.Create("top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "a/gone", Kind: layerspec.Delete}, {Path: "o", Kind: layerspec.Opaque},
 	}}))
 	for _, p := range []string{"a/.wh.gone", "o/.wh..wh..opq"} {
@@ -114,7 +69,7 @@ func TestLayoutOnDisk(t *testing.T) {
 	root := d.Root()
 	assert.Equal(t, fmt.Sprintf("lowerdir=%s/l/%s,upperdir=%s/top/diff,workdir=%s/top/work", root, overlay2.LinkID("base"), root, root), spec.Data(false))
 
-	dir, err := d.Mount("top")
+	dir, err := d.Mount(t.Context(), "top")
 	require.NoError(t, err)
 	names, err := os.ReadDir(filepath.Join(dir, "a"))
 	require.NoError(t, err)
@@ -135,9 +90,9 @@ func TestLayoutOnDisk(t *testing.T) {
 // character device, whatever format the image layers use.
 func TestContainerDeletesBecomeCharDevices(t *testing.T) {
 	d := newTestDriver(t, drivers.Options{})
-	require.NoError(t, d.Create("img", "", &layerspec.Layer{Entries: []layerspec.Entry{{Path: "etc/f", Kind: layerspec.File}}}))
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
-	dir, err := d.Mount("c")
+	require.NoError(t, d.Create(t.Context(), "img", "", &layerspec.Layer{Entries: []layerspec.Entry{{Path: "etc/f", Kind: layerspec.File}}}))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	dir, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	require.NoError(t, os.Remove(filepath.Join(dir, "etc/f")))
 	var st unix.Stat_t
@@ -155,17 +110,17 @@ func TestDeepStacks(t *testing.T) {
 			parent := ""
 			for i := 0; i < depth-2; i++ {
 				id := fmt.Sprintf("layer%03d", i)
-				require.NoError(t, d.Create(id, parent, &layerspec.Layer{Entries: []layerspec.Entry{{Path: fmt.Sprintf("f%03d", i), Kind: layerspec.File, Size: 4, Seed: 1}}}))
+				require.NoError(t, d.Create(t.Context(), id, parent, &layerspec.Layer{Entries: []layerspec.Entry{{Path: fmt.Sprintf("f%03d", i), Kind: layerspec.File, Size: 4, Seed: 1}}}))
 				parent = id
 			}
-			require.NoError(t, drivers.NewContainer(d, "c", parent))
-			dir, err := d.Mount("c")
+			require.NoError(t, drivers.NewContainer(t.Context(), d, "c", parent))
+			dir, err := d.Mount(t.Context(), "c")
 			require.NoError(t, err)
 			got, err := os.ReadFile(filepath.Join(dir, "f000"))
 			require.NoError(t, err)
 			assert.Len(t, got, 4)
 			var de *drivers.DepthError
-			assert.ErrorAs(t, d.CreateReadWrite("one-more", "c", nil), &de)
+			assert.ErrorAs(t, d.CreateReadWrite(t.Context(), "one-more", "c", nil), &de)
 		})
 	}
 }

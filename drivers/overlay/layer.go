@@ -1,10 +1,11 @@
 package overlay
 
 import (
-	"fmt"
+	"context"
 	"os"
 	"path/filepath"
 
+	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/drivers/internal/layerset"
 	"github.com/unionbench/unionbench/drivers/internal/treecopy"
 	"github.com/unionbench/unionbench/layerspec"
@@ -21,58 +22,58 @@ const (
 // Create makes an image layer. On an image layer (or none) it is a full
 // tree; on a container layer, Docker's overlay driver has no tree to link
 // to and makes another container-style layer, and so does this one.
-func (d *Driver) Create(id, parent string, spec *layerspec.Layer) error {
-	return d.create(id, parent, spec, false)
+func (d *Driver) Create(ctx context.Context, id, parent string, spec *layerspec.Layer) error {
+	return d.create(ctx, id, parent, spec, false)
 }
 
 // CreateReadWrite makes a container layer (init or writable): an empty
 // upper on an image layer, or a copy of the parent's upper on a container
 // layer.
-func (d *Driver) CreateReadWrite(id, parent string, spec *layerspec.Layer) error {
-	return d.create(id, parent, spec, true)
+func (d *Driver) CreateReadWrite(ctx context.Context, id, parent string, spec *layerspec.Layer) error {
+	return d.create(ctx, id, parent, spec, true)
 }
 
-func (d *Driver) create(id, parent string, spec *layerspec.Layer, rw bool) error {
+func (d *Driver) create(ctx context.Context, id, parent string, spec *layerspec.Layer, rw bool) error {
 	dir := d.dir(id)
-	return d.layers.Create(id, parent, spec, d.maxDepth, dir, layerDirMode, func() error {
+	return d.layers.Create(ctx, id, parent, spec, d.maxDepth, dir, layerDirMode, func(ctx context.Context) error {
 		switch pdir := d.dir(parent); {
 		case parent == "":
-			return createBase(dir, spec)
+			return createBase(ctx, dir, spec)
 		case isImage(pdir) && !rw:
-			return createImage(dir, pdir, spec)
+			return createImage(ctx, dir, pdir, spec)
 		case isImage(pdir):
-			return d.createContainer(dir, parent, "", spec)
+			return d.createContainer(ctx, dir, parent, "", spec)
 		default:
 			lowerID, err := readLowerID(pdir)
 			if err != nil {
 				return err
 			}
-			return d.createContainer(dir, lowerID, filepath.Join(pdir, "upper"), spec)
+			return d.createContainer(ctx, dir, lowerID, filepath.Join(pdir, "upper"), spec)
 		}
 	})
 }
 
 // createBase makes a base image layer: root/ with spec applied.
-func createBase(dir string, spec *layerspec.Layer) error {
+func createBase(ctx context.Context, dir string, spec *layerspec.Layer) error {
 	root := filepath.Join(dir, "root")
 	if err := mkdir(root, baseRootMode); err != nil {
 		return err
 	}
-	return apply(root, spec, layerspec.FlatFormat{}, nil)
+	return apply(ctx, root, spec, layerspec.FlatFormat{}, nil)
 }
 
 // createImage makes an image layer on the image layer in pdir: a copy of
 // the parent's root/ whose files are hard links to the parent's, with spec
 // applied. As Docker does, the tree is built under another name and renamed
 // to root/ when complete, so a root/ is always a whole layer.
-func createImage(dir, pdir string, spec *layerspec.Layer) error {
+func createImage(ctx context.Context, dir, pdir string, spec *layerspec.Layer) error {
 	tmp := filepath.Join(dir, "tmproot")
-	if err := treecopy.Copy(filepath.Join(pdir, "root"), tmp, treecopy.Hardlink); err != nil {
+	if err := treecopy.Copy(ctx, filepath.Join(pdir, "root"), tmp, treecopy.Hardlink); err != nil {
 		return err
 	}
 	// FlatFormat unlinks every name it replaces before writing, so no
 	// write goes through an inode the parent shares.
-	if err := apply(tmp, spec, layerspec.FlatFormat{}, nil); err != nil {
+	if err := apply(ctx, tmp, spec, layerspec.FlatFormat{}, nil); err != nil {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, "root"))
@@ -82,14 +83,14 @@ func createImage(dir, pdir string, spec *layerspec.Layer) error {
 // lower-id, upper/ (a content copy of copyUpper if set, else empty with the
 // mode of the image's root), work/ and merged/; spec is applied to upper/
 // in overlay's own format.
-func (d *Driver) createContainer(dir, lowerID, copyUpper string, spec *layerspec.Layer) error {
+func (d *Driver) createContainer(ctx context.Context, dir, lowerID, copyUpper string, spec *layerspec.Layer) error {
 	lowerRoot := filepath.Join(d.dir(lowerID), "root")
 	upper := filepath.Join(dir, "upper")
 	if copyUpper != "" {
 		// Real copies: the parent's upper may still change (an init layer
 		// is mounted and written to), and whiteouts and opaque xattrs
 		// come along, so the container sees what its parent saw.
-		if err := treecopy.Copy(copyUpper, upper, treecopy.Content); err != nil {
+		if err := treecopy.Copy(ctx, copyUpper, upper, treecopy.Content); err != nil {
 			return err
 		}
 	} else {
@@ -111,14 +112,14 @@ func (d *Driver) createContainer(dir, lowerID, copyUpper string, spec *layerspec
 	if err := writeFile(filepath.Join(dir, "lower-id"), []byte(lowerID), lowerIDMode); err != nil {
 		return err
 	}
-	return apply(upper, spec, layerspec.OverlayFormat{}, []string{lowerRoot})
+	return apply(ctx, upper, spec, layerspec.OverlayFormat{}, []string{lowerRoot})
 }
 
-func apply(dir string, spec *layerspec.Layer, f layerspec.WhiteoutFormat, lowers []string) error {
+func apply(ctx context.Context, dir string, spec *layerspec.Layer, f layerspec.WhiteoutFormat, lowers []string) error {
 	if spec == nil {
 		return nil
 	}
-	return layerspec.Apply(dir, spec, f, lowers)
+	return layerspec.Apply(ctx, dir, spec, f, lowers)
 }
 
 // mkdir makes a directory with exactly mode, whatever the umask.
@@ -153,7 +154,7 @@ func (d *Driver) Remove(id string) (err error) {
 	// anywhere else in the layer), so a failed unmount cannot turn into a
 	// deleted lower layer.
 	if err := layerset.RemoveTree(d.dir(id)); err != nil {
-		return fmt.Errorf("%s: remove layer %q: %w", Name, id, err)
+		return &drivers.LayerError{Driver: d.Name(), Op: "remove", ID: id, Err: err}
 	}
 	return nil
 }

@@ -1,22 +1,26 @@
 package overlay
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/mountutil"
 )
 
 // Mount returns an image layer's root/ as it is, and mounts a container
 // layer's overlay on its merged/.
-func (d *Driver) Mount(id string) (string, error) {
+func (d *Driver) Mount(ctx context.Context, id string) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if err := d.layers.Ready(id); err != nil {
+	if err := d.layers.Ready("mount", id); err != nil {
 		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", &drivers.LayerError{Driver: d.Name(), Op: "mount", ID: id, Err: err}
 	}
 	if merged, ok := d.mounts[id]; ok {
 		return merged, nil
@@ -27,7 +31,7 @@ func (d *Driver) Mount(id string) (string, error) {
 	}
 	lowerID, err := readLowerID(dir)
 	if err != nil {
-		return "", fmt.Errorf("%s: mount layer %q: %w", Name, id, err)
+		return "", &drivers.LayerError{Driver: d.Name(), Op: "mount", ID: id, Err: err}
 	}
 	merged := filepath.Join(dir, "merged")
 	data := mountData(d.root, lowerID, id, d.options)
@@ -39,7 +43,7 @@ func (d *Driver) Mount(id string) (string, error) {
 		err = mountutil.MountAt(d.root, "overlay", merged, "overlay", 0, mountData("", lowerID, id, d.options))
 	}
 	if err != nil {
-		return "", fmt.Errorf("%s: mount layer %q: %w", Name, id, err)
+		return "", &drivers.LayerError{Driver: d.Name(), Op: "mount", ID: id, Err: err}
 	}
 	d.mounts[id] = merged
 	return merged, nil
@@ -69,7 +73,7 @@ func (d *Driver) unmountLocked(id string) error {
 		return nil
 	}
 	if err := mountutil.Unmount(merged); err != nil {
-		return fmt.Errorf("%s: unmount layer %q: %w", Name, id, err)
+		return &drivers.LayerError{Driver: d.Name(), Op: "unmount", ID: id, Err: err}
 	}
 	delete(d.mounts, id)
 	return nil

@@ -9,7 +9,7 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/drivers/internal/layerset"
-	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/drivers/internal/overlayhost"
 )
 
 // Name is the driver's registered name.
@@ -45,33 +45,25 @@ type Driver struct {
 // New checks that overlay runs here, by experiment, and returns a driver
 // keeping its layers directly in root, as Docker's /var/lib/docker/overlay.
 func New(root string, opts drivers.Options) (drivers.Driver, error) {
-	if err := backing.CheckWorkdir(root); err != nil {
-		return nil, fmt.Errorf("%s: %w", Name, err)
-	}
-	if err := checkOptions(opts.MountOptions); err != nil {
+	name := drivers.Variant{Driver: Name, Options: opts.MountOptions}.String()
+	if err := overlayhost.CheckOptions(name, opts.MountOptions); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, fmt.Errorf("%s: %w", Name, err)
+	max, err := drivers.DepthLimit(name, opts.MaxDepth, DefaultMaxDepth, drivers.Unbounded, "this driver's own limit: a mount has one lower, whatever the depth")
+	if err != nil {
+		return nil, err
 	}
-	if err := checkHost(root); err != nil {
+	if err := overlayhost.Check(Name, root, "overlay", 0o700); err != nil {
 		return nil, err
 	}
 	if err := probe(root, opts.MountOptions); err != nil {
 		return nil, err
 	}
-	max := DefaultMaxDepth
-	switch {
-	case opts.MaxDepth == drivers.Deepest:
-		max = drivers.Unbounded
-	case opts.MaxDepth > 0:
-		max = opts.MaxDepth
-	}
 	return &Driver{
 		root:     root,
 		options:  append([]string(nil), opts.MountOptions...),
 		maxDepth: max,
-		layers:   layerset.New(Name),
+		layers:   layerset.New(name),
 		mounts:   map[string]string{},
 	}, nil
 }
@@ -100,7 +92,7 @@ func (d *Driver) Depth(id string) (int, error) { return d.layers.Depth(id) }
 // the usage of all its roots together (drivers.DirUsage over them), which
 // counts each inode once.
 func (d *Driver) Usage(id string) (drivers.Usage, error) {
-	if err := d.layers.Ready(id); err != nil {
+	if err := d.layers.Ready("usage", id); err != nil {
 		return drivers.Usage{}, err
 	}
 	dir := d.dir(id)
@@ -110,7 +102,7 @@ func (d *Driver) Usage(id string) (drivers.Usage, error) {
 	}
 	u, err := drivers.DirUsage(dirs...)
 	if err != nil {
-		return u, fmt.Errorf("%s: usage of layer %q: %w", Name, id, err)
+		return u, &drivers.LayerError{Driver: d.Name(), Op: "usage", ID: id, Err: err}
 	}
 	return u, nil
 }

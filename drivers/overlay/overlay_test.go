@@ -3,7 +3,6 @@ package overlay
 import (
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -14,46 +13,11 @@ import (
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/drivers/drivertest"
 	"github.com/unionbench/unionbench/internal/mountutil"
-	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
-
-func TestConformance(t *testing.T) {
-	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-		return New(root, drivers.Options{})
-	})
-}
-
 func newDriver(t *testing.T) *Driver {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("overlay mounts and chowns: needs root")
-	}
-	d, err := New(filepath.Join(t.TempDir(), "overlay"), drivers.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { assert.NoError(t, d.Cleanup()) })
-	return d.(*Driver)
-}
-
-func stat(t *testing.T, p string) unix.Stat_t {
-	t.Helper()
-	var st unix.Stat_t
-	require.NoError(t, unix.Lstat(p, &st))
-	return st
-}
-
-func ls(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	return names
+	return drivertest.New(t, Name, New, drivers.Options{}).(*Driver)
 }
 
 func file(p string, seed uint64) layerspec.Entry {
@@ -63,14 +27,14 @@ func file(p string, seed uint64) layerspec.Entry {
 // image builds base <- mid: mid changes one file, deletes one, adds one.
 func image(t *testing.T, d *Driver) (base, mid string) {
 	t.Helper()
-	require.NoError(t, d.Create("base", "", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "base", "", &layerspec.Layer{Entries: []layerspec.Entry{
 		file("bin/busybox", 1),
 		{Path: "bin/sh", Kind: layerspec.Hardlink, Target: "bin/busybox"},
 		file("etc/os-release", 2),
 		file("etc/motd", 3),
 		{Path: "lib", Kind: layerspec.Symlink, Target: "usr/lib"},
 	}}))
-	require.NoError(t, d.Create("mid", "base", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "mid", "base", &layerspec.Layer{Entries: []layerspec.Entry{
 		file("etc/os-release", 4),
 		{Path: "etc/motd", Kind: layerspec.Delete},
 		file("usr/lib/libc.so", 5),
@@ -83,27 +47,27 @@ func TestImageLayersAreRootTrees(t *testing.T) {
 	image(t, d)
 	for _, id := range []string{"base", "mid"} {
 		dir := filepath.Join(d.Root(), id)
-		assert.Equal(t, []string{"root"}, ls(t, dir), "an image layer is <id>/root and nothing else")
-		assert.Equal(t, uint32(0o700), stat(t, dir).Mode&0o7777)
-		assert.Equal(t, uint32(0o755), stat(t, filepath.Join(dir, "root")).Mode&0o7777)
-		got, err := d.Mount(id)
+		assert.Equal(t, []string{"root"}, drivertest.Names(t, dir), "an image layer is <id>/root and nothing else")
+		assert.Equal(t, uint32(0o700), drivertest.Lstat(t, dir).Mode&0o7777)
+		assert.Equal(t, uint32(0o755), drivertest.Lstat(t, filepath.Join(dir, "root")).Mode&0o7777)
+		got, err := d.Mount(t.Context(), id)
 		require.NoError(t, err)
 		assert.Equal(t, filepath.Join(dir, "root"), got, "an image layer is not mounted")
 	}
-	assert.Equal(t, []string{"base", "mid"}, ls(t, d.Root()), "the factory's probe left nothing")
+	assert.Equal(t, []string{"base", "mid"}, drivertest.Names(t, d.Root()), "the factory's probe left nothing")
 }
 
 func TestImageLayersShareFilesByHardLink(t *testing.T) {
 	d := newDriver(t)
 	base, mid := image(t, d)
 
-	busybox := stat(t, filepath.Join(base, "bin/busybox"))
-	assert.Equal(t, busybox.Ino, stat(t, filepath.Join(mid, "bin/busybox")).Ino, "an unchanged file is the parent's inode")
-	assert.Equal(t, busybox.Ino, stat(t, filepath.Join(mid, "bin/sh")).Ino)
+	busybox := drivertest.Lstat(t, filepath.Join(base, "bin/busybox"))
+	assert.Equal(t, busybox.Ino, drivertest.Lstat(t, filepath.Join(mid, "bin/busybox")).Ino, "an unchanged file is the parent's inode")
+	assert.Equal(t, busybox.Ino, drivertest.Lstat(t, filepath.Join(mid, "bin/sh")).Ino)
 	assert.Equal(t, uint64(4), busybox.Nlink, "two names in each of the two layers")
 
-	osr := stat(t, filepath.Join(mid, "etc/os-release"))
-	assert.NotEqual(t, stat(t, filepath.Join(base, "etc/os-release")).Ino, osr.Ino, "a changed file is a new inode")
+	osr := drivertest.Lstat(t, filepath.Join(mid, "etc/os-release"))
+	assert.NotEqual(t, drivertest.Lstat(t, filepath.Join(base, "etc/os-release")).Ino, osr.Ino, "a changed file is a new inode")
 	assert.Equal(t, uint64(1), osr.Nlink)
 	want := make([]byte, 100)
 	e := file("etc/os-release", 2)
@@ -112,23 +76,23 @@ func TestImageLayersShareFilesByHardLink(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(base, "etc/os-release"))
 	require.NoError(t, err)
 	assert.Equal(t, want, got, "the parent's content is unchanged")
-	assert.Equal(t, uint64(1), stat(t, filepath.Join(base, "etc/os-release")).Nlink)
+	assert.Equal(t, uint64(1), drivertest.Lstat(t, filepath.Join(base, "etc/os-release")).Nlink)
 
 	_, err = os.Lstat(filepath.Join(mid, "etc/motd"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "deleted in the child")
-	assert.Equal(t, uint64(1), stat(t, filepath.Join(base, "etc/motd")).Nlink, "still in the parent, with its one name")
+	assert.Equal(t, uint64(1), drivertest.Lstat(t, filepath.Join(base, "etc/motd")).Nlink, "still in the parent, with its one name")
 
 	for _, dir := range []string{".", "bin", "etc"} {
-		assert.NotEqual(t, stat(t, filepath.Join(base, dir)).Ino, stat(t, filepath.Join(mid, dir)).Ino, "directory %s is the layer's own", dir)
+		assert.NotEqual(t, drivertest.Lstat(t, filepath.Join(base, dir)).Ino, drivertest.Lstat(t, filepath.Join(mid, dir)).Ino, "directory %s is the layer's own", dir)
 	}
-	assert.NotEqual(t, stat(t, filepath.Join(base, "lib")).Ino, stat(t, filepath.Join(mid, "lib")).Ino, "symlinks are re-created")
+	assert.NotEqual(t, drivertest.Lstat(t, filepath.Join(base, "lib")).Ino, drivertest.Lstat(t, filepath.Join(mid, "lib")).Ino, "symlinks are re-created")
 	_, err = os.Lstat(filepath.Join(base, "usr"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "what the child adds stays in the child")
 	assert.Error(t, d.Remove("base"), "a layer with children is refused")
 
 	// Removing the child removes names, never the parent's inodes.
 	require.NoError(t, d.Remove("mid"))
-	assert.Equal(t, uint64(2), stat(t, filepath.Join(base, "bin/busybox")).Nlink)
+	assert.Equal(t, uint64(2), drivertest.Lstat(t, filepath.Join(base, "bin/busybox")).Nlink)
 }
 
 func TestContainerLayout(t *testing.T) {
@@ -140,40 +104,40 @@ func TestContainerLayout(t *testing.T) {
 		{Path: "usr/lib", Kind: layerspec.Opaque},                        // an opaque dir
 		{Path: "dev/console", Kind: layerspec.File, Mode: 0o755, UID: 5}, // someone else's file
 	}}
-	require.NoError(t, d.CreateReadWrite("c-init", "mid", init))
-	require.NoError(t, d.CreateReadWrite("c", "c-init", nil))
+	require.NoError(t, d.CreateReadWrite(t.Context(), "c-init", "mid", init))
+	require.NoError(t, d.CreateReadWrite(t.Context(), "c", "c-init", nil))
 
 	for _, id := range []string{"c-init", "c"} {
 		dir := filepath.Join(d.Root(), id)
-		assert.Equal(t, []string{"lower-id", "merged", "upper", "work"}, ls(t, dir), id)
+		assert.Equal(t, []string{"lower-id", "merged", "upper", "work"}, drivertest.Names(t, dir), id)
 		lowerID, err := os.ReadFile(filepath.Join(dir, "lower-id"))
 		require.NoError(t, err)
 		assert.Equal(t, "mid", string(lowerID), "%s: lower-id is the image's top layer, without a newline", id)
-		assert.Equal(t, uint32(0o644), stat(t, filepath.Join(dir, "lower-id")).Mode&0o7777)
-		assert.Equal(t, uint32(0o700), stat(t, filepath.Join(dir, "work")).Mode&0o7777)
-		assert.Equal(t, uint32(0o700), stat(t, filepath.Join(dir, "merged")).Mode&0o7777)
-		assert.Equal(t, uint32(0o755), stat(t, filepath.Join(dir, "upper")).Mode&0o7777, "upper has the mode of the image's root")
+		assert.Equal(t, uint32(0o644), drivertest.Lstat(t, filepath.Join(dir, "lower-id")).Mode&0o7777)
+		assert.Equal(t, uint32(0o700), drivertest.Lstat(t, filepath.Join(dir, "work")).Mode&0o7777)
+		assert.Equal(t, uint32(0o700), drivertest.Lstat(t, filepath.Join(dir, "merged")).Mode&0o7777)
+		assert.Equal(t, uint32(0o755), drivertest.Lstat(t, filepath.Join(dir, "upper")).Mode&0o7777, "upper has the mode of the image's root")
 		upper := filepath.Join(dir, "upper")
-		assert.Equal(t, []string{"dev", "etc", "usr"}, ls(t, upper))
-		wh := stat(t, filepath.Join(upper, "etc/os-release"))
+		assert.Equal(t, []string{"dev", "etc", "usr"}, drivertest.Names(t, upper))
+		wh := drivertest.Lstat(t, filepath.Join(upper, "etc/os-release"))
 		assert.Equal(t, uint32(unix.S_IFCHR), wh.Mode&unix.S_IFMT, "%s: whiteout is a character device", id)
 		assert.Equal(t, uint64(0), wh.Rdev)
 		buf := make([]byte, 8)
 		n, err := unix.Lgetxattr(filepath.Join(upper, "usr/lib"), layerspec.OpaqueXattr, buf)
 		require.NoError(t, err, "%s: opaque xattr", id)
 		assert.Equal(t, "y", string(buf[:n]))
-		assert.Equal(t, uint32(5), stat(t, filepath.Join(upper, "dev/console")).Uid)
+		assert.Equal(t, uint32(5), drivertest.Lstat(t, filepath.Join(upper, "dev/console")).Uid)
 	}
-	initHosts := stat(t, filepath.Join(d.Root(), "c-init/upper/etc/hosts"))
-	cHosts := stat(t, filepath.Join(d.Root(), "c/upper/etc/hosts"))
+	initHosts := drivertest.Lstat(t, filepath.Join(d.Root(), "c-init/upper/etc/hosts"))
+	cHosts := drivertest.Lstat(t, filepath.Join(d.Root(), "c/upper/etc/hosts"))
 	assert.NotEqual(t, initHosts.Ino, cHosts.Ino, "a container's upper is a real copy of its init layer's")
 
-	merged, err := d.Mount("c")
+	merged, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(d.Root(), "c/merged"), merged)
-	assert.Equal(t, []string{"bin", "dev", "etc", "lib", "usr"}, ls(t, merged))
-	assert.Equal(t, []string{"hosts"}, ls(t, filepath.Join(merged, "etc")), "os-release whited out, motd deleted below")
-	assert.Empty(t, ls(t, filepath.Join(merged, "usr/lib")), "the opaque dir hides libc.so")
+	assert.Equal(t, []string{"bin", "dev", "etc", "lib", "usr"}, drivertest.Names(t, merged))
+	assert.Equal(t, []string{"hosts"}, drivertest.Names(t, filepath.Join(merged, "etc")), "os-release whited out, motd deleted below")
+	assert.Empty(t, drivertest.Names(t, filepath.Join(merged, "usr/lib")), "the opaque dir hides libc.so")
 
 	mounts, err := mountutil.MountsUnder(merged)
 	require.NoError(t, err)
@@ -189,8 +153,8 @@ func TestContainerLayout(t *testing.T) {
 
 	// Writes go to the container's upper only.
 	require.NoError(t, os.WriteFile(filepath.Join(merged, "bin/busybox"), []byte("patched"), 0o755))
-	assert.Equal(t, int64(100), int64(stat(t, filepath.Join(d.Root(), "mid/root/bin/busybox")).Size))
-	assert.Equal(t, int64(7), int64(stat(t, filepath.Join(d.Root(), "c/upper/bin/busybox")).Size))
+	assert.Equal(t, int64(100), int64(drivertest.Lstat(t, filepath.Join(d.Root(), "mid/root/bin/busybox")).Size))
+	assert.Equal(t, int64(7), int64(drivertest.Lstat(t, filepath.Join(d.Root(), "c/upper/bin/busybox")).Size))
 	n, err := d.Depth("c")
 	require.NoError(t, err)
 	assert.Equal(t, 4, n, "base, mid, c-init, c")
@@ -217,9 +181,9 @@ func TestVariantNameAndOptionsReachTheMount(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { assert.NoError(t, d.Cleanup()) }()
 	assert.Equal(t, "overlay+redirect_dir=on", d.Name())
-	require.NoError(t, d.Create("img", "", nil))
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
-	merged, err := d.Mount("c")
+	require.NoError(t, d.Create(t.Context(), "img", "", nil))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	merged, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	mounts, err := mountutil.MountsUnder(merged)
 	require.NoError(t, err)

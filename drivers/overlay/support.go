@@ -8,42 +8,8 @@ import (
 	"strings"
 
 	"github.com/unionbench/unionbench/drivers"
-	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/mountutil"
 )
-
-// checkOptions refuses variant options that name the directories the
-// driver sets for each mount.
-func checkOptions(options []string) error {
-	for _, o := range options {
-		switch key, _, _ := strings.Cut(o, "="); key {
-		case "lowerdir", "upperdir", "workdir":
-			return fmt.Errorf("%s: mount option %q is set by the driver for each container, not by a variant", Name, o)
-		}
-	}
-	return nil
-}
-
-// checkHost is everything that decides whether overlay runs here, short of
-// mounting it.
-func checkHost(root string) error {
-	if uid := os.Geteuid(); uid != 0 {
-		return drivers.NotSupported(Name, "needs root to create files owned by other users and to mount overlay (running as uid %d)", uid)
-	}
-	// Docker runs modprobe first; a benchmark does not load modules
-	// behind the operator's back.
-	if !hostinfo.HasFilesystem("overlay") {
-		return drivers.NotSupported(Name, "overlay is not in /proc/filesystems (needs CONFIG_OVERLAY_FS; try modprobe overlay)")
-	}
-	if err := backing.CheckDType(root); err != nil {
-		if errors.Is(err, backing.ErrNoDType) {
-			return drivers.NotSupported(Name, "%v", err)
-		}
-		return fmt.Errorf("%s: %w", Name, err)
-	}
-	return nil
-}
 
 // probe mounts a one-file container layout under root with the variant's
 // options, writes through it (a copy-up) and unmounts it: the backing

@@ -1,6 +1,7 @@
 package overlay2
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -50,7 +51,7 @@ type Driver struct {
 var _ drivers.Driver = (*Driver)(nil)
 
 // NewDriver makes a driver on root, creating root and root/l. It checks
-// nothing about the host: factories do that first (CheckHost, ProbeMount).
+// nothing about the host: factories do that first (overlayhost.Check, ProbeMount).
 func NewDriver(root string, cfg Config) (*Driver, error) {
 	l := Layout{Root: root, WorkMode: cfg.WorkMode}
 	if err := l.Init(); err != nil {
@@ -64,17 +65,34 @@ func (d *Driver) Root() string   { return d.layout.Root }
 func (d *Driver) MaxDepth() int  { return d.cfg.MaxDepth }
 func (d *Driver) Layout() Layout { return d.layout }
 
-func (d *Driver) Create(id, parent string, spec *layerspec.Layer) error {
-	return d.create(id, parent, spec)
+func (d *Driver) Create(ctx context.Context, id, parent string, spec *layerspec.Layer) error {
+	return d.create(ctx, id, parent, spec)
 }
 
 // CreateReadWrite is Create: in overlay2 an image layer and a container
 // layer look the same until a child makes the former committed.
-func (d *Driver) CreateReadWrite(id, parent string, spec *layerspec.Layer) error {
-	return d.create(id, parent, spec)
+func (d *Driver) CreateReadWrite(ctx context.Context, id, parent string, spec *layerspec.Layer) error {
+	return d.create(ctx, id, parent, spec)
 }
 
-func (d *Driver) create(id, parent string, spec *layerspec.Layer) error {
+// layerErr is the *drivers.LayerError of op on layer id.
+func (d *Driver) layerErr(op, id string, err error) error {
+	return &drivers.LayerError{Driver: d.cfg.Name, Op: op, ID: id, Err: err}
+}
+
+// known checks that id is a valid id of a layer in the layout, or returns
+// the error op fails with.
+func (d *Driver) known(op, id string) error {
+	if err := drivers.ValidateID(id); err != nil {
+		return fmt.Errorf("%s: %w", d.cfg.Name, err)
+	}
+	if !d.layout.Exists(id) {
+		return d.layerErr(op, id, fmt.Errorf("%w (no %s)", drivers.ErrUnknownLayer, d.layout.Dir(id)))
+	}
+	return nil
+}
+
+func (d *Driver) create(ctx context.Context, id, parent string, spec *layerspec.Layer) error {
 	if err := drivers.ValidateID(id); err != nil {
 		return fmt.Errorf("%s: %w", d.cfg.Name, err)
 	}
@@ -86,6 +104,9 @@ func (d *Driver) create(id, parent string, spec *layerspec.Layer) error {
 	// The layer's directories and lower file are made under the lock, so
 	// that a concurrent Remove of the parent sees the child; the spec,
 	// which may be large, is applied outside it.
+	if err := ctx.Err(); err != nil {
+		return d.layerErr("create", id, err)
+	}
 	if err := d.makeLayer(id, parent); err != nil {
 		return err
 	}
@@ -93,7 +114,7 @@ func (d *Driver) create(id, parent string, spec *layerspec.Layer) error {
 	if spec != nil {
 		var lowers []string
 		if lowers, err = d.layout.LowerDirs(id); err == nil {
-			err = layerspec.Apply(d.layout.Path(id, DiffDir), spec, d.cfg.Format, lowers)
+			err = layerspec.Apply(ctx, d.layout.Path(id, DiffDir), spec, d.cfg.Format, lowers)
 		}
 	}
 	d.mu.Lock()
@@ -104,7 +125,7 @@ func (d *Driver) create(id, parent string, spec *layerspec.Layer) error {
 		}
 	}
 	if err != nil {
-		return errors.Join(fmt.Errorf("%s: create %s: %w", d.cfg.Name, id, err), d.layout.Remove(id))
+		return errors.Join(d.layerErr("create", id, err), d.layout.Remove(id))
 	}
 	return nil
 }
@@ -115,9 +136,12 @@ func (d *Driver) makeLayer(id, parent string) error {
 	defer d.mu.Unlock()
 	depth := 1
 	if parent != "" {
+		if !d.layout.Exists(parent) {
+			return drivers.UnknownParent(d.cfg.Name, id, parent)
+		}
 		pdepth, err := d.layout.Depth(parent)
 		if err != nil {
-			return fmt.Errorf("%s: create %s: parent: %w", d.cfg.Name, id, err)
+			return d.layerErr("create", id, fmt.Errorf("parent: %w", err))
 		}
 		depth = pdepth + 1
 	}
@@ -125,7 +149,7 @@ func (d *Driver) makeLayer(id, parent string) error {
 		return &drivers.DepthError{Driver: d.cfg.Name, Depth: depth, Max: d.cfg.MaxDepth}
 	}
 	if err := d.layout.Create(id, parent); err != nil {
-		return fmt.Errorf("%s: create %s: %w", d.cfg.Name, id, err)
+		return d.layerErr("create", id, err)
 	}
 	return nil
 }
@@ -157,65 +181,66 @@ func (d *Driver) MountSpec(id string) (spec MountSpec, ok bool, err error) {
 // Mount mounts layer id on <id>/merged, which it creates (0700). A layer
 // this driver has mounted is not mounted again: the same directory comes
 // back. There is no reference count (Docker's Get/Put has one): one
-// Unmount undoes any number of Mounts.
-func (d *Driver) Mount(id string) (string, error) {
-	if err := drivers.ValidateID(id); err != nil {
-		return "", fmt.Errorf("%s: %w", d.cfg.Name, err)
-	}
+// Unmount undoes any number of Mounts. A done ctx refuses the mount, which
+// is one call that cannot be stopped half-way.
+func (d *Driver) Mount(ctx context.Context, id string) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.known("mount", id); err != nil {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", d.layerErr("mount", id, err)
+	}
 	if dir, ok := d.mounted[id]; ok {
 		return dir, nil
 	}
 	spec, ok, err := d.MountSpec(id)
 	if err != nil {
-		return "", fmt.Errorf("%s: mount: %w", d.cfg.Name, err)
+		return "", d.layerErr("mount", id, err)
 	}
 	if !ok {
 		return d.layout.Path(id, DiffDir), nil
 	}
 	merged := spec.Abs(spec.Target)
 	if err := mkdirMode(merged, 0o700, true); err != nil {
-		return "", fmt.Errorf("%s: mount %s: %w", d.cfg.Name, id, err)
+		return "", d.layerErr("mount", id, err)
 	}
 	if err := d.cfg.Mount(spec); err != nil {
-		return "", errors.Join(fmt.Errorf("%s: mount layer %s: %w", d.cfg.Name, id, err), removeMountPoint(merged))
+		return "", errors.Join(d.layerErr("mount", id, err), removeMountPoint(merged))
 	}
 	d.mounted[id] = merged
 	return merged, nil
 }
 
 func (d *Driver) Unmount(id string) error {
-	if err := drivers.ValidateID(id); err != nil {
-		return fmt.Errorf("%s: %w", d.cfg.Name, err)
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.known("unmount", id); err != nil {
+		return err
+	}
 	return d.unmount(id)
 }
 
 // unmount unmounts layer id (d.mu held) and, like Docker's Put, removes the
 // merged directory, which exists only while a layer is mounted.
 func (d *Driver) unmount(id string) error {
-	if !d.layout.Exists(id) {
-		return fmt.Errorf("%s: unmount: no layer %s in %s", d.cfg.Name, id, d.layout.Root)
-	}
 	merged := d.layout.Path(id, MergedDir)
 	if !exists(merged) {
 		delete(d.mounted, id)
 		return nil // never mounted (or a base layer, which is not)
 	}
 	if err := mountutil.Unmount(merged); err != nil {
-		return fmt.Errorf("%s: unmount layer %s: %w", d.cfg.Name, id, err)
+		return d.layerErr("unmount", id, err)
 	}
 	_, wasMounted := d.mounted[id]
 	delete(d.mounted, id)
 	if err := removeMountPoint(merged); err != nil {
-		return fmt.Errorf("%s: unmount layer %s: %w", d.cfg.Name, id, err)
+		return d.layerErr("unmount", id, err)
 	}
 	if wasMounted && d.cfg.Unmounted != nil {
 		if err := d.cfg.Unmounted(d.layout, id); err != nil {
-			return fmt.Errorf("%s: unmount layer %s: %w", d.cfg.Name, id, err)
+			return d.layerErr("unmount", id, err)
 		}
 	}
 	return nil
@@ -231,24 +256,24 @@ func removeMountPoint(dir string) error {
 }
 
 func (d *Driver) Remove(id string) error {
-	if err := drivers.ValidateID(id); err != nil {
-		return fmt.Errorf("%s: %w", d.cfg.Name, err)
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err := d.known("remove", id); err != nil {
+		return err
+	}
 	kids, err := d.layout.Children(id)
 	if err != nil {
-		return fmt.Errorf("%s: remove: %w", d.cfg.Name, err)
+		return d.layerErr("remove", id, err)
 	}
 	if len(kids) > 0 {
 		slices.Sort(kids)
-		return fmt.Errorf("%s: refusing to remove layer %s (%s): layers %s are built on it", d.cfg.Name, id, d.layout.Dir(id), strings.Join(kids, ", "))
+		return d.layerErr("remove", id, fmt.Errorf("%w: %s built on it", drivers.ErrLayerHasChildren, strings.Join(kids, ", ")))
 	}
 	if err := d.unmount(id); err != nil {
 		return err
 	}
 	if err := d.layout.Remove(id); err != nil {
-		return fmt.Errorf("%s: remove: %w", d.cfg.Name, err)
+		return d.layerErr("remove", id, err)
 	}
 	return nil
 }
@@ -259,12 +284,12 @@ func (d *Driver) Remove(id string) error {
 // does not change what the layer holds, and merged/, which exists only
 // while mounted and whose contents are the union, not the layer.
 func (d *Driver) Usage(id string) (drivers.Usage, error) {
-	if err := drivers.ValidateID(id); err != nil {
-		return drivers.Usage{}, fmt.Errorf("%s: %w", d.cfg.Name, err)
+	if err := d.known("usage", id); err != nil {
+		return drivers.Usage{}, err
 	}
 	link, err := d.layout.Link(id)
 	if err != nil {
-		return drivers.Usage{}, fmt.Errorf("%s: usage: %w", d.cfg.Name, err)
+		return drivers.Usage{}, d.layerErr("usage", id, err)
 	}
 	paths := []string{filepath.Join(d.layout.Root, LinkDir, link)}
 	for _, name := range []string{DiffDir, WorkDir, LinkFile, LowerFile} {
@@ -274,12 +299,12 @@ func (d *Driver) Usage(id string) (drivers.Usage, error) {
 	}
 	u, err := drivers.DirUsage(paths...)
 	if err != nil {
-		return u, fmt.Errorf("%s: usage of layer %s: %w", d.cfg.Name, id, err)
+		return u, d.layerErr("usage", id, err)
 	}
 	// The layer's own directory inode, without walking into merged/.
 	var st unix.Stat_t
 	if err := unix.Lstat(d.layout.Dir(id), &st); err != nil {
-		return u, fmt.Errorf("%s: usage of layer %s: %w", d.cfg.Name, id, &os.PathError{Op: "lstat", Path: d.layout.Dir(id), Err: err})
+		return u, d.layerErr("usage", id, &os.PathError{Op: "lstat", Path: d.layout.Dir(id), Err: err})
 	}
 	u.Inodes++
 	u.Bytes += st.Blocks * 512
@@ -292,12 +317,12 @@ func exists(p string) bool {
 }
 
 func (d *Driver) Depth(id string) (int, error) {
-	if err := drivers.ValidateID(id); err != nil {
-		return 0, fmt.Errorf("%s: %w", d.cfg.Name, err)
+	if err := d.known("depth", id); err != nil {
+		return 0, err
 	}
 	n, err := d.layout.Depth(id)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", d.cfg.Name, err)
+		return 0, d.layerErr("depth", id, err)
 	}
 	return n, nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/mountutil"
 )
 
@@ -87,7 +88,7 @@ func (l Layout) Lowers(id string) ([]string, error) {
 	b, err := os.ReadFile(l.Path(id, LowerFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		if !l.Exists(id) {
-			return nil, fmt.Errorf("no layer %s in %s", id, l.Root)
+			return nil, fmt.Errorf("layer %s: %w (no %s)", id, drivers.ErrUnknownLayer, l.Dir(id))
 		}
 		return nil, nil
 	}
@@ -176,7 +177,7 @@ func (l Layout) Create(id, parent string) (err error) {
 	dir := l.Dir(id)
 	if err := mkdirMode(dir, 0o710, false); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("layer %s already exists at %s", id, dir)
+			return fmt.Errorf("%w at %s", drivers.ErrLayerExists, dir)
 		}
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/drivers/internal/overlayhost"
 	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/layerspec"
 )
@@ -56,15 +57,15 @@ func init() {
 // filesystem).
 func New(root string, opts drivers.Options) (drivers.Driver, error) {
 	name := drivers.Variant{Driver: Name, Options: opts.MountOptions}.String()
-	if err := CheckOptions(name, opts.MountOptions); err != nil {
+	if err := overlayhost.CheckOptions(name, opts.MountOptions); err != nil {
 		return nil, err
 	}
-	maxDepth, err := DepthLimit(name, opts.MaxDepth, DockerMaxLowers+1, KernelMaxLowers+1,
+	maxDepth, err := drivers.DepthLimit(name, opts.MaxDepth, DockerMaxLowers+1, KernelMaxLowers+1,
 		"the kernel's 500 lower layers, OVL_MAX_STACK, plus the upper")
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckHost(Name, root, "overlay"); err != nil {
+	if err := overlayhost.Check(Name, root, "overlay", 0o710); err != nil {
 		return nil, err
 	}
 	base := defaultOptions(opts.MountOptions)
@@ -120,14 +121,14 @@ func defaultOptions(variant []string) []string {
 func probeKernel(root string, base, options []string) error {
 	plain, err := ProbeMount(root, 2, base, MountKernel)
 	if err != nil {
-		return Unsupported(Name, err, "test mount of a two-layer overlay failed")
+		return drivers.Unsupported(Name, err, "test mount of a two-layer overlay failed")
 	}
 	if len(options) == len(base) {
 		return nil
 	}
 	got, err := ProbeMount(root, 2, options, MountKernel)
 	if err != nil {
-		return Unsupported(Name, err, "the kernel refuses %s", strings.Join(options[len(base):], ","))
+		return drivers.Unsupported(Name, err, "the kernel refuses %s", strings.Join(options[len(base):], ","))
 	}
 	if slices.Equal(plain, got) {
 		return drivers.NotSupported(Name, "the kernel accepts %s but ignores it here: the mount shows the same options as without it (%s)",

@@ -15,65 +15,13 @@ import (
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/drivers/drivertest"
 	"github.com/unionbench/unionbench/internal/mountutil"
-	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
+func requireRoot(t *testing.T) { drivertest.RequireRoot(t, Name) }
 
-func TestConformance(t *testing.T) {
-	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-		return New(root, drivers.Options{})
-	})
-}
-
-// TestVariantConformance runs the suite on every registered variant the
-// kernel supports here (on tmpfs and ext4 only, unless UNIONBENCH_BACKINGS
-// says otherwise, to keep the run short).
-func TestVariantConformance(t *testing.T) {
-	reg, ok := drivers.Lookup(Name)
-	require.True(t, ok)
-	if os.Getenv("UNIONBENCH_BACKINGS") == "" {
-		t.Setenv("UNIONBENCH_BACKINGS", "tmpfs,ext4")
-	}
-	for _, opts := range reg.Variants {
-		v := drivers.Variant{Driver: Name, Options: opts}
-		t.Run(v.String(), func(t *testing.T) {
-			drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-				d, err := New(root, drivers.Options{MountOptions: opts})
-				if errors.Is(err, drivers.ErrNotSupported) {
-					// A variant the kernel lacks is data, not a failure,
-					// even on CI: skip without drivertest's CI rule.
-					t.Skipf("%v", err)
-				}
-				return d, err
-			})
-		})
-	}
-}
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: mounts overlay")
-	}
-}
-
-// newDriver builds a driver on a fresh tmpfs-backed root (t.TempDir() in
-// the sandbox's scratch directory).
 func newDriver(t *testing.T, opts drivers.Options) *Driver {
-	t.Helper()
-	requireRoot(t)
-	root := filepath.Join(t.TempDir(), "overlay2")
-	d, err := New(root, opts)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		assert.NoError(t, d.Cleanup())
-		mounts, err := mountutil.MountsUnder(root)
-		assert.NoError(t, err)
-		assert.Empty(t, mounts)
-	})
-	return d.(*Driver)
+	return drivertest.New(t, Name, New, opts).(*Driver)
 }
 
 func oneFile(name string) *layerspec.Layer {
@@ -88,10 +36,10 @@ func buildStack(t *testing.T, d drivers.Driver, n int) string {
 	parent := ""
 	for i := 0; i < n-2; i++ {
 		id := fmt.Sprintf("layer%03d", i)
-		require.NoError(t, d.Create(id, parent, oneFile(fmt.Sprintf("f%03d", i))), "layer %d", i)
+		require.NoError(t, d.Create(t.Context(), id, parent, oneFile(fmt.Sprintf("f%03d", i))), "layer %d", i)
 		parent = id
 	}
-	require.NoError(t, drivers.NewContainer(d, "ctr", parent))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "ctr", parent))
 	return "ctr"
 }
 
@@ -108,7 +56,7 @@ func TestLayoutOnDisk(t *testing.T) {
 	root := t.TempDir()
 	l := Layout{Root: root, WorkMode: 0o700}
 	require.NoError(t, l.Init())
-	mode(t, filepath.Join(root, LinkDir), os.ModeDir|0o700)
+	assert.Equal(t, os.ModeDir|0o700, drivertest.Mode(t, filepath.Join(root, LinkDir)), filepath.Join(root, LinkDir))
 
 	require.NoError(t, l.Create("base", ""))
 	require.NoError(t, l.Create("mid", "base"))
@@ -117,10 +65,10 @@ func TestLayoutOnDisk(t *testing.T) {
 	require.NoError(t, l.Commit("mid"))
 
 	for _, id := range []string{"base", "mid", "top"} {
-		mode(t, l.Dir(id), os.ModeDir|0o710)
-		mode(t, l.Path(id, DiffDir), os.ModeDir|0o755)
-		mode(t, l.Path(id, LinkFile), 0o644)
-		assert.Equal(t, LinkID(id), content(t, l.Path(id, LinkFile)), "link holds the short id, no newline")
+		assert.Equal(t, os.ModeDir|0o710, drivertest.Mode(t, l.Dir(id)), l.Dir(id))
+		assert.Equal(t, os.ModeDir|0o755, drivertest.Mode(t, l.Path(id, DiffDir)), l.Path(id, DiffDir))
+		assert.Equal(t, os.FileMode(0o644), drivertest.Mode(t, l.Path(id, LinkFile)), l.Path(id, LinkFile))
+		assert.Equal(t, LinkID(id), drivertest.ReadString(t, l.Path(id, LinkFile)), "link holds the short id, no newline")
 		target, err := os.Readlink(filepath.Join(root, LinkDir, LinkID(id)))
 		require.NoError(t, err)
 		assert.Equal(t, "../"+id+"/diff", target, "l/<short> is a relative symlink to the diff")
@@ -128,14 +76,14 @@ func TestLayoutOnDisk(t *testing.T) {
 	}
 	assert.NoFileExists(t, l.Path("base", LowerFile), "a base layer has no lower")
 	assert.NoDirExists(t, l.Path("base", WorkDir), "a base layer has no work/")
-	assert.Equal(t, "l/"+LinkID("base"), content(t, l.Path("mid", LowerFile)))
-	assert.Equal(t, "l/"+LinkID("mid")+":l/"+LinkID("base"), content(t, l.Path("top", LowerFile)), "parent first, down to the base")
+	assert.Equal(t, "l/"+LinkID("base"), drivertest.ReadString(t, l.Path("mid", LowerFile)))
+	assert.Equal(t, "l/"+LinkID("mid")+":l/"+LinkID("base"), drivertest.ReadString(t, l.Path("top", LowerFile)), "parent first, down to the base")
 	for _, id := range []string{"mid", "top"} {
-		mode(t, l.Path(id, LowerFile), 0o644)
-		mode(t, l.Path(id, WorkDir), os.ModeDir|0o700)
+		assert.Equal(t, os.FileMode(0o644), drivertest.Mode(t, l.Path(id, LowerFile)), l.Path(id, LowerFile))
+		assert.Equal(t, os.ModeDir|0o700, drivertest.Mode(t, l.Path(id, WorkDir)), l.Path(id, WorkDir))
 	}
-	mode(t, l.Path("base", CommitFile), 0o600)
-	assert.Empty(t, content(t, l.Path("base", CommitFile)))
+	assert.Equal(t, os.FileMode(0o600), drivertest.Mode(t, l.Path("base", CommitFile)), l.Path("base", CommitFile))
+	assert.Empty(t, drivertest.ReadString(t, l.Path("base", CommitFile)))
 	assert.True(t, l.Committed("mid"))
 	assert.False(t, l.Committed("top"), "nothing built on top yet")
 
@@ -162,12 +110,12 @@ func TestLayoutOnDisk(t *testing.T) {
 func TestCommittedMarksLayersWithChildren(t *testing.T) {
 	d := newDriver(t, drivers.Options{})
 	l := d.Layout()
-	require.NoError(t, d.Create("img0", "", oneFile("a")))
-	require.NoError(t, d.Create("img1", "img0", oneFile("b")))
+	require.NoError(t, d.Create(t.Context(), "img0", "", oneFile("a")))
+	require.NoError(t, d.Create(t.Context(), "img1", "img0", oneFile("b")))
 	assert.True(t, l.Committed("img0"))
 	assert.False(t, l.Committed("img1"), "top image layer, no container yet")
 
-	require.NoError(t, drivers.NewContainer(d, "c", "img1"))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img1"))
 	assert.True(t, l.Committed("img1"))
 	assert.True(t, l.Committed(drivers.InitID("c")))
 	assert.False(t, l.Committed("c"), "a container's writable layer is never committed")
@@ -178,13 +126,13 @@ func TestCommittedMarksLayersWithChildren(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, []string{"img1/diff", "l/" + LinkID("img0")}, spec.Lowers)
 	assert.Empty(t, spec.Upper)
-	dir, err := d.Mount("img1")
+	dir, err := d.Mount(t.Context(), "img1")
 	require.NoError(t, err)
 	assert.ErrorIs(t, os.WriteFile(filepath.Join(dir, "x"), nil, 0o644), unix.EROFS)
 	require.NoError(t, d.Unmount("img1"))
 
 	// The base layer is never mounted: its diff is the whole view.
-	dir, err = d.Mount("img0")
+	dir, err = d.Mount(t.Context(), "img0")
 	require.NoError(t, err)
 	assert.Equal(t, l.Path("img0", DiffDir), dir)
 }
@@ -204,7 +152,7 @@ func TestMountDataShallowIsAbsolute(t *testing.T) {
 	assert.Equal(t, want, spec.Data(false))
 	assert.Equal(t, Absolute, ChooseMethod(spec))
 
-	dir, err := d.Mount(top)
+	dir, err := d.Mount(t.Context(), top)
 	require.NoError(t, err)
 	mounts, err := mountutil.MountsUnder(dir)
 	require.NoError(t, err)
@@ -242,7 +190,7 @@ func TestMountDataBeyondAPageUsesLowerdirPlus(t *testing.T) {
 // readBottom mounts top and reads the bottom layer's file through it.
 func readBottom(t *testing.T, d *Driver, top string) {
 	t.Helper()
-	dir, err := d.Mount(top)
+	dir, err := d.Mount(t.Context(), top)
 	require.NoError(t, err)
 	got, err := os.ReadFile(filepath.Join(dir, "f000"))
 	require.NoError(t, err)
@@ -262,7 +210,7 @@ func TestDeepest128(t *testing.T) {
 	top := buildStack(t, d, d.MaxDepth())
 	readBottom(t, d, top)
 	var de *drivers.DepthError
-	assert.ErrorAs(t, d.CreateReadWrite("one-more", top, nil), &de)
+	assert.ErrorAs(t, d.CreateReadWrite(t.Context(), "one-more", top, nil), &de)
 	assert.False(t, d.Layout().Exists("one-more"), "refused before anything is created")
 }
 
@@ -278,7 +226,7 @@ func TestDeepest500(t *testing.T) {
 	assert.Equal(t, LowerdirPlus, ChooseMethod(spec))
 	readBottom(t, d, top)
 	var de *drivers.DepthError
-	assert.ErrorAs(t, d.CreateReadWrite("one-more", top, nil), &de)
+	assert.ErrorAs(t, d.CreateReadWrite(t.Context(), "one-more", top, nil), &de)
 }
 
 // TestKernelStackLimit checks KernelMaxLowers against the kernel: 501
@@ -339,11 +287,13 @@ func TestVariantsNameAndReport(t *testing.T) {
 
 func TestRemove(t *testing.T) {
 	d := newDriver(t, drivers.Options{})
-	require.NoError(t, d.Create("img", "", oneFile("a")))
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
-	dir, err := d.Mount("c")
+	require.NoError(t, d.Create(t.Context(), "img", "", oneFile("a")))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	dir, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
-	assert.ErrorContains(t, d.Remove("img"), "c-init are built on it")
+	err = d.Remove("img")
+	assert.ErrorIs(t, err, drivers.ErrLayerHasChildren)
+	assert.ErrorContains(t, err, "c-init built on it")
 	require.NoError(t, d.Remove("c"), "a mounted layer is unmounted first")
 	assert.NoDirExists(t, dir)
 	assert.NoDirExists(t, d.Layout().Dir("c"))
@@ -358,7 +308,7 @@ func TestRemove(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	d := newDriver(t, drivers.Options{})
-	require.NoError(t, d.Create("img", "", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "img", "", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "d/f", Kind: layerspec.File, Size: 8192, Seed: 1},
 	}}))
 	u, err := d.Usage("img")
@@ -367,29 +317,15 @@ func TestUsage(t *testing.T) {
 	assert.Equal(t, int64(6), u.Inodes)
 	assert.GreaterOrEqual(t, u.Bytes, int64(8192))
 
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
 	after, err := d.Usage("img")
 	require.NoError(t, err)
 	assert.Equal(t, u, after, "committed, written when a child appears, is not counted")
-	_, err = d.Mount("c")
+	_, err = d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	cu, err := d.Usage("c")
 	require.NoError(t, err)
 	assert.Less(t, cu.Inodes, int64(10), "merged/ is not walked")
-}
-
-func mode(t *testing.T, p string, want os.FileMode) {
-	t.Helper()
-	fi, err := os.Lstat(p)
-	require.NoError(t, err)
-	assert.Equal(t, want, fi.Mode(), p)
-}
-
-func content(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	require.NoError(t, err)
-	return string(b)
 }
 
 // TestVolatileRemount: a volatile mount leaves a marker that makes the
@@ -397,27 +333,15 @@ func content(t *testing.T, p string) string {
 // the driver removes it, so a container can be mounted again.
 func TestVolatileRemount(t *testing.T) {
 	d := newDriver(t, drivers.Options{MountOptions: []string{"volatile"}})
-	require.NoError(t, d.Create("img", "", oneFile("a")))
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
-	dir, err := d.Mount("c")
+	require.NoError(t, d.Create(t.Context(), "img", "", oneFile("a")))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	dir, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "w"), []byte("x"), 0o644))
 	assert.DirExists(t, filepath.Join(d.Layout().Path("c", WorkDir), "work/incompat/volatile"))
 	require.NoError(t, d.Unmount("c"))
 	assert.NoDirExists(t, filepath.Join(d.Layout().Path("c", WorkDir), "work/incompat/volatile"))
-	dir, err = d.Mount("c")
+	dir, err = d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	assert.FileExists(t, filepath.Join(dir, "w"))
-}
-
-// Deepest asks for the kernel's own limit; 0 keeps Docker's.
-func TestDepthLimitDeepest(t *testing.T) {
-	got, err := DepthLimit("overlay2", drivers.Deepest, DockerMaxLowers+1, KernelMaxLowers+1, "")
-	require.NoError(t, err)
-	assert.Equal(t, KernelMaxLowers+1, got)
-	got, err = DepthLimit("overlay2", 0, DockerMaxLowers+1, KernelMaxLowers+1, "")
-	require.NoError(t, err)
-	assert.Equal(t, DockerMaxLowers+1, got)
-	_, err = DepthLimit("overlay2", -2, DockerMaxLowers+1, KernelMaxLowers+1, "")
-	assert.Error(t, err)
 }

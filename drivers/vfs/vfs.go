@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,18 +45,15 @@ func New(root string, opts drivers.Options) (drivers.Driver, error) {
 	if len(opts.MountOptions) > 0 {
 		return nil, fmt.Errorf("%s: mount options %q: vfs mounts nothing", Name, opts.MountOptions)
 	}
+	max, err := drivers.DepthLimit(Name, opts.MaxDepth, DefaultMaxDepth, drivers.Unbounded, "this driver's own limit: nothing is stacked at mount time")
+	if err != nil {
+		return nil, err
+	}
 	if uid := os.Geteuid(); uid != 0 {
 		return nil, drivers.NotSupported(Name, "needs root to create files owned by other users (running as uid %d)", uid)
 	}
 	if err := os.MkdirAll(filepath.Join(root, "dir"), 0o700); err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
-	}
-	max := DefaultMaxDepth
-	switch {
-	case opts.MaxDepth == drivers.Deepest:
-		max = drivers.Unbounded
-	case opts.MaxDepth > 0:
-		max = opts.MaxDepth
 	}
 	return &Driver{root: root, maxDepth: max, layers: layerset.New(Name)}, nil
 }
@@ -68,38 +66,42 @@ func (d *Driver) MaxDepth() int { return d.maxDepth }
 func (d *Driver) dir(id string) string { return filepath.Join(d.root, "dir", id) }
 
 // Create makes an image layer: a copy of parent's tree with spec applied.
-func (d *Driver) Create(id, parent string, spec *layerspec.Layer) error {
-	return d.create(id, parent, spec)
+func (d *Driver) Create(ctx context.Context, id, parent string, spec *layerspec.Layer) error {
+	return d.create(ctx, id, parent, spec)
 }
 
 // CreateReadWrite makes a container layer, which in vfs is the same thing
 // as an image layer.
-func (d *Driver) CreateReadWrite(id, parent string, spec *layerspec.Layer) error {
-	return d.create(id, parent, spec)
+func (d *Driver) CreateReadWrite(ctx context.Context, id, parent string, spec *layerspec.Layer) error {
+	return d.create(ctx, id, parent, spec)
 }
 
-func (d *Driver) create(id, parent string, spec *layerspec.Layer) error {
+func (d *Driver) create(ctx context.Context, id, parent string, spec *layerspec.Layer) error {
 	dir := d.dir(id)
 	// Docker makes the layer directory 0755 before copying; the copy then
 	// gives it the parent's attributes.
-	return d.layers.Create(id, parent, spec, d.maxDepth, dir, 0o755, func() error {
+	return d.layers.Create(ctx, id, parent, spec, d.maxDepth, dir, 0o755, func(ctx context.Context) error {
 		if parent != "" {
-			if err := treecopy.Copy(d.dir(parent), dir, treecopy.Content); err != nil {
+			if err := treecopy.Copy(ctx, d.dir(parent), dir, treecopy.Content); err != nil {
 				return err
 			}
 		}
 		if spec == nil {
 			return nil
 		}
-		return layerspec.Apply(dir, spec, layerspec.FlatFormat{}, nil)
+		return layerspec.Apply(ctx, dir, spec, layerspec.FlatFormat{}, nil)
 	})
 }
 
 // Mount returns the layer's directory: a vfs layer is already the whole
-// tree.
-func (d *Driver) Mount(id string) (string, error) {
-	if err := d.layers.Ready(id); err != nil {
+// tree. It mounts nothing, so there is nothing to stop, but a done ctx
+// still refuses it, as every driver's Mount does.
+func (d *Driver) Mount(ctx context.Context, id string) (string, error) {
+	if err := d.layers.Ready("mount", id); err != nil {
 		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", &drivers.LayerError{Driver: Name, Op: "mount", ID: id, Err: err}
 	}
 	return d.dir(id), nil
 }
@@ -115,7 +117,7 @@ func (d *Driver) Remove(id string) (err error) {
 	defer func() { d.layers.EndRemove(id, err == nil) }()
 	// Whoever bind-mounted something into the layer must undo it first.
 	if err := layerset.RemoveTree(d.dir(id)); err != nil {
-		return fmt.Errorf("%s: layer %q: %w", Name, id, err)
+		return &drivers.LayerError{Driver: Name, Op: "remove", ID: id, Err: err}
 	}
 	return nil
 }
@@ -123,12 +125,12 @@ func (d *Driver) Remove(id string) (err error) {
 // Usage counts the layer's directory: in vfs every layer holds its own
 // copy of every inode, so nothing is shared with the parent.
 func (d *Driver) Usage(id string) (drivers.Usage, error) {
-	if err := d.layers.Ready(id); err != nil {
+	if err := d.layers.Ready("usage", id); err != nil {
 		return drivers.Usage{}, err
 	}
 	u, err := drivers.DirUsage(d.dir(id))
 	if err != nil {
-		return u, fmt.Errorf("%s: usage of layer %q: %w", Name, id, err)
+		return u, &drivers.LayerError{Driver: Name, Op: "usage", ID: id, Err: err}
 	}
 	return u, nil
 }

@@ -1,44 +1,22 @@
 package vfs
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/drivers/drivertest"
-	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
-
-func TestConformance(t *testing.T) {
-	drivertest.Run(t, Name, func(t *testing.T, root string) (drivers.Driver, error) {
-		return New(root, drivers.Options{})
-	})
-}
-
 func newDriver(t *testing.T) drivers.Driver {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("vfs layers hold files owned by other users: needs root")
-	}
-	root := filepath.Join(t.TempDir(), "vfs")
-	d, err := New(root, drivers.Options{})
-	require.NoError(t, err)
-	return d
-}
-
-func stat(t *testing.T, p string) unix.Stat_t {
-	t.Helper()
-	var st unix.Stat_t
-	require.NoError(t, unix.Lstat(p, &st))
-	return st
+	return drivertest.New(t, Name, New, drivers.Options{})
 }
 
 func TestLayoutIsDirSlashID(t *testing.T) {
@@ -48,17 +26,17 @@ func TestLayoutIsDirSlashID(t *testing.T) {
 		{Path: "bin/sh", Kind: layerspec.Hardlink, Target: "bin/busybox"},
 		{Path: "etc/passwd", Kind: layerspec.File, Size: 10, Seed: 2},
 	}}
-	require.NoError(t, d.Create("base", "", base))
-	require.NoError(t, d.Create("top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "base", "", base))
+	require.NoError(t, d.Create(t.Context(), "top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "etc/passwd", Kind: layerspec.Delete},
 	}}))
-	require.NoError(t, drivers.NewContainer(d, "c", "top"))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "top"))
 
 	names, err := os.ReadDir(d.Root())
 	require.NoError(t, err)
 	require.Len(t, names, 1)
 	assert.Equal(t, "dir", names[0].Name(), "the root holds dir/ and nothing else")
-	assert.Equal(t, uint32(0o700), stat(t, filepath.Join(d.Root(), "dir")).Mode&0o7777)
+	assert.Equal(t, uint32(0o700), drivertest.Lstat(t, filepath.Join(d.Root(), "dir")).Mode&0o7777)
 	layers, err := os.ReadDir(filepath.Join(d.Root(), "dir"))
 	require.NoError(t, err)
 	var ids []string
@@ -68,10 +46,10 @@ func TestLayoutIsDirSlashID(t *testing.T) {
 	assert.ElementsMatch(t, []string{"base", "top", "c-init", "c"}, ids)
 
 	for _, id := range []string{"base", "top", "c"} {
-		dir, err := d.Mount(id)
+		dir, err := d.Mount(t.Context(), id)
 		require.NoError(t, err)
 		assert.Equal(t, filepath.Join(d.Root(), "dir", id), dir, "mounting is returning the directory")
-		assert.Equal(t, uint32(0o755), stat(t, dir).Mode&0o7777)
+		assert.Equal(t, uint32(0o755), drivertest.Lstat(t, dir).Mode&0o7777)
 	}
 	n, err := d.Depth("c")
 	require.NoError(t, err)
@@ -80,20 +58,20 @@ func TestLayoutIsDirSlashID(t *testing.T) {
 
 func TestEveryLayerIsARealCopy(t *testing.T) {
 	d := newDriver(t)
-	require.NoError(t, d.Create("base", "", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "base", "", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "bin/busybox", Kind: layerspec.File, Size: 100, Seed: 1},
 		{Path: "bin/sh", Kind: layerspec.Hardlink, Target: "bin/busybox"},
 		{Path: "etc/gone", Kind: layerspec.File, Size: 1, Seed: 2},
 	}}))
-	require.NoError(t, d.Create("top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
+	require.NoError(t, d.Create(t.Context(), "top", "base", &layerspec.Layer{Entries: []layerspec.Entry{
 		{Path: "etc/gone", Kind: layerspec.Delete},
 	}}))
 	base, top := filepath.Join(d.Root(), "dir/base"), filepath.Join(d.Root(), "dir/top")
 
-	a, b := stat(t, filepath.Join(base, "bin/busybox")), stat(t, filepath.Join(top, "bin/busybox"))
+	a, b := drivertest.Lstat(t, filepath.Join(base, "bin/busybox")), drivertest.Lstat(t, filepath.Join(top, "bin/busybox"))
 	assert.NotEqual(t, a.Ino, b.Ino, "no inode is shared between layers")
 	assert.Equal(t, uint64(2), b.Nlink, "links within a layer stay links")
-	assert.Equal(t, b.Ino, stat(t, filepath.Join(top, "bin/sh")).Ino)
+	assert.Equal(t, b.Ino, drivertest.Lstat(t, filepath.Join(top, "bin/sh")).Ino)
 	_, err := os.Lstat(filepath.Join(top, "etc/gone"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "deletions are real")
 	_, err = os.Lstat(filepath.Join(base, "etc/gone"))
@@ -130,14 +108,36 @@ func TestMaxDepthOption(t *testing.T) {
 	d, err := New(t.TempDir(), drivers.Options{MaxDepth: 2})
 	require.NoError(t, err)
 	assert.Equal(t, 2, d.MaxDepth())
-	require.NoError(t, d.Create("a", "", nil))
-	require.NoError(t, d.Create("b", "a", nil))
+	require.NoError(t, d.Create(t.Context(), "a", "", nil))
+	require.NoError(t, d.Create(t.Context(), "b", "a", nil))
 	var de *drivers.DepthError
-	require.ErrorAs(t, d.Create("c", "b", nil), &de)
+	require.ErrorAs(t, d.Create(t.Context(), "c", "b", nil), &de)
 	_, err = os.Lstat(filepath.Join(d.Root(), "dir/c"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "refused before anything was created")
 
 	d, err = New(t.TempDir(), drivers.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, DefaultMaxDepth, d.MaxDepth())
+}
+
+// TestCancelStopsAFullTreeCopy: a vfs layer is a copy of its parent's
+// whole tree; cancelling the copy of a parent holding 256 MiB stops it
+// within a second and leaves no trace of the child.
+func TestCancelStopsAFullTreeCopy(t *testing.T) {
+	d := newDriver(t)
+	require.NoError(t, d.Create(t.Context(), "base", "", &layerspec.Layer{Entries: []layerspec.Entry{
+		{Path: "big", Kind: layerspec.File, Size: 256 << 20, Fill: layerspec.Zero},
+	}}))
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := d.Create(ctx, "child", "base", nil)
+	took := time.Since(start)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorContains(t, err, "treecopy: copy", "stopped in the copy, not before it")
+	assert.Less(t, took, 20*time.Millisecond+time.Second)
+	t.Logf("returned after %v: %v", took.Round(time.Millisecond), err)
+	assert.NoDirExists(t, filepath.Join(d.Root(), "dir/child"))
+	assert.ErrorIs(t, d.Remove("child"), drivers.ErrUnknownLayer)
+	require.NoError(t, d.Remove("base"), "the parent is not held by the cancelled child")
 }

@@ -57,6 +57,11 @@ func CheckWorkdir(dir string) error {
 	return nil
 }
 
+// Resolve is where path leads once its symlinks are followed, whether or
+// not it exists yet (see resolve): what a check of a path the user named
+// must judge, since that is where writes land.
+func Resolve(path string) (string, error) { return resolve(path, 0) }
+
 // resolve is filepath.EvalSymlinks for paths that may not exist yet: the
 // existing part is resolved, a dangling symlink is followed to its target,
 // and the missing rest is appended.

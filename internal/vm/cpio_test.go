@@ -2,7 +2,6 @@ package vm
 
 import (
 	"bytes"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
 type cpioEntry struct {
@@ -88,7 +89,7 @@ func TestCPIOWritesNewcTheKernelUnpacks(t *testing.T) {
 		out, err := cmd.Output()
 		require.NoError(t, err)
 		assert.Equal(t, strings.Join(order, "\n")+"\n", string(out))
-	} else if os.Getenv("CI") == "true" {
+	} else if testenv.CI() {
 		t.Log("cpio not installed: checked with the test's own reader only")
 	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
 // fakeBzImage writes the part of a bzImage that bzImageRelease reads: the
@@ -78,13 +80,7 @@ func TestOpenKernelTree(t *testing.T) {
 }
 
 func TestOpenKernelDebUnpacksOnceIntoTheCache(t *testing.T) {
-	dpkg, err := exec.LookPath("dpkg-deb")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("dpkg-deb missing under CI=true (Debian package dpkg)")
-		}
-		t.Skip("dpkg-deb not installed")
-	}
+	dpkg := testenv.NeedTool(t, "dpkg-deb", "dpkg")
 	pkg := t.TempDir()
 	fakeKernelTree(t, pkg, "6.1.0-99-test", "lib/modules")
 	require.NoError(t, os.MkdirAll(filepath.Join(pkg, "DEBIAN"), 0o755))

@@ -79,6 +79,8 @@ type side struct {
 	samples      []float64
 	errs         []string
 	unsupported  bool
+	better       results.Better
+	exact        bool
 }
 
 // Key is the pairing key of a record: Record.Key plus the backing
@@ -112,11 +114,14 @@ func pool(recs []results.Record) (keys []string, m map[string]*side, quirks map[
 			keys = append(keys, k)
 		}
 		if r.Failed() {
-			s.errs = append(s.errs, r.Error)
-			if u, _ := r.Extra["unsupported"].(bool); u {
+			s.errs = append(s.errs, r.Why())
+			if r.Status == results.Unsupported {
 				s.unsupported = true
 			}
 			continue
+		}
+		if len(s.samples) == 0 {
+			s.better, s.exact = r.Better, r.Exact
 		}
 		s.samples = append(s.samples, r.Samples...)
 	}
@@ -129,19 +134,14 @@ func observed(r *results.Record) string {
 	if o, ok := r.Extra["observed"].(string); ok && o != "" {
 		return o
 	}
-	if r.Failed() {
-		if u, _ := r.Extra["unsupported"].(bool); u {
-			return "n/a"
-		}
+	switch r.Status {
+	case results.Unsupported:
+		return "n/a"
+	case results.Failed:
 		return "error: " + strings.Join(strings.Fields(r.Error), " ")
 	}
 	return ""
 }
-
-// HigherIsBetter reports the metrics where a larger number is the good
-// direction: how many layers or containers fit before the filesystem runs
-// out. Everything else (time, bytes, inodes, copies) is better smaller.
-func HigherIsBetter(metric string) bool { return strings.HasSuffix(metric, "-until-enospc") }
 
 // Compare compares NEW with BASE at a threshold (a fraction: 0.10 is 10%).
 func Compare(base, new []results.Record, threshold float64) *Result {
@@ -168,8 +168,10 @@ func Compare(base, new []results.Record, threshold float64) *Result {
 		case len(b.samples) == 0:
 			row.Verdict = NowWorks
 		default:
-			row.Change = stats.Compare(b.samples, n.samples)
-			row.Verdict = verdict(row.Change, b.metric, threshold)
+			// Both sides must say their samples are exact counts: a
+			// record that says so is comparing like with like.
+			row.Change = stats.Compare(b.samples, n.samples, b.exact && n.exact)
+			row.Verdict = verdict(row.Change, n.better, threshold)
 		}
 		res.Rows = append(res.Rows, row)
 	}
@@ -197,12 +199,14 @@ func Compare(base, new []results.Record, threshold float64) *Result {
 	return res
 }
 
-func verdict(c stats.Change, metric string, threshold float64) Verdict {
+// verdict judges a significant change in the direction the records say
+// is better (NEW's, as the one this unionbench wrote last).
+func verdict(c stats.Change, better results.Better, threshold float64) Verdict {
 	if !c.Significant || abs(c.Delta) <= threshold {
 		return Same
 	}
 	worse := c.Delta > 0
-	if HigherIsBetter(metric[strings.IndexByte(metric, '/')+1:]) {
+	if better == results.Higher {
 		worse = !worse
 	}
 	if worse {

@@ -15,8 +15,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/reports/stats"
 )
@@ -28,15 +26,15 @@ const FloorDriver = "floor"
 type HostKey struct {
 	Kernel, Distro, CPU string
 	Emulated            bool
-	Backing             backing.Kind
+	Backing             string
 }
 
 // Run is one run's facts, for the host table.
 type Run struct {
 	ID      string
 	File    string
-	Host    hostinfo.Facts
-	Backing backing.Facts
+	Host    results.Host
+	Backing results.Backing
 	// MountOptions maps each variant to its mount options.
 	MountOptions map[string][]string
 	Records      int
@@ -48,10 +46,18 @@ type Measurement struct {
 	Scenario, Metric, Driver, Variant, Unit string
 	Params                                  []results.Param
 	Samples                                 []float64
-	// Errors are the errors of failed records; their partial samples
-	// are left out of the statistics.
+	// Errors are the errors of failed records and the reasons of
+	// unsupported ones; their partial samples are left out of the
+	// statistics.
 	Errors      []string
 	Unsupported bool
+	// Better, Exact and Floor are the first measured record's
+	// (results.Record):
+	// which direction is better, whether the samples are exact counts,
+	// and the CaseKey of the floor it is compared with.
+	Better results.Better
+	Exact  bool
+	Floor  string
 	// Extra is the first record's scenario-specific detail.
 	Extra   map[string]any
 	Summary stats.Summary
@@ -172,13 +178,18 @@ func (g *Group) add(r *results.Record) {
 	m := g.byKey[key]
 	if m == nil {
 		m = &Measurement{Scenario: r.Scenario, Metric: r.Metric, Driver: r.Driver, Variant: r.Variant,
-			Unit: r.Unit, Params: r.Params, Extra: r.Extra}
+			Unit: r.Unit, Params: r.Params, Extra: r.Extra, Better: r.Better, Exact: r.Exact, Floor: r.Floor}
 		g.byKey[key] = m
 		g.Measurements = append(g.Measurements, m)
 	}
+	if !r.Failed() && len(m.Samples) == 0 {
+		// The first record measured says what the samples are (a failed
+		// one before it may not know).
+		m.Better, m.Exact, m.Floor = r.Better, r.Exact, r.Floor
+	}
 	if r.Failed() {
-		m.Errors = append(m.Errors, r.Error)
-		if u, _ := r.Extra["unsupported"].(bool); u {
+		m.Errors = append(m.Errors, r.Why())
+		if r.Status == results.Unsupported {
 			m.Unsupported = true
 		}
 		return
@@ -264,39 +275,23 @@ func Variants(ms []*Measurement) []string {
 }
 
 // Floor returns the baseline a measurement is compared with: the floor
-// record of the same scenario and (mapped) metric whose parameters are a
-// subset of the measurement's (the floor has no depth, for one); nil when
-// the measurement has none or is a floor itself.
+// measurement of the same scenario and unit whose CaseKey is the
+// measurement's Floor; nil when it names none or is a floor itself.
 func (g *Group) Floor(m *Measurement) *Measurement {
-	if m.Driver == FloorDriver {
+	if m.Driver == FloorDriver || m.Floor == "" {
 		return nil
 	}
-	metric := FloorMetric(m.Scenario, m.Metric)
 	for _, f := range g.Measurements {
-		if f.Driver == FloorDriver && f.Scenario == m.Scenario && f.Metric == metric && f.Unit == m.Unit && hasAll(m.Params, f.Params) {
+		if f.Driver == FloorDriver && f.Scenario == m.Scenario && f.Unit == m.Unit && f.CaseKey() == m.Floor {
 			return f
 		}
 	}
 	return nil
 }
 
-// FloorMetric is the floor's name for a metric: copy-up's copying
-// operations (first-write, chmod) are compared with one plain copy + fsync
-// of the same bytes; second-write, a write to a file already copied up,
-// copies nothing and has no floor (""); every other scenario measures the
-// floor under the same name.
-func FloorMetric(scenario, metric string) string {
-	if scenario != "copyup" {
-		return metric
-	}
-	if metric == "second-write" {
-		return ""
-	}
-	if strings.HasSuffix(metric, "-device-bytes") {
-		return "copy-fsync-device-bytes"
-	}
-	return "copy-fsync"
-}
+// CaseKey is the measurement's metric and parameters, as a record's
+// Floor names them (results.CaseKey).
+func (m *Measurement) CaseKey() string { return results.CaseKey(m.Metric, m.Params...) }
 
 func hasAll(have, want []results.Param) bool {
 	for _, w := range want {

@@ -2,12 +2,9 @@ package plots
 
 import (
 	"fmt"
-	"image/color"
 	"slices"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/unionbench/unionbench/reports/dataset"
@@ -24,11 +21,12 @@ func Inodes(s *dataset.Set) (*Figure, error) {
 			"by image shape (median). The black bar is the flattened tree: the image's final contents as plain files, " +
 			"what any driver must hold at least once.",
 	}
+	st := newStyles(s)
 	any := false
 	for _, v := range []view{{"per image", "image-inodes", nil}, {"per container", "container-inodes", nil}} {
-		var row []*plot.Plot
+		var row []*Panel
 		for _, g := range s.Groups {
-			p, n, err := barPanel(g, v)
+			p, n, err := barPanel(g, v, st)
 			if err != nil {
 				return nil, fmt.Errorf("plot inodes (%s): %w", g.Label, err)
 			}
@@ -44,8 +42,14 @@ func Inodes(s *dataset.Set) (*Figure, error) {
 	return f, nil
 }
 
-func barPanel(g *dataset.Group, v view) (*plot.Plot, int, error) {
-	ms := g.Select("inodes", v.metric)
+func barPanel(g *dataset.Group, v view, st styles) (*Panel, int, error) {
+	var ms []*dataset.Measurement
+	for _, m := range g.Select("inodes", v.metric) {
+		if m.Driver != dataset.FloorDriver { // floors come by reference
+			ms = append(ms, m)
+		}
+	}
+	ms = append(ms, floorOf(g, ms)...)
 	var cats []string
 	for _, m := range ms {
 		if l := imageLabel(m); !slices.Contains(cats, l) {
@@ -53,13 +57,15 @@ func barPanel(g *dataset.Group, v view) (*plot.Plot, int, error) {
 		}
 	}
 	if len(cats) == 0 {
-		return noPanel(g, "inodes "+v.title), 0, nil
+		return &Panel{Plot: noPanel(g, "inodes "+v.title)}, 0, nil
 	}
 	p := newPanel(g, "inodes "+v.title)
+	panel := &Panel{Plot: p}
 	variants := dataset.Variants(ms)
 	width := vg.Points(min(60, 220/float64(len(variants)*len(cats))))
 	unit := ""
 	for i, variant := range variants {
+		sty := st.of(variant)
 		vals := make(plotter.Values, len(cats))
 		for _, m := range ms {
 			if m.Variant == variant && !m.Failed() {
@@ -73,24 +79,21 @@ func barPanel(g *dataset.Group, v view) (*plot.Plot, int, error) {
 		}
 		b.Offset = vg.Length(float64(i)-float64(len(variants)-1)/2) * width
 		b.LineStyle.Width = vg.Points(0.5)
+		b.Color = sty.color
 		label := variant
-		if variant == dataset.FloorDriver {
-			b.Color = color.Black
+		if sty.floor {
 			label = "flattened tree (floor)"
-		} else {
-			b.Color = plotutil.Color(i)
 		}
 		p.Add(b)
-		p.Legend.Add(label, b)
+		panel.addEntry(label, sty.floor, b)
 	}
 	p.NominalX(cats...)
 	p.X.Tick.Label.Font.Size = vg.Points(8)
-	// Room for the offset bars at both ends, and above them for the
-	// legend, which gonum draws inside the data area.
+	// Room for the offset bars at both ends.
 	p.X.Min, p.X.Max = -0.5, float64(len(cats))-0.5
 	p.Y.Min = 0
-	p.Y.Max *= 1.5
+	p.Y.Max *= 1.05
 	p.Y.Label.Text = yLabel(unit)
 	p.Y.Tick.Marker = axisTicker(unit, false)
-	return p, len(variants), nil
+	return panel, len(variants), nil
 }

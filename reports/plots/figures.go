@@ -6,7 +6,7 @@ import (
 
 	"github.com/unionbench/unionbench/reports/dataset"
 	"github.com/unionbench/unionbench/reports/results"
-	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/reports/units"
 )
 
 // All returns every figure the set has data for, in report order.
@@ -61,32 +61,31 @@ func cacheViews(metric string) []view {
 }
 
 func parseSize(s string) (float64, bool) {
-	n, err := scenarios.ParseSize(s)
+	n, err := units.ParseSize(s)
 	return float64(n), err == nil
 }
 
-func formatSize(x float64) string { return scenarios.FormatSize(int64(x)) }
+func formatSize(x float64) string { return units.FormatSize(int64(x)) }
 
 func formatInt(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 
 // CopyUp is copy-up latency of one operation against file size, log-log,
 // one line per driver and the plain copy + fsync floor.
 func CopyUp(s *dataset.Set, op string) (*Figure, error) {
-	floor := dataset.FloorMetric("copyup", op) != ""
-	caption := "Median latency of " + op + " on a file of a lower layer, by file size (log-log). " +
-		"Bars span the 5th to 95th percentile of the samples. "
-	if floor {
-		caption += "The dashed black line is the floor: a plain copy + fsync of the same bytes on the backing filesystem. "
-	} else {
-		caption += "The file was copied up by the first write, so nothing is copied and there is no floor. "
+	noFloor := " No floor case is paired with " + op + ": there is no floor line."
+	if op == "second-write" {
+		noFloor = " The file was copied up by the first write, so nothing is copied and there is no floor."
 	}
 	return lineFigure(s, lineSpec{
-		name:     "copyup-" + op,
-		title:    "Copy-up: " + op + " latency by file size",
-		caption:  caption + "0 B files are in the tables only.",
-		scenario: "copyup", views: cacheViews(op),
+		name:  "copyup-" + op,
+		title: "Copy-up: " + op + " latency by file size",
+		caption: "Median latency of " + op + " on a file of a lower layer, by file size (log-log). " +
+			"Bars span the 5th to 95th percentile of the samples. 0 B files are in the tables only.",
+		floorCaption:   " The dashed black line is the floor: a plain copy + fsync of the same bytes on the backing filesystem.",
+		noFloorCaption: noFloor,
+		scenario:       "copyup", views: cacheViews(op),
 		x: "size", xLabel: "file size", parseX: parseSize, formatX: formatSize,
-		xLog: true, yLog: true, floor: floor,
+		xLog: true, yLog: true,
 	})
 }
 
@@ -97,11 +96,12 @@ func Lookup(s *dataset.Set, op string) (*Figure, error) {
 		name:  "lookup-" + op,
 		title: "Lookup: " + op + " latency by image depth",
 		caption: "Median latency of " + op + " through the merged view, by the number of image layers " +
-			"(log-log), with cold and warm dentry and inode caches. Bars span the 5th to 95th percentile. " +
-			"The dashed black line is the same operation on the backing filesystem directly.",
-		scenario: "lookup", views: cacheViews(op),
+			"(log-log), with cold and warm dentry and inode caches. Bars span the 5th to 95th percentile.",
+		floorCaption:   " The dashed black line is the same operation on the backing filesystem directly.",
+		noFloorCaption: " The floor (the same operation on the backing filesystem) was not measured.",
+		scenario:       "lookup", views: cacheViews(op),
 		x: "depth", xLabel: "image depth (layers)", parseX: parseInt, formatX: formatInt,
-		xLog: true, yLog: true, floor: true,
+		xLog: true, yLog: true,
 	})
 }
 
@@ -127,11 +127,12 @@ func PageCache(s *dataset.Set) (*Figure, error) {
 		title: "Page cache per container by number of containers",
 		caption: "Page cache held per container after N containers read the same file of the image " +
 			"(median, bars span the 5th to 95th percentile; x is log). A driver that shares the lower " +
-			"file's pages falls as 1/N like the floor (one copy read N times); one that copies stays flat.",
-		scenario: "pagecache",
-		views:    []view{{"", "cache-bytes-per-container", nil}},
-		x:        "containers", xLabel: "containers", parseX: parseInt, formatX: formatInt,
-		xLog: true, yLog: false, floor: true,
+			"file's pages falls as 1/N; one that copies stays flat.",
+		floorCaption: " The dashed black line is the floor: one copy of the file read N times.",
+		scenario:     "pagecache",
+		views:        []view{{"", "cache-bytes-per-container", nil}},
+		x:            "containers", xLabel: "containers", parseX: parseInt, formatX: formatInt,
+		xLog: true, yLog: false,
 	})
 }
 

@@ -1,14 +1,16 @@
 package plots
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/unionbench/unionbench/reports/dataset"
@@ -32,9 +34,9 @@ type lineSpec struct {
 	parseX               func(string) (float64, bool)
 	formatX              func(float64) string
 	xLog, yLog           bool
-	// floor draws the floor's matching measurement as its own line (or,
-	// when it was not swept over x, as a flat line across the panel).
-	floor bool
+	// floorCaption ends the caption when the figure draws a floor,
+	// noFloorCaption when it has none.
+	floorCaption, noFloorCaption string
 }
 
 // floorLabel names the baseline in legends.
@@ -49,11 +51,12 @@ type errPoints struct {
 // lineFigure builds a figure; nil when no group has any of its data.
 func lineFigure(s *dataset.Set, spec lineSpec) (*Figure, error) {
 	f := &Figure{Name: spec.name, Title: spec.title, Caption: spec.caption}
+	st := newStyles(s)
 	any := false
 	for _, v := range spec.views {
-		var row []*plot.Plot
+		var row []*Panel
 		for _, g := range s.Groups {
-			p, n, err := linePanel(g, spec, v)
+			p, n, err := linePanel(g, spec, v, st)
 			if err != nil {
 				return nil, fmt.Errorf("plot %s (%s): %w", spec.name, g.Label, err)
 			}
@@ -66,29 +69,56 @@ func lineFigure(s *dataset.Set, spec lineSpec) (*Figure, error) {
 		return nil, nil
 	}
 	f.Panels = arrange(f.Panels)
+	floor, ratio := false, false
+	for _, row := range f.Panels {
+		for _, p := range row {
+			floor = floor || slices.ContainsFunc(p.entries, func(e entry) bool { return e.floor })
+			ratio = ratio || p.Ratio != nil
+		}
+	}
+	if floor {
+		f.Caption += spec.floorCaption
+	} else {
+		f.Caption += spec.noFloorCaption
+	}
+	if ratio {
+		f.Caption += " " + ratioCaption
+	}
 	return f, nil
+}
+
+// ratioCaption explains the ratio plots to a reader of the caption.
+const ratioCaption = "Under each panel, every driver's median over the floor's median of the same case " +
+	"(log scale; the dashed line at 1× is the floor), where lines that lie on the floor above come apart. " +
+	"A driver far from the floor is named above its ratio plot instead of squeezing the others together."
+
+// series is one line of a panel: a variant's medians over x and, for a
+// driver with a floor, their ratios to it.
+type series struct {
+	variant, label string
+	pts            errPoints
+	ratios         plotter.XYs
+	flat           *dataset.Measurement // a floor not swept over x
 }
 
 // linePanel draws one view of one group and returns how many driver
 // series (the floor aside) it holds.
-func linePanel(g *dataset.Group, spec lineSpec, v view) (*plot.Plot, int, error) {
+func linePanel(g *dataset.Group, spec lineSpec, v view, st styles) (*Panel, int, error) {
 	p := newPanel(g, v.title)
 	p.X.Label.Text = spec.xLabel
-	ms := g.Select(spec.scenario, v.metric, v.where...)
-	if spec.floor {
-		ms = append(ms, floorOf(g, spec.scenario, v)...)
+	var ms []*dataset.Measurement
+	for _, m := range g.Select(spec.scenario, v.metric, v.where...) {
+		if m.Driver != dataset.FloorDriver { // floors come by reference below
+			ms = append(ms, m)
+		}
 	}
+	ms = append(ms, floorOf(g, ms)...)
 	unit := ""
 	var xs []float64
-	type series struct {
-		label string
-		pts   errPoints
-		flat  *dataset.Measurement // a floor not swept over x
-	}
 	var all []*series
 	byVariant := map[string]*series{}
 	for _, variant := range dataset.Variants(ms) {
-		se := &series{label: variant}
+		se := &series{variant: variant, label: variant}
 		if variant == dataset.FloorDriver {
 			se.label = floorLabel
 		}
@@ -114,15 +144,19 @@ func linePanel(g *dataset.Group, spec lineSpec, v view) (*plot.Plot, int, error)
 		sm := m.Summary
 		se.pts.XYs = append(se.pts.XYs, plotter.XY{X: x, Y: sm.Median})
 		se.pts.YErrors = append(se.pts.YErrors, struct{ Low, High float64 }{sm.Median - sm.P5, sm.P95 - sm.Median})
+		if f := g.Floor(m); f != nil && !f.Failed() && f.Summary.Median > 0 && sm.Median > 0 {
+			se.ratios = append(se.ratios, plotter.XY{X: x, Y: sm.Median / f.Summary.Median})
+		}
 	}
+	panel := &Panel{Plot: p}
 	if len(xs) == 0 {
 		p.Title.Text += "\n(no data)"
 		p.HideAxes()
-		return p, 0, nil
+		return panel, 0, nil
 	}
 	lo, hi := minMax(xs)
 	n := 0
-	for i, se := range all {
+	for _, se := range all {
 		if se.flat != nil {
 			sm := se.flat.Summary
 			se.pts.XYs = plotter.XYs{{X: lo, Y: sm.Median}, {X: hi, Y: sm.Median}}
@@ -132,11 +166,10 @@ func linePanel(g *dataset.Group, spec lineSpec, v view) (*plot.Plot, int, error)
 			continue
 		}
 		sortByX(&se.pts)
-		floor := se.flat != nil || se.label == floorLabel
-		if err := addSeries(p, &se.pts, se.label, i, floor); err != nil {
+		if err := addSeries(panel, &se.pts, se.label, st.of(se.variant)); err != nil {
 			return nil, 0, err
 		}
-		if !floor { // a floor alone is no figure of this operation
+		if se.variant != dataset.FloorDriver { // a floor alone is no figure of this operation
 			n++
 		}
 	}
@@ -144,46 +177,147 @@ func linePanel(g *dataset.Group, spec lineSpec, v view) (*plot.Plot, int, error)
 	p.Y.Tick.Marker = axisTicker(unit, spec.yLog)
 	if spec.yLog {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Min, p.Y.Max = padLog(p.Y.Min, p.Y.Max, true)
+		p.Y.Min, p.Y.Max = padLog(p.Y.Min, p.Y.Max)
+	} else {
+		p.Y.Min, p.Y.Max = 0, p.Y.Max*1.05 // from zero
 	}
 	if spec.xLog {
 		p.X.Scale = plot.LogScale{}
-		p.X.Min, p.X.Max = padLog(lo, hi, false)
+		p.X.Min, p.X.Max = padLog(lo, hi)
 	} else {
 		pad := (hi - lo) * 0.05
 		p.X.Min, p.X.Max = lo-pad, hi+pad
 	}
-	if !spec.yLog {
-		p.Y.Min, p.Y.Max = 0, p.Y.Max*1.5 // from zero, and room for the legend
-	}
 	p.X.Tick.Marker = atValues(xs, spec.formatX)
-	return p, n, nil
+	r, err := ratioPlot(panel, all, st)
+	if err != nil {
+		return nil, 0, err
+	}
+	if r != nil {
+		// The ratio plot below carries the shared x axis's labels.
+		panel.Ratio = r
+		p.X.Tick.Marker = unlabelled{p.X.Tick.Marker}
+		p.X.Label.Text = ""
+	}
+	return panel, n, nil
 }
 
-// floorOf returns the floor measurements of a view: the floor's metric
-// name for it, restricted to the view's parameters the floor has.
-func floorOf(g *dataset.Group, scenario string, v view) []*dataset.Measurement {
-	var out []*dataset.Measurement
-	for _, m := range g.Select(scenario, dataset.FloorMetric(scenario, v.metric)) {
-		if m.Driver != dataset.FloorDriver {
+// ratioPlot draws each driver's ratio to its floor on the x axis of
+// main, log scaled (a driver twice as slow and one twice as fast sit as
+// far from 1), with the floor itself as the line at 1. It is nil when no
+// driver has a floor.
+//
+// The y axis spans the ratios near 1 only (see nearFloor): a driver far
+// from the floor is already apart from it in the panel above, and would
+// squeeze the ones that lie on it into a line. Its points off the axis
+// are named in the plot's title, and its line runs off the edge.
+func ratioPlot(panel *Panel, all []*series, st styles) (*plot.Plot, error) {
+	main := panel.Plot
+	var ys []float64
+	for _, se := range all {
+		for _, xy := range se.ratios {
+			ys = append(ys, xy.Y)
+		}
+	}
+	if len(ys) == 0 {
+		return nil, nil
+	}
+	r := plot.New()
+	panel.ratios = map[string]plotter.XYs{}
+	r.BackgroundColor = main.BackgroundColor
+	r.X = main.X // the same scale, range, ticks and label
+	r.Add(plotter.NewGrid())
+	one, err := plotter.NewLine(plotter.XYs{{X: main.X.Min, Y: 1}, {X: main.X.Max, Y: 1}})
+	if err != nil {
+		return nil, err
+	}
+	fs := st.of(dataset.FloorDriver)
+	one.Color, one.Dashes, one.Width = fs.color, fs.dashes, vg.Points(1.5)
+	r.Add(one)
+	lo, hi := nearFloor(ys)
+	var off []string
+	for _, se := range all {
+		if len(se.ratios) == 0 {
 			continue
 		}
-		keep := true
-		for _, w := range v.where {
-			if got := m.Param(w.Key); got != "" && got != w.Value {
-				keep = false
-			}
+		slices.SortFunc(se.ratios, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
+		l, sc, err := plotter.NewLinePoints(se.ratios)
+		if err != nil {
+			return nil, err
 		}
-		if keep {
-			out = append(out, m)
+		styleLine(l, sc, st.of(se.variant))
+		r.Add(l, sc)
+		panel.ratios[se.label] = se.ratios
+		if note := offScale(se, lo, hi); note != "" {
+			off = append(off, note)
+		}
+	}
+	if len(off) > 0 {
+		r.Title.Text = "off this scale: " + strings.Join(off, "; ")
+		r.Title.TextStyle.Font.Size = vg.Points(8)
+	}
+	r.Y.Scale = plot.LogScale{}
+	r.Y.Min, r.Y.Max = padLog(lo, hi)
+	r.Y.Tick.Marker = ratioTicks
+	r.Y.Label.Text = "× floor"
+	return r, nil
+}
+
+// nearFloor is the range of the ratios that reach 1 (the floor) by steps
+// of at most a factor of farApart between neighbours, 1 included.
+func nearFloor(ys []float64) (lo, hi float64) {
+	ys = append(slices.Clone(ys), 1)
+	slices.Sort(ys)
+	at := slices.Index(ys, 1)
+	i, j := at, at
+	for i > 0 && ys[i]/ys[i-1] <= farApart {
+		i--
+	}
+	for j < len(ys)-1 && ys[j+1]/ys[j] <= farApart {
+		j++
+	}
+	return ys[i], ys[j]
+}
+
+// farApart is a gap between two ratios that the panel above shows well
+// on its own: half a decade on a log axis.
+const farApart = 3.0
+
+// offScale names a series' ratios outside [lo, hi]: "vfs 0.035×–0.04×".
+func offScale(se *series, lo, hi float64) string {
+	var out []float64
+	for _, xy := range se.ratios {
+		if xy.Y < lo || xy.Y > hi {
+			out = append(out, xy.Y)
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	a, b := minMax(out)
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 2, 64) + "×" }
+	if f(a) == f(b) {
+		return se.label + " " + f(a)
+	}
+	return se.label + " " + f(a) + "–" + f(b)
+}
+
+// floorOf returns the floor measurements the drivers' measurements ms
+// are compared with (dataset's pairing; a floor not swept over x is the
+// floor of every x), each once.
+func floorOf(g *dataset.Group, ms []*dataset.Measurement) []*dataset.Measurement {
+	var out []*dataset.Measurement
+	for _, m := range ms {
+		if f := g.Floor(m); f != nil && !slices.Contains(out, f) {
+			out = append(out, f)
 		}
 	}
 	return out
 }
 
-// addSeries draws a line with points and error bars; the floor is black
-// and dashed so it reads as a reference, not as one more driver.
-func addSeries(p *plot.Plot, pts *errPoints, label string, i int, floor bool) error {
+// addSeries draws a line with points and error bars in a variant's
+// style, and enters it in the panel's legend.
+func addSeries(panel *Panel, pts *errPoints, label string, sty style) error {
 	l, sc, err := plotter.NewLinePoints(pts)
 	if err != nil {
 		return err
@@ -192,19 +326,27 @@ func addSeries(p *plot.Plot, pts *errPoints, label string, i int, floor bool) er
 	if err != nil {
 		return err
 	}
-	c := plotutil.Color(i)
-	l.Color, sc.Color, eb.Color = c, c, c
-	sc.Shape = plotutil.Shape(i)
-	sc.Radius = vg.Points(2.5)
+	styleLine(l, sc, sty)
+	eb.Color = sty.color
 	eb.CapWidth = vg.Points(4)
-	if floor {
-		l.Color, sc.Color, eb.Color = color.Black, color.Black, color.Gray{Y: 96}
-		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
-		l.Width = vg.Points(1.5)
+	if sty.floor {
+		eb.Color = color.Gray{Y: 96}
 	}
-	p.Add(l, sc, eb)
-	p.Legend.Add(label, l, sc)
+	panel.Plot.Add(l, sc, eb)
+	panel.addEntry(label, sty.floor, l, sc)
 	return nil
+}
+
+func styleLine(l *plotter.Line, sc *plotter.Scatter, sty style) {
+	l.Color, sc.Color = sty.color, sty.color
+	l.Dashes = sty.dashes
+	l.Width = vg.Points(1.2)
+	sc.Shape = sty.glyph
+	sc.Radius = vg.Points(3)
+	if sty.floor {
+		l.Width = vg.Points(1.5)
+		sc.Radius = vg.Points(2)
+	}
 }
 
 func newPanel(g *dataset.Group, title string) *plot.Plot {
@@ -217,9 +359,6 @@ func newPanel(g *dataset.Group, title string) *plot.Plot {
 		p.Title.Text += "\n(timed under emulation: not comparable with native panels)"
 		p.BackgroundColor = color.RGBA{R: 255, G: 248, B: 230, A: 255}
 	}
-	p.Legend.Top = true
-	p.Legend.Left = true
-	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	p.Add(plotter.NewGrid())
 	return p
 }

@@ -15,7 +15,7 @@ func BenchName(r *Record) string {
 	var b strings.Builder
 	b.WriteString("Benchmark")
 	b.WriteString(title(r.Scenario))
-	fmt.Fprintf(&b, "/op=%s/driver=%s/backing=%s", clean(r.Metric), clean(r.Variant), clean(string(r.Backing.Kind)))
+	fmt.Fprintf(&b, "/op=%s/driver=%s/backing=%s", clean(r.Metric), clean(r.Variant), clean(r.Backing.Kind))
 	for _, p := range r.Params {
 		fmt.Fprintf(&b, "/%s=%s", clean(p.Key), clean(p.Value))
 	}
@@ -31,24 +31,79 @@ func benchUnit(u string) string {
 	return clean(u) + "/op"
 }
 
-// WriteBench writes records in Go benchmark format: the host facts as
-// config lines (written again whenever they change, as when several runs
-// are merged), then one line per sample (iteration count 1), which is what
-// benchstat expects of repeated runs. Failed measurements are skipped:
-// benchstat has no notion of them.
+// WriteBench writes records in Go benchmark format (see BenchWriter).
 func WriteBench(w io.Writer, recs []Record) error {
-	var last map[string]string
+	bw := NewBenchWriter(w)
 	for i := range recs {
-		cfg := Config(&recs[i])
-		if err := writeConfig(w, last, cfg); err != nil {
-			return err
-		}
-		last = cfg
-		if err := WriteBenchRecord(w, &recs[i]); err != nil {
+		if err := bw.Write(&recs[i]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// BenchWriter writes records in Go benchmark format as they come: the host
+// facts as config lines (written again whenever they change, as when
+// several runs are merged), each unit's meaning as a benchfmt unit
+// metadata line before its first use (`Unit ns/op better=lower
+// assume=nothing`, `Unit inodes/op better=lower assume=exact`), then one
+// line per sample (iteration count 1), which is what benchstat expects of
+// repeated runs. Measurements that were not made are skipped: benchstat
+// has no notion of them.
+type BenchWriter struct {
+	w      io.Writer
+	config map[string]string
+	units  map[string]string // bench unit -> its metadata as written
+}
+
+// NewBenchWriter writes to w.
+func NewBenchWriter(w io.Writer) *BenchWriter {
+	return &BenchWriter{w: w, units: map[string]string{}}
+}
+
+// Write writes one record.
+func (bw *BenchWriter) Write(r *Record) error {
+	if r.Failed() {
+		return nil
+	}
+	cfg := Config(r)
+	if err := writeConfig(bw.w, bw.config, cfg); err != nil {
+		return err
+	}
+	bw.config = cfg
+	unit, meta := benchUnit(r.Unit), unitMeta(r)
+	if have, ok := bw.units[unit]; ok && have != meta {
+		// benchfmt's unit metadata holds for a whole file: a record
+		// whose unit means something else than the same unit's earlier
+		// records gets a unit of its own rather than a contradiction.
+		qualified := r.Unit + "-" + string(r.Better)
+		if r.Exact {
+			qualified += "-exact"
+		}
+		unit = benchUnit(qualified)
+	}
+	if _, ok := bw.units[unit]; !ok {
+		if _, err := fmt.Fprintf(bw.w, "Unit %s %s\n", unit, meta); err != nil {
+			return err
+		}
+		bw.units[unit] = meta
+	}
+	name := BenchName(r)
+	for _, s := range r.Samples {
+		if _, err := fmt.Fprintf(bw.w, "%s 1 %g %s\n", name, s, unit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unitMeta is a record's meaning as benchfmt unit metadata.
+func unitMeta(r *Record) string {
+	assume := "nothing"
+	if r.Exact {
+		assume = "exact"
+	}
+	return "better=" + string(r.Better) + " assume=" + assume
 }
 
 // writeConfig writes the config lines of cfg that differ from last.
@@ -63,24 +118,6 @@ func writeConfig(w io.Writer, last, cfg map[string]string) error {
 			continue
 		}
 		if _, err := fmt.Fprintf(w, "%s: %s\n", k, cfg[k]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// WriteHeader writes the config lines for a stream that will carry records
-// like r (bench.txt written record by record as a run goes).
-func WriteHeader(w io.Writer, r *Record) error { return writeConfig(w, nil, Config(r)) }
-
-// WriteBenchRecord writes one record's samples as benchmark lines.
-func WriteBenchRecord(w io.Writer, r *Record) error {
-	if r.Failed() {
-		return nil
-	}
-	name, unit := BenchName(r), benchUnit(r.Unit)
-	for _, s := range r.Samples {
-		if _, err := fmt.Fprintf(w, "%s 1 %g %s\n", name, s, unit); err != nil {
 			return err
 		}
 	}

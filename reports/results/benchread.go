@@ -10,8 +10,7 @@ import (
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
-
-	"github.com/unionbench/unionbench/internal/backing"
+	"golang.org/x/perf/benchmath"
 )
 
 // ReadAny reads a results file in either of unionbench's formats: JSONL
@@ -52,7 +51,9 @@ func ReadAny(path string) ([]Record, error) {
 // op= is the metric, driver= the variant and backing= the backing
 // filesystem, the rest are parameters in their order. Names written by
 // `go test -bench` without an op= part get the unit as their metric, and
-// the trailing -GOMAXPROCS is dropped. A syntax error is a *LineError.
+// the trailing -GOMAXPROCS is dropped. Unit metadata lines (better=,
+// assume=exact) give the records' Better and Exact; the format has no
+// place for a floor, so records read from it have none. A syntax error is a *LineError.
 func DecodeBench(r io.Reader, name string) ([]Record, error) {
 	br := benchfmt.NewReader(r, name)
 	var out []Record
@@ -63,7 +64,7 @@ func DecodeBench(r io.Reader, name string) ([]Record, error) {
 			return out, &LineError{name, res.Line, errors.New(res.Msg)}
 		case *benchfmt.Result:
 			for _, v := range res.Values {
-				rec := benchRecord(res, v, name)
+				rec := benchRecord(res, v, name, br.Units())
 				value := v.Value
 				if v.OrigUnit != "" {
 					value = v.OrigValue
@@ -90,7 +91,7 @@ func DecodeBench(r io.Reader, name string) ([]Record, error) {
 	return out, nil
 }
 
-func benchRecord(res *benchfmt.Result, v benchfmt.Value, file string) Record {
+func benchRecord(res *benchfmt.Result, v benchfmt.Value, file string, units benchfmt.UnitMetadataMap) Record {
 	unit := v.Unit
 	if v.OrigUnit != "" {
 		unit = v.OrigUnit
@@ -99,6 +100,14 @@ func benchRecord(res *benchfmt.Result, v benchfmt.Value, file string) Record {
 		Schema: SchemaVersion,
 		RunID:  res.GetConfig("run"),
 		Unit:   strings.TrimSuffix(unit, "/op"),
+		Status: OK,
+		// Without unit metadata (`go test -bench` output) lower is
+		// better and samples are noisy, as benchstat assumes.
+		Better: Lower,
+		Exact:  units.GetAssumption(unit) == benchmath.AssumeExact,
+	}
+	if units.GetBetter(unit) > 0 {
+		rec.Better = Higher
 	}
 	if rec.RunID == "" {
 		rec.RunID = file
@@ -127,7 +136,7 @@ func benchRecord(res *benchfmt.Result, v benchfmt.Value, file string) Record {
 			rec.Variant = val
 			rec.Driver, _, _ = strings.Cut(val, "+")
 		case "backing":
-			rec.Backing.Kind = backing.Kind(val)
+			rec.Backing.Kind = val
 		default:
 			rec.Params = append(rec.Params, P(k, val))
 		}

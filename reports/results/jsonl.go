@@ -82,7 +82,8 @@ func Read(path string) ([]Record, error) {
 	return Decode(f, path)
 }
 
-// Decode reads records from r; name is used in errors.
+// Decode reads records from r; name is used in errors. Records of an
+// older schema come back upgraded to the current one (see Upgrade).
 func Decode(r io.Reader, name string) ([]Record, error) {
 	var out []Record
 	seen := map[string]int{} // run, backing and key -> first line
@@ -123,5 +124,6 @@ func Decode(r io.Reader, name string) ([]Record, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no results records", name)
 	}
+	Upgrade(out)
 	return out, nil
 }

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/hostinfo"
 )
 
-// SchemaVersion is written in every record; readers refuse newer ones.
-const SchemaVersion = 1
+// SchemaVersion is written in every record; readers refuse newer ones and
+// upgrade older ones (see Upgrade).
+//
+// Schema 2 added what a record is (Status, Reason, Better, Floor, Exact),
+// which schema 1 left to conventions on names and to Extra["unsupported"].
+const SchemaVersion = 2
 
 // Param is one parameter of a measurement; order matters for names
 // (driver=overlay2/size=4KiB/cache=cold), so parameters are a list.
@@ -19,35 +20,88 @@ type Param struct {
 	Value string `json:"value"`
 }
 
+// Status is what became of a measurement.
+type Status string
+
+const (
+	// OK: the samples are the measurement.
+	OK Status = "ok"
+	// Failed: the measurement could not be made; Error says why, and
+	// Samples may hold what was measured before the failure.
+	Failed Status = "failed"
+	// Unsupported: the driver or host cannot run the measurement at all
+	// (not a fault, a fact about the driver); Reason says why.
+	Unsupported Status = "unsupported"
+)
+
+// Better is the direction in which a metric improves.
+type Better string
+
+const (
+	Lower  Better = "lower"  // time, bytes, inodes, copies
+	Higher Better = "higher" // how many layers or containers fit
+)
+
 // Record is one measurement: a sample set of one metric of one case of one
 // scenario on one driver variant.
 type Record struct {
-	Schema       int            `json:"schema"`
-	RunID        string         `json:"run_id"`
-	Time         time.Time      `json:"time"`
-	Host         hostinfo.Facts `json:"host"`
-	Backing      backing.Facts  `json:"backing"`
-	Driver       string         `json:"driver"`  // "overlay2", or "floor" for the baseline measured on the backing fs itself
-	Variant      string         `json:"variant"` // "overlay2+metacopy=on"
-	MountOptions []string       `json:"mount_options,omitempty"`
-	Scenario     string         `json:"scenario"` // copyup, lookup, mount, inodes, pagecache, quirks
-	Metric       string         `json:"metric"`   // first-write, stat, inodes-per-image, ...
-	Params       []Param        `json:"params"`
-	Unit         string         `json:"unit"` // ns, bytes, inodes, ratio, ...
-	Samples      []float64      `json:"samples"`
-	Error        string         `json:"error,omitempty"` // set when the measurement failed; Samples may hold what was measured before
-	Extra        map[string]any `json:"extra,omitempty"` // scenario-specific detail (e.g. bytes written to the device)
+	Schema       int       `json:"schema"`
+	RunID        string    `json:"run_id"`
+	Time         time.Time `json:"time"`
+	Host         Host      `json:"host"`
+	Backing      Backing   `json:"backing"`
+	Driver       string    `json:"driver"`  // "overlay2", or "floor" for the baseline measured on the backing fs itself
+	Variant      string    `json:"variant"` // "overlay2+metacopy=on"
+	MountOptions []string  `json:"mount_options,omitempty"`
+	Scenario     string    `json:"scenario"` // copyup, lookup, mount, inodes, pagecache, quirks
+	Metric       string    `json:"metric"`   // first-write, stat, inodes-per-image, ...
+	Params       []Param   `json:"params"`
+	Unit         string    `json:"unit"` // ns, bytes, inodes, ratio, ...
+	Samples      []float64 `json:"samples"`
+	Status       Status    `json:"status"`
+	Error        string    `json:"error,omitempty"`  // why a Failed measurement failed
+	Reason       string    `json:"reason,omitempty"` // why an Unsupported one cannot be made
+	Better       Better    `json:"better,omitempty"` // set on every OK record
+	// Floor is the CaseKey of the floor record this one is compared with
+	// (same run, scenario and unit, driver "floor"); "" when it has none,
+	// as copy-up's second write, which copies nothing.
+	Floor string `json:"floor,omitempty"`
+	// Exact says the samples are counts (inodes, bytes, layers), not noisy
+	// timings: any difference between two sets is real, and there is no
+	// confidence interval to draw.
+	Exact bool           `json:"exact,omitempty"`
+	Extra map[string]any `json:"extra,omitempty"` // scenario-specific detail (e.g. bytes written to the device)
 }
 
-// Failed reports whether the measurement failed.
-func (r *Record) Failed() bool { return r.Error != "" }
+// Failed reports whether the measurement was not made (failed or
+// unsupported).
+func (r *Record) Failed() bool { return r.Status != OK }
+
+// Why is the error of a failed record or the reason of an unsupported one.
+func (r *Record) Why() string {
+	if r.Status == Unsupported {
+		return r.Reason
+	}
+	return r.Error
+}
 
 // Key identifies the same measurement across runs and hosts: variant,
 // scenario, metric and parameters (not the host, not the run).
 func (r *Record) Key() string {
+	return fmt.Sprintf("%s/%s/driver=%s%s", r.Scenario, r.Metric, r.Variant, paramPath(r.Params))
+}
+
+// CaseKey names a record within its scenario and variant: its metric and
+// parameters, "copy-fsync/size=4KiB/cache=cold". A record's Floor is the
+// CaseKey of its floor.
+func (r *Record) CaseKey() string { return CaseKey(r.Metric, r.Params...) }
+
+// CaseKey is the CaseKey of a record of metric with params.
+func CaseKey(metric string, params ...Param) string { return metric + paramPath(params) }
+
+func paramPath(ps []Param) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s/%s/driver=%s", r.Scenario, r.Metric, r.Variant)
-	for _, p := range r.Params {
+	for _, p := range ps {
 		fmt.Fprintf(&b, "/%s=%s", p.Key, p.Value)
 	}
 	return b.String()
@@ -70,8 +124,37 @@ func (r *Record) Validate() error {
 		return fmt.Errorf("missing variant")
 	case r.Unit == "":
 		return fmt.Errorf("missing unit")
-	case len(r.Samples) == 0 && r.Error == "":
-		return fmt.Errorf("no samples and no error")
+	}
+	if r.Schema < SchemaVersion {
+		// Schema 1 said what a record is by conventions Upgrade knows.
+		if len(r.Samples) == 0 && r.Error == "" {
+			return fmt.Errorf("no samples and no error")
+		}
+		return nil
+	}
+	switch r.Status {
+	case OK:
+		switch {
+		case len(r.Samples) == 0:
+			return fmt.Errorf("status ok without samples")
+		case r.Error != "" || r.Reason != "":
+			return fmt.Errorf("status ok with an error or reason")
+		case r.Better != Lower && r.Better != Higher:
+			return fmt.Errorf("bad better %q: want %q or %q", r.Better, Lower, Higher)
+		}
+	case Failed:
+		if r.Error == "" {
+			return fmt.Errorf("status failed without an error")
+		}
+	case Unsupported:
+		if r.Reason == "" {
+			return fmt.Errorf("status unsupported without a reason")
+		}
+	default:
+		return fmt.Errorf("bad status %q: want %q, %q or %q", r.Status, OK, Failed, Unsupported)
+	}
+	if r.Better != "" && r.Better != Lower && r.Better != Higher {
+		return fmt.Errorf("bad better %q: want %q or %q", r.Better, Lower, Higher)
 	}
 	return nil
 }

@@ -11,20 +11,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/perf/benchfmt"
-
-	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/hostinfo"
 )
 
 func sample(metric string, samples ...float64) Record {
 	return Record{
 		Schema: SchemaVersion, RunID: "r1", Time: time.Unix(1, 0).UTC(),
-		Host:    hostinfo.Facts{Kernel: "6.1.0-13-amd64", Distro: "Debian GNU/Linux 12", CPU: "Test CPU"},
-		Backing: backing.Facts{Kind: backing.Ext4},
+		Host:    Host{Kernel: "6.1.0-13-amd64", Distro: "Debian GNU/Linux 12", CPU: "Test CPU"},
+		Backing: Backing{Kind: "ext4"},
 		Driver:  "overlay2", Variant: "overlay2+metacopy=on", MountOptions: []string{"metacopy=on"},
 		Scenario: "copyup", Metric: metric, Unit: "ns",
 		Params:  []Param{P("size", "4KiB"), P("cache", "cold")},
-		Samples: samples,
+		Samples: samples, Status: OK, Better: Lower,
 	}
 }
 
@@ -47,7 +44,7 @@ func TestWriterRefusesInvalidRecords(t *testing.T) {
 	require.NoError(t, err)
 	defer w.Close()
 	r := sample("x")
-	assert.Error(t, w.Write(&r), "no samples and no error")
+	assert.ErrorContains(t, w.Write(&r), "status ok without samples")
 }
 
 func TestReadNamesFileAndLine(t *testing.T) {
@@ -62,9 +59,9 @@ func TestReadNamesFileAndLine(t *testing.T) {
 	}{
 		"truncated last line": {line + line[:len(line)/2], 2, "not a results record"},
 		"garbage":             {line + "\x00\x01\x02garbage\n", 2, "not a results record"},
-		"future schema":       {strings.Replace(line, `"schema":1`, `"schema":99`, 1), 1, "newer than this unionbench"},
+		"future schema":       {strings.Replace(line, `"schema":2`, `"schema":99`, 1), 1, "newer than this unionbench"},
 		"missing field":       {strings.Replace(line, `"metric":"first-write",`, ``, 1), 1, "missing metric"},
-		"unknown field":       {strings.Replace(line, `"schema":1`, `"schema":1,"bogus":true`, 1), 1, "bogus"},
+		"unknown field":       {strings.Replace(line, `"schema":2`, `"schema":2,"bogus":true`, 1), 1, "bogus"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -102,7 +99,7 @@ func jsonLine(r *Record) (string, error) {
 func TestBenchFormatParsesWithBenchfmt(t *testing.T) {
 	recs := []Record{sample("first-write", 1000, 1100), sample("chmod", 50)}
 	failed := sample("second-write")
-	failed.Error = "ENOSPC"
+	failed.Status, failed.Error = Failed, "ENOSPC"
 	recs = append(recs, failed)
 	var buf bytes.Buffer
 	require.NoError(t, WriteBench(&buf, recs))
@@ -152,4 +149,68 @@ func TestDecodeBenchRoundTrip(t *testing.T) {
 	var le *LineError
 	require.ErrorAs(t, err, &le)
 	assert.Equal(t, 2, le.Line)
+}
+
+// A schema-1 line is read with the meaning schema 1's conventions gave
+// it, and the conventions live nowhere else.
+func TestUpgradeSchema1(t *testing.T) {
+	const head = `{"schema":1,"run_id":"r","time":"2026-11-28T00:00:00Z","host":{"kernel":"6.1"},"backing":{"kind":"ext4"},`
+	lines := []string{
+		head + `"driver":"floor","variant":"floor","scenario":"copyup","metric":"copy-fsync","params":[{"key":"size","value":"4KiB"}],"unit":"ns","samples":[5,6]}`,
+		head + `"driver":"overlay2","variant":"overlay2","scenario":"copyup","metric":"first-write","params":[{"key":"size","value":"4KiB"},{"key":"cache","value":"cold"}],"unit":"ns","samples":[7,9]}`,
+		head + `"driver":"overlay2","variant":"overlay2","scenario":"copyup","metric":"second-write","params":[{"key":"size","value":"4KiB"}],"unit":"ns","samples":[1,1]}`,
+		head + `"driver":"vfs","variant":"vfs","scenario":"inodes","metric":"layers-until-enospc","params":[],"unit":"count","samples":[35]}`,
+		head + `"driver":"aufs","variant":"aufs","scenario":"copyup","metric":"all","params":[],"unit":"n/a","samples":[],"error":"aufs is not in /proc/filesystems","extra":{"unsupported":true}}`,
+		head + `"driver":"vfs","variant":"vfs","scenario":"copyup","metric":"chmod","params":[],"unit":"ns","samples":[],"error":"EIO"}`,
+	}
+	recs, err := Decode(strings.NewReader(strings.Join(lines, "\n")), "old.jsonl")
+	require.NoError(t, err)
+	for _, r := range recs {
+		assert.Equal(t, SchemaVersion, r.Schema)
+		assert.NoError(t, r.Validate())
+	}
+	assert.Equal(t, OK, recs[0].Status)
+	assert.Equal(t, "copy-fsync/size=4KiB", recs[1].Floor)
+	assert.Equal(t, Lower, recs[1].Better)
+	assert.False(t, recs[1].Exact, "varying samples")
+	assert.Equal(t, "", recs[2].Floor, "second-write has no floor")
+	assert.True(t, recs[2].Exact, "constant samples were compared as exact")
+	assert.Equal(t, Higher, recs[3].Better)
+	assert.Equal(t, Unsupported, recs[4].Status)
+	assert.Equal(t, "aufs is not in /proc/filesystems", recs[4].Reason)
+	assert.Empty(t, recs[4].Error)
+	assert.NotContains(t, recs[4].Extra, "unsupported")
+	assert.Equal(t, Failed, recs[5].Status)
+	assert.Equal(t, "EIO", recs[5].Why())
+}
+
+// Better and Exact travel through bench.txt as benchfmt unit metadata,
+// whatever the metric is called; a unit whose meaning differs between
+// records gets a name of its own, so the file stays one benchfmt reads.
+func TestBenchUnitMetadata(t *testing.T) {
+	fits := sample("w1", 35, 36)
+	fits.Unit, fits.Better = "count", Higher
+	inodes := sample("img", 7, 9)
+	inodes.Unit, inodes.Exact = "inodes", true
+	other := sample("odd", 3)
+	other.Unit = "count" // lower is better, unlike fits
+	var buf bytes.Buffer
+	require.NoError(t, WriteBench(&buf, []Record{sample("t", 1, 2), fits, inodes, other}))
+	assert.Contains(t, buf.String(), "Unit ns/op better=lower assume=nothing\n")
+	assert.Contains(t, buf.String(), "Unit count/op better=higher assume=exact\n"[:len("Unit count/op better=higher")])
+	assert.Contains(t, buf.String(), "Unit inodes/op better=lower assume=exact\n")
+	got, err := DecodeBench(&buf, "bench.txt")
+	require.NoError(t, err)
+	require.Len(t, got, 4)
+	assert.Equal(t, Lower, got[0].Better)
+	assert.False(t, got[0].Exact)
+	assert.Equal(t, Higher, got[1].Better)
+	assert.Equal(t, "w1", got[1].Metric)
+	assert.Equal(t, Lower, got[2].Better)
+	assert.True(t, got[2].Exact)
+	assert.Equal(t, Lower, got[3].Better, "a unit that means two things is split, not contradicted")
+	for _, r := range got {
+		assert.Equal(t, OK, r.Status)
+		assert.NoError(t, r.Validate())
+	}
 }

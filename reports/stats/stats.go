@@ -2,7 +2,10 @@
 // the median with a distribution-free 95% confidence interval
 // (golang.org/x/perf/benchmath), percentiles, the median absolute
 // deviation and Tukey outliers (github.com/montanaflynn/stats), and the
-// Mann-Whitney U test between two sample sets.
+// Mann-Whitney U test between two sample sets. It is the only package of
+// unionbench that imports those two libraries: tests, benchmarks and the
+// command take their medians and percentiles from here, so every figure
+// of a measurement is computed one way.
 //
 // It never averages: latencies on a shared host are skewed and heavy
 // tailed, so a mean says little and a standard deviation less. It does not
@@ -11,6 +14,7 @@
 package stats
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -76,15 +80,19 @@ type Change struct {
 	Delta float64
 	// P is the Mann-Whitney U p-value; Alpha the level it is tested at.
 	P, Alpha float64
-	// Exact is set when both sides are constant (counts: inodes, bytes,
-	// copies): there is no noise to test, any difference is real.
+	// Exact is set when the samples are exact counts (inodes, bytes,
+	// copies), as the caller says: there is no noise to test, any
+	// difference of the medians is real.
 	Exact       bool
 	Significant bool
 	Warnings    []string
 }
 
-// Compare tests whether new differs from old.
-func Compare(old, new []float64) Change {
+// Compare tests whether new differs from old. exact says the samples are
+// exact counts rather than noisy timings (results.Record.Exact): then the
+// medians either differ or they do not, whatever the spread, as
+// benchmath's exact assumption has it.
+func Compare(old, new []float64, exact bool) Change {
 	c := Change{Old: Summarize(old), New: Summarize(new), Alpha: benchmath.DefaultThresholds.CompareAlpha}
 	switch {
 	case c.Old.Median == c.New.Median:
@@ -96,9 +104,7 @@ func Compare(old, new []float64) Change {
 	}
 	so := benchmath.NewSample(slices.Clone(old), &benchmath.DefaultThresholds)
 	sn := benchmath.NewSample(slices.Clone(new), &benchmath.DefaultThresholds)
-	if constant(so.Values) && constant(sn.Values) {
-		// benchmath's exact assumption has no test to run: the values
-		// either differ or they do not.
+	if exact {
 		c.Exact, c.P = true, 1
 		if c.Old.Median != c.New.Median {
 			c.P = 0
@@ -115,14 +121,53 @@ func Compare(old, new []float64) Change {
 	return c
 }
 
-func constant(sorted []float64) bool {
-	return len(sorted) > 0 && sorted[0] == sorted[len(sorted)-1]
-}
-
 // String is the change as benchstat would print it: "+12.3% (p=0.008 n=5+5)".
 func (c Change) String() string {
 	if c.Exact {
 		return fmt.Sprintf("%+.1f%% (exact)", 100*c.Delta)
 	}
 	return fmt.Sprintf("%+.1f%% (p=%.3f n=%d+%d)", 100*c.Delta, c.P, c.Old.N, c.New.N)
+}
+
+// ErrNoSamples is what the single-figure functions below return for an
+// empty sample set: there is no figure to give, and 0 would read as one.
+var ErrNoSamples = errors.New("stats: no samples")
+
+// Median is the middle sample, or the mean of the middle two for an even
+// count: what every table and test of unionbench reads as "the" figure of
+// a measurement (Summarize adds its confidence interval).
+func Median(samples []float64) (float64, error) {
+	if len(samples) == 0 {
+		return 0, ErrNoSamples
+	}
+	return mstats.Median(samples)
+}
+
+// Percentile is the nearest-rank p-th percentile (0 < p <= 100): always one
+// of the samples, as Summary's P5 and P95 are.
+func Percentile(samples []float64, p float64) (float64, error) {
+	if len(samples) == 0 {
+		return 0, ErrNoSamples
+	}
+	if p <= 0 || p > 100 || math.IsNaN(p) {
+		return 0, fmt.Errorf("stats: percentile %v: want more than 0 and at most 100", p)
+	}
+	return mstats.PercentileNearestRank(samples, p)
+}
+
+// Spread is (max-min)/min: how far apart a few figures of the same thing
+// are (the medians of repeated runs, say), relative to the smallest. 0 when
+// they are all equal; +Inf when the smallest is 0 and another is not.
+func Spread(values []float64) (float64, error) {
+	if len(values) == 0 {
+		return 0, ErrNoSamples
+	}
+	lo, hi := slices.Min(values), slices.Max(values)
+	switch {
+	case lo == hi:
+		return 0, nil
+	case lo == 0:
+		return math.Inf(1), nil
+	}
+	return (hi - lo) / math.Abs(lo), nil
 }

@@ -60,6 +60,7 @@ import (
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/layerspec"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 )
 
@@ -103,7 +104,7 @@ func (Scenario) Cases(s scenarios.Suite) []scenarios.Case {
 }
 
 func params(size int64, cache string) []results.Param {
-	return []results.Param{results.P("size", scenarios.FormatSize(size)), results.P("cache", cache)}
+	return []results.Param{results.P("size", units.FormatSize(size)), results.P("cache", cache)}
 }
 
 // spaceFactor is how many copies of the largest size a case can hold at
@@ -120,7 +121,7 @@ const spaceMargin = 64 << 20
 func (Scenario) SpaceNeeded(_ scenarios.Suite, cases []scenarios.Case) int64 {
 	largest := int64(0)
 	for _, c := range cases {
-		if size, err := scenarios.ParseSize(c.Get("size")); err == nil {
+		if size, err := units.ParseSize(c.Get("size")); err == nil {
 			largest = max(largest, size)
 		}
 	}
@@ -128,7 +129,10 @@ func (Scenario) SpaceNeeded(_ scenarios.Suite, cases []scenarios.Case) int64 {
 }
 
 func parseCase(c scenarios.Case) (size int64, cold bool, err error) {
-	if size, err = scenarios.ParseSize(c.Get("size")); err != nil {
+	if err := c.CheckParams("copyup", "size", "cache"); err != nil {
+		return 0, false, err
+	}
+	if size, err = units.ParseSize(c.Get("size")); err != nil {
 		return 0, false, fmt.Errorf("copyup: size: %w", err)
 	}
 	switch v := c.Get("cache"); v {
@@ -149,10 +153,27 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if n < 1 {
 		return nil, fmt.Errorf("copyup: %d samples: want at least 1", n)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if c.Floor {
 		return measureFloor(ctx, env, size, cold, n)
 	}
-	return measureDriver(ctx, env, size, cold, n)
+	ms, err := measureDriver(ctx, env, size, cold, n)
+	for i := range ms {
+		if f := floors[ms[i].Metric]; f != "" {
+			ms[i].Floor = results.CaseKey(f, c.Params...) // the floor case has the same size and cache
+		}
+	}
+	return ms, err
+}
+
+// floors names each copying metric's floor: the same bytes copied and
+// fsynced on the backing fs. second-write, a write to a file already
+// copied up, copies nothing and has none.
+var floors = map[string]string{
+	"first-write": "copy-fsync", "chmod": "copy-fsync",
+	"first-write-device-bytes": "copy-fsync-device-bytes",
 }
 
 // sample is what one sample measured.
@@ -187,11 +208,13 @@ func (s *series) add(x sample) {
 func (s *series) measurements() []scenarios.Measurement {
 	var ms []scenarios.Measurement
 	for i, m := range s.metrics {
-		ms = append(ms, scenarios.Measurement{Metric: m, Unit: "ns", Samples: s.times[i]})
+		t := scenarios.Timing(m, 0)
+		t.Samples = s.times[i]
+		ms = append(ms, t)
 	}
 	if s.counted && len(s.device) > 0 {
 		ms[0].Extra = map[string]any{"device-bytes": slices.Clone(s.device)}
-		ms = append(ms, scenarios.Measurement{Metric: s.metrics[0] + "-device-bytes", Unit: "bytes", Samples: s.device})
+		ms = append(ms, scenarios.Count(s.metrics[0]+"-device-bytes", "bytes", s.device...))
 	}
 	return ms
 }
@@ -203,9 +226,9 @@ func measureDriver(ctx context.Context, env *scenarios.Env, size int64, cold boo
 	}
 	defer func() { err = errors.Join(err, cleanup()) }()
 	if env.Progress != nil {
-		env.Progress("building an image with two files of %s", scenarios.FormatSize(size))
+		env.Progress("building an image with two files of %s", units.FormatSize(size))
 	}
-	top, err := Build(d, Image(size))
+	top, err := Build(ctx, d, Image(size))
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +242,7 @@ func measureDriver(ctx context.Context, env *scenarios.Env, size int64, cold boo
 		var x sample
 		err := Undisturbed(func(settled func() error) (err error) {
 			containers++
-			x, err = copyUpSample(env.FS, d, top, fmt.Sprintf("c%04d", containers), size, cold, buf, settled)
+			x, err = copyUpSample(ctx, env.FS, d, top, fmt.Sprintf("c%04d", containers), size, cold, buf, settled)
 			return err
 		})
 		if err != nil {
@@ -232,12 +255,12 @@ func measureDriver(ctx context.Context, env *scenarios.Env, size int64, cold boo
 
 // copyUpSample makes a fresh container on top, mounts it, prepares the
 // cache, and times the three operations, removing the container after.
-func copyUpSample(fs *backing.FS, d drivers.Driver, top, id string, size int64, cold bool, buf []byte, settled func() error) (x sample, err error) {
-	if err := drivers.NewContainer(d, id, top); err != nil {
+func copyUpSample(ctx context.Context, fs *backing.FS, d drivers.Driver, top, id string, size int64, cold bool, buf []byte, settled func() error) (x sample, err error) {
+	if err := drivers.NewContainer(ctx, d, id, top); err != nil {
 		return x, err
 	}
 	defer func() { err = errors.Join(err, drivers.RemoveContainer(d, id)) }()
-	dir, err := d.Mount(id)
+	dir, err := d.Mount(ctx, id)
 	if err != nil {
 		return x, err
 	}
@@ -300,18 +323,6 @@ func prepare(fs *backing.FS, root int, cold bool, buf []byte, names ...string) e
 	return scenarios.Settle(fs)
 }
 
-func syncFS(fs *backing.FS) error {
-	fd, err := unix.Open(fs.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: fs.Dir, Err: err}
-	}
-	defer unix.Close(fd)
-	if err := unix.Syncfs(fd); err != nil {
-		return &os.PathError{Op: "syncfs", Path: fs.Dir, Err: err}
-	}
-	return nil
-}
-
 // deviceCounter notes the backing device's write counter and returns a
 // function that syncs the backing fs and returns the bytes written to the
 // device since, or -1 when the backing fs has no device of its own.
@@ -321,7 +332,7 @@ func deviceCounter(fs *backing.FS) func() (int64, error) {
 		if !ok {
 			return -1, nil
 		}
-		if err := syncFS(fs); err != nil {
+		if err := scenarios.Syncfs(fs); err != nil {
 			return 0, err
 		}
 		after, ok := backing.DeviceWrites(fs)
@@ -372,7 +383,7 @@ func measureFloor(ctx context.Context, env *scenarios.Env, size int64, cold bool
 	// A plain tree with nothing mounted in it: RemoveAll is safe.
 	defer func() { err = errors.Join(err, os.RemoveAll(dir)) }()
 	// Target's bytes, as the image's bottom layer has them.
-	if err := layerspec.Apply(dir, ImageOf(size, Target)[0], layerspec.FlatFormat{}, nil); err != nil {
+	if err := layerspec.Apply(ctx, dir, ImageOf(size, Target)[0], layerspec.FlatFormat{}, nil); err != nil {
 		return nil, err
 	}
 	root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)

@@ -1,23 +1,19 @@
 package copyup
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/internal/testenv"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
-
-// whyRoot is what needs root, for scenariotest.NeedRoot.
-const whyRoot = "the copyup scenario mounts filesystems"
+func TestMain(m *testing.M) { scenariotest.Main(m) }
 
 func sizeCase(size int64, cache string, floor bool) scenarios.Case {
 	return scenarios.Case{Params: params(size, cache), Floor: floor}
@@ -27,21 +23,8 @@ func sizeCase(size int64, cache string, floor bool) scenarios.Case {
 // medians by metric, skipping a driver this host cannot run.
 func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n int) map[string]float64 {
 	t.Helper()
-	env := &scenarios.Env{FS: fs}
-	if driver != "" {
-		v, err := drivers.ParseVariant(driver)
-		require.NoError(t, err)
-		env.Variant = v
-	}
-	ms := scenariotest.Measure(t, New(), env, c, n)
-	for _, m := range ms {
-		require.Len(t, m.Samples, n, m.Metric)
-		for _, s := range m.Samples {
-			if m.Unit == "ns" {
-				assert.Positive(t, s, "%s %s %s", driver, c.Name(), m.Metric)
-			}
-		}
-	}
+	ms := scenariotest.Measure(t, New(), scenariotest.Env(t, fs, driver), c, n)
+	scenariotest.RequireSamples(t, ms, n, "first-write", "second-write", "chmod", "copy-fsync")
 	return scenariotest.Medians(ms)
 }
 
@@ -64,21 +47,10 @@ func TestCases(t *testing.T) {
 	assert.Equal(t, int64(8<<30+64<<20), New().SpaceNeeded(scenarios.Full, full))
 }
 
-func TestBadCases(t *testing.T) {
-	env := &scenarios.Env{}
-	for _, c := range []scenarios.Case{sizeCase(0, "tepid", false), {Params: params(0, "cold")[1:]}} {
-		_, err := New().Measure(context.Background(), env, c, 1)
-		assert.Error(t, err, c.Name())
-	}
-	_, err := New().Measure(context.Background(), env, sizeCase(0, "cold", false), 0)
-	assert.ErrorContains(t, err, "0 samples")
-}
-
 // The known story on overlay2: copy-up time grows with the file's size,
 // stays within a small factor of a plain copy+fsync of the same bytes, and
 // is paid once: the second write finds the file already copied.
 func TestOverlay2CopyUpGrowsWithSize(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	small := measure(t, fs, "overlay2", sizeCase(4<<10, "cold", false), 3)
 	empty := measure(t, fs, "overlay2", sizeCase(0, "cold", false), 3)
@@ -96,7 +68,6 @@ func TestOverlay2CopyUpGrowsWithSize(t *testing.T) {
 // costs what the second does (loosely: within 10x, a sample being a few
 // syscalls), and far less than overlay2's copy-up of the same file.
 func TestVfsHasNoCopyUp(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	vfs := measure(t, fs, "vfs", sizeCase(16<<20, "cold", false), 3)
 	ovl := measure(t, fs, "overlay2", sizeCase(16<<20, "cold", false), 3)
@@ -110,7 +81,6 @@ func TestVfsHasNoCopyUp(t *testing.T) {
 // the file to the device (the copy is fsynced), as the plain copy does;
 // with metacopy=on a chmod copies no data.
 func TestDeviceBytesAndMetacopyOnExt4(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
 	const size = 16 << 20
 	ovl := measure(t, fs, "overlay2", sizeCase(size, "cold", false), 3)
@@ -127,7 +97,6 @@ func TestDeviceBytesAndMetacopyOnExt4(t *testing.T) {
 }
 
 func TestEveryDriver(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
 	for _, driver := range []string{"overlay", "fuse-overlayfs", "vfs"} {
 		t.Run(driver, func(t *testing.T) {
@@ -135,7 +104,7 @@ func TestEveryDriver(t *testing.T) {
 				for _, size := range []int64{0, 1 << 20} {
 					got := measure(t, fs, driver, sizeCase(size, cache, false), 2)
 					t.Logf("%s %s %s: first-write %.0f ns (%.0f device bytes), second-write %.0f ns, chmod %.0f ns",
-						driver, scenarios.FormatSize(size), cache, got["first-write"], got["first-write-device-bytes"], got["second-write"], got["chmod"])
+						driver, units.FormatSize(size), cache, got["first-write"], got["first-write-device-bytes"], got["second-write"], got["chmod"])
 					if size > 0 && driver != "vfs" {
 						assert.GreaterOrEqual(t, got["first-write-device-bytes"], float64(size), "the copy-up reaches the device")
 					}
@@ -148,7 +117,7 @@ func TestEveryDriver(t *testing.T) {
 // A drop of the caches by someone else between settled and the end of a
 // try makes Undisturbed take the sample again.
 func TestUndisturbedRetriesAfterAForeignDrop(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
+	testenv.NeedRoot(t, "dropping the caches")
 	tries := 0
 	err := Undisturbed(func(settled func() error) error {
 		tries++

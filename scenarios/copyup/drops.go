@@ -1,12 +1,10 @@
 package copyup
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/unionbench/unionbench/scenarios"
 )
 
 // MaxTries bounds how often Undisturbed takes one sample. Between tries
@@ -52,20 +50,12 @@ func Undisturbed(try func(settled func() error) error) error {
 // cache (drop_pagecache in /proc/vmstat), or -1 where the kernel does not
 // count them.
 func cacheDrops() (int64, error) {
-	f, err := os.Open("/proc/vmstat")
+	c, err := scenarios.HostCounters("/proc/vmstat", "drop_pagecache")
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "drop_pagecache "); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("/proc/vmstat: %q: %w", sc.Text(), err)
-			}
-			return n, nil
-		}
+	if n, ok := c["drop_pagecache"]; ok {
+		return n, nil
 	}
-	return -1, sc.Err()
+	return -1, nil
 }

@@ -1,6 +1,7 @@
 package copyup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -49,10 +50,10 @@ func ImageOf(size int64, files ...string) []*layerspec.Layer {
 // Build creates the layers in d, bottom first, as layer000, layer001, ...
 // and returns the top layer's id, for drivers.NewContainer. The pagecache
 // scenario builds its image with it too.
-func Build(d drivers.Driver, layers []*layerspec.Layer) (top string, err error) {
+func Build(ctx context.Context, d drivers.Driver, layers []*layerspec.Layer) (top string, err error) {
 	for i, l := range layers {
 		id := fmt.Sprintf("layer%03d", i)
-		if err := d.Create(id, top, l); err != nil {
+		if err := d.Create(ctx, id, top, l); err != nil {
 			return "", err
 		}
 		top = id

@@ -9,6 +9,7 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
 )
 
@@ -48,7 +49,7 @@ func exhaust(ctx context.Context, env *scenarios.Env) (ms []scenarios.Measuremen
 				parent = ""
 			}
 			id := fmt.Sprintf("image%04d-layer%d", i/len(layers), li)
-			if err := d.Create(id, parent, layers[li]); err != nil {
+			if err := d.Create(ctx, id, parent, layers[li]); err != nil {
 				return err
 			}
 			parent = id
@@ -59,11 +60,11 @@ func exhaust(ctx context.Context, env *scenarios.Env) (ms []scenarios.Measuremen
 		return lm, err
 	}
 	cm, err := fill(ctx, env, "containers-until-enospc", maxContainers, func(d drivers.Driver) (func(i int) error, error) {
-		top, err := build(d, "layer", layers)
+		top, err := build(ctx, d, "layer", layers)
 		if err != nil {
 			return nil, fmt.Errorf("the image the containers share: %w", err)
 		}
-		return func(i int) error { return drivers.NewContainer(d, fmt.Sprintf("container%04d", i), top) }, nil
+		return func(i int) error { return drivers.NewContainer(ctx, d, fmt.Sprintf("container%04d", i), top) }, nil
 	})
 	return append(lm, cm...), err
 }
@@ -101,5 +102,8 @@ func fill(ctx context.Context, env *scenarios.Env, metric string, limit int, set
 	if st, err := fs.Statfs(); err == nil {
 		x["inodes-free-at-end"], x["bytes-free-at-end"] = st.Ffree, int64(st.Bavail)*st.Bsize
 	}
-	return []scenarios.Measurement{{Metric: metric, Unit: "count", Samples: []float64{float64(n)}, Extra: x}}, nil
+	// How many fit: more is better.
+	m := scenarios.Count(metric, "count", float64(n))
+	m.Better, m.Extra = results.Higher, x
+	return []scenarios.Measurement{m}, nil
 }

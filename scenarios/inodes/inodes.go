@@ -31,8 +31,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-
-	"golang.org/x/sys/unix"
+	"strings"
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
@@ -116,8 +115,14 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 		return nil, fmt.Errorf("inodes: %d samples: want at least 1", n)
 	}
 	if c.Get("limit") != "" {
+		if err := c.CheckParams("inodes", "limit"); err != nil {
+			return nil, err
+		}
 		if c.Floor || c.Get("limit") != "small-fs" {
 			return nil, fmt.Errorf("inodes: limit %q: the only limit case is limit=small-fs, without a floor", c.Get("limit"))
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		return exhaust(ctx, env)
 	}
@@ -125,18 +130,33 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	layers, err := sh.Image()
 	if err != nil {
 		return nil, err
 	}
 	if c.Floor {
-		return countFlat(env, sh, layers)
+		return countFlat(ctx, env, sh, layers)
 	}
-	return countDriver(ctx, env, sh, layers)
+	ms, err := countDriver(ctx, env, sh, layers)
+	for i := range ms {
+		// An image is compared with its flattened tree (the floor case of
+		// the same shape); a container's own inodes have no flat
+		// counterpart.
+		if strings.HasPrefix(ms[i].Metric, "image-") {
+			ms[i].Floor = results.CaseKey(ms[i].Metric, c.Params...)
+		}
+	}
+	return ms, err
 }
 
 func parseShape(c scenarios.Case) (Shape, error) {
 	var sh Shape
+	if err := c.CheckParams("inodes", "layers", "dirs", "files"); err != nil {
+		return sh, err
+	}
 	for _, f := range []struct {
 		key string
 		dst *int
@@ -213,14 +233,8 @@ func newDriver(env *scenarios.Env, spec backing.Spec, layers int) (d drivers.Dri
 type usage struct{ inodes, bytes int64 }
 
 func used(fs *backing.FS) (usage, error) {
-	fd, err := unix.Open(fs.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return usage{}, fmt.Errorf("open %s: %w", fs.Dir, err)
-	}
-	err = unix.Syncfs(fd)
-	unix.Close(fd)
-	if err != nil {
-		return usage{}, fmt.Errorf("syncfs %s: %w", fs.Dir, err)
+	if err := scenarios.Syncfs(fs); err != nil {
+		return usage{}, err
 	}
 	st, err := fs.Statfs()
 	if err != nil {
@@ -241,12 +255,14 @@ func fsExtra(fs *backing.FS) map[string]any {
 }
 
 func one(metric, unit string, v int64, extra map[string]any) scenarios.Measurement {
-	return scenarios.Measurement{Metric: metric, Unit: unit, Samples: []float64{float64(v)}, Extra: extra}
+	m := scenarios.Count(metric, unit, float64(v))
+	m.Extra = extra
+	return m
 }
 
 // countFlat is the floor: the image applied layer after layer to one plain
 // directory, deletions done for real, as if it had been flattened.
-func countFlat(env *scenarios.Env, sh Shape, layers []*layerspec.Layer) (ms []scenarios.Measurement, err error) {
+func countFlat(ctx context.Context, env *scenarios.Env, sh Shape, layers []*layerspec.Layer) (ms []scenarios.Measurement, err error) {
 	fs, closeFS, err := newFS(env, sh.fsSpec())
 	if err != nil {
 		return nil, err
@@ -261,7 +277,7 @@ func countFlat(env *scenarios.Env, sh Shape, layers []*layerspec.Layer) (ms []sc
 		return nil, err
 	}
 	for _, l := range layers {
-		if err := layerspec.Apply(dir, l, layerspec.FlatFormat{}, nil); err != nil {
+		if err := layerspec.Apply(ctx, dir, l, layerspec.FlatFormat{}, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -286,7 +302,7 @@ func countDriver(ctx context.Context, env *scenarios.Env, sh Shape, layers []*la
 	if err != nil {
 		return nil, err
 	}
-	top, err := build(d, "layer", layers)
+	top, err := build(ctx, d, "layer", layers)
 	if err != nil {
 		return nil, err
 	}
@@ -301,8 +317,8 @@ func countDriver(ctx context.Context, env *scenarios.Env, sh Shape, layers []*la
 	for k, v := range x {
 		cx[k] = v
 	}
-	ci := scenarios.Measurement{Metric: "container-inodes", Unit: "inodes", Extra: cx}
-	cb := scenarios.Measurement{Metric: "container-bytes", Unit: "bytes", Extra: cx}
+	ci, cb := scenarios.Count("container-inodes", "inodes"), scenarios.Count("container-bytes", "bytes")
+	ci.Extra, cb.Extra = cx, cx
 	for i := range Containers {
 		if err := ctx.Err(); err != nil {
 			return append(ms, ci, cb), err
@@ -312,10 +328,10 @@ func countDriver(ctx context.Context, env *scenarios.Env, sh Shape, layers []*la
 			return nil, err
 		}
 		id := fmt.Sprintf("container%d", i)
-		if err := drivers.NewContainer(d, id, top); err != nil {
+		if err := drivers.NewContainer(ctx, d, id, top); err != nil {
 			return append(ms, ci, cb), err
 		}
-		if _, err := d.Mount(id); err != nil {
+		if _, err := d.Mount(ctx, id); err != nil {
 			return append(ms, ci, cb), err
 		}
 		after, err := used(fs)
@@ -331,11 +347,11 @@ func countDriver(ctx context.Context, env *scenarios.Env, sh Shape, layers []*la
 
 // build creates the layers as one image, ids prefix000, prefix001, ...,
 // and returns the top layer's id.
-func build(d drivers.Driver, prefix string, layers []*layerspec.Layer) (string, error) {
+func build(ctx context.Context, d drivers.Driver, prefix string, layers []*layerspec.Layer) (string, error) {
 	parent := ""
 	for i, l := range layers {
 		id := fmt.Sprintf("%s%03d", prefix, i)
-		if err := d.Create(id, parent, l); err != nil {
+		if err := d.Create(ctx, id, parent, l); err != nil {
 			return "", err
 		}
 		parent = id

@@ -9,29 +9,22 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/sandbox"
-	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
-
-// whyRoot is what needs root, for scenariotest.NeedRoot.
-const whyRoot = "the inodes scenario formats loop filesystems"
+func TestMain(m *testing.M) { scenariotest.Main(m) }
 
 // measure runs one case for a driver ("" for the floor) and returns the
 // measurements by metric.
 func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case) map[string]scenarios.Measurement {
 	t.Helper()
 	c.Floor = driver == ""
-	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: driver}}
-	out := map[string]scenarios.Measurement{}
-	for _, m := range scenariotest.Measure(t, New(), env, c, 5) {
+	ms := scenariotest.Measure(t, New(), scenariotest.Env(t, fs, driver), c, 5)
+	for _, m := range ms {
 		t.Logf("%-14s %s %-24s %v", driver, c.Name(), m.Metric, m.Samples)
-		out[m.Metric] = m
 	}
-	return out
+	return scenariotest.ByMetric(ms)
 }
 
 func count(t *testing.T, m scenarios.Measurement) float64 {
@@ -60,11 +53,13 @@ func TestCases(t *testing.T) {
 
 func TestBadCases(t *testing.T) {
 	env := &scenarios.Env{}
+	// The conformance suite (scenarios/all) tries malformed cases; these
+	// are well-formed ones outside what inodes measures.
 	for _, c := range []scenarios.Case{
-		{Params: []results.Param{results.P("layers", "0"), results.P("dirs", "1"), results.P("files", "1")}},
-		{Params: []results.Param{results.P("layers", "2"), results.P("dirs", "x"), results.P("files", "1")}},
-		{Params: []results.Param{results.P("limit", "huge-fs")}},
-		{Params: []results.Param{results.P("limit", "small-fs")}, Floor: true},
+		scenariotest.Case("layers=0/dirs=1/files=1"),
+		scenariotest.Case("layers=2/dirs=1/files=100001"),
+		scenariotest.Case("limit=huge-fs"),
+		scenariotest.Floor("limit=small-fs"),
 	} {
 		_, err := New().Measure(context.Background(), env, c, 1)
 		assert.Error(t, err, c.Name())
@@ -76,7 +71,6 @@ func TestBadCases(t *testing.T) {
 // layer, so on an image with many directories it uses several times the
 // inodes overlay2 does, while overlay2 stays near the flattened tree.
 func TestLegacyOverlayUsesFarMoreInodesThanOverlay2(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 4<<30)
 	c := scenarios.Case{Params: quickShapes[0].params()}
 	flat := count(t, measure(t, fs, "", c)["image-inodes"])
@@ -106,9 +100,8 @@ func TestLegacyOverlayUsesFarMoreInodesThanOverlay2(t *testing.T) {
 // On a filesystem with few inodes, legacy overlay runs out after fewer
 // layers than overlay2; the counts end at ENOSPC, not at the cap.
 func TestSmallFilesystemRunsOutOfInodesSoonerWithLegacyOverlay(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Ext4, 4<<30) // the default backing of `unionbench run`: loop in loop
-	c := scenarios.Case{Params: []results.Param{results.P("limit", "small-fs")}}
+	c := scenariotest.Case("limit=small-fs")
 	o1 := measure(t, fs, "overlay", c)
 	o2 := measure(t, fs, "overlay2", c)
 	for _, m := range []scenarios.Measurement{o1["layers-until-enospc"], o2["layers-until-enospc"], o1["containers-until-enospc"], o2["containers-until-enospc"]} {

@@ -72,6 +72,13 @@ func (Scenario) Cases(s scenarios.Suite) []scenarios.Case {
 // builds the image afresh for every case: the runner clears the backing fs
 // between measurements, and a build costs far less than the samples do.
 func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Case, n int) (ms []scenarios.Measurement, err error) {
+	keys := []string{"depth", "cache"}
+	if c.Floor {
+		keys = keys[1:] // the floor is one plain tree: no depth
+	}
+	if err := c.CheckParams("lookup", keys...); err != nil {
+		return nil, err
+	}
 	cold, err := parseCache(c)
 	if err != nil {
 		return nil, err
@@ -79,7 +86,10 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if n < 1 {
 		return nil, fmt.Errorf("lookup: %d samples: want at least 1", n)
 	}
-	dir, entries, done, err := prepare(env, c)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dir, entries, done, err := prepare(ctx, env, c)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +104,15 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 		return nil, errors.Join(err, t.close())
 	}
 	defer func() { err = errors.Join(err, t.close()) }()
+	defer func() {
+		// A driver's lookups are compared with the same lookup on the
+		// backing fs in the same cache state (the floor case has no depth).
+		for i := range ms {
+			if !c.Floor {
+				ms[i].Floor = results.CaseKey(ms[i].Metric, results.P("cache", c.Get("cache")))
+			}
+		}
+	}()
 	if !cold {
 		return sample(ctx, t, nil, n)
 	}
@@ -117,7 +136,7 @@ func parseCache(c scenarios.Case) (cold bool, err error) {
 // of the case's depth, or for the floor the one-layer image applied to a
 // plain directory. It returns the directory, how many entries Shared
 // holds there, and how to undo it all.
-func prepare(env *scenarios.Env, c scenarios.Case) (dir string, entries int, done func() error, err error) {
+func prepare(ctx context.Context, env *scenarios.Env, c scenarios.Case) (dir string, entries int, done func() error, err error) {
 	if c.Floor {
 		dir, err := env.TempDir()
 		if err != nil {
@@ -125,7 +144,7 @@ func prepare(env *scenarios.Env, c scenarios.Case) (dir string, entries int, don
 		}
 		// A plain tree with nothing mounted in it: RemoveAll is safe.
 		remove := func() error { return os.RemoveAll(dir) }
-		if err := layerspec.Apply(dir, Image(1)[0], layerspec.FlatFormat{}, nil); err != nil {
+		if err := layerspec.Apply(ctx, dir, Image(1)[0], layerspec.FlatFormat{}, nil); err != nil {
 			return "", 0, nil, errors.Join(err, remove())
 		}
 		return dir, 1, remove, nil
@@ -134,11 +153,11 @@ func prepare(env *scenarios.Env, c scenarios.Case) (dir string, entries int, don
 	if err != nil {
 		return "", 0, nil, err
 	}
-	s, err := NewStack(env, depth)
+	s, err := NewStack(ctx, env, depth)
 	if err != nil {
 		return "", 0, nil, err
 	}
-	dir, err = s.Driver.Mount(s.Container)
+	dir, err = s.Driver.Mount(ctx, s.Container)
 	if err != nil {
 		return "", 0, nil, errors.Join(err, s.Close())
 	}
@@ -162,7 +181,7 @@ func sample(ctx context.Context, t *tree, drop func() error, n int) ([]scenarios
 	ms := make([]scenarios.Measurement, len(ops))
 	reps := make([]int, len(ops))
 	for i, o := range ops {
-		ms[i] = scenarios.Measurement{Metric: o.metric, Unit: "ns", Samples: make([]float64, 0, n)}
+		ms[i] = scenarios.Timing(o.metric, n)
 		reps[i] = 1
 		if drop == nil {
 			r, err := batchSize(t, o)

@@ -10,33 +10,25 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/sandbox"
-	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
-
-// whyRoot is what needs root, for scenariotest.NeedRoot.
-const whyRoot = "the lookup scenario mounts filesystems"
+func TestMain(m *testing.M) { scenariotest.Main(m) }
 
 func depthCase(depth int, cache string) scenarios.Case {
-	return scenarios.Case{Params: []results.Param{results.P("depth", fmt.Sprint(depth)), results.P("cache", cache)}}
+	return scenariotest.Case(fmt.Sprintf("depth=%d/cache=%s", depth, cache))
 }
 
 // measure runs one case and returns the samples by metric, skipping a
 // driver this host cannot run.
 func measure(t *testing.T, fs *backing.FS, driver string, c scenarios.Case, n int) map[string][]float64 {
 	t.Helper()
-	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: driver}}
+	ms := scenariotest.Measure(t, New(), scenariotest.Env(t, fs, driver), c, n)
+	scenariotest.RequireSamples(t, ms, n)
 	out := map[string][]float64{}
-	for _, m := range scenariotest.Measure(t, New(), env, c, n) {
+	for _, m := range ms {
 		assert.Equal(t, "ns", m.Unit)
-		require.Len(t, m.Samples, n, m.Metric)
-		for _, s := range m.Samples {
-			assert.Positive(t, s, "%s %s %s", driver, c.Name(), m.Metric)
-		}
 		out[m.Metric] = m.Samples
 	}
 	assert.Len(t, out, 4, "stat, open, enoent and readdir")
@@ -58,7 +50,6 @@ func TestCases(t *testing.T) {
 // On overlay2 a cold stat of a bottom-layer file looks "bottom" up in
 // every layer, so depth 64 must cost more than depth 1.
 func TestColdStatGrowsWithDepthOnOverlay2(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	shallow := measure(t, fs, "overlay2", depthCase(1, "cold"), 9)
 	deep := measure(t, fs, "overlay2", depthCase(64, "cold"), 9)
@@ -70,7 +61,6 @@ func TestColdStatGrowsWithDepthOnOverlay2(t *testing.T) {
 }
 
 func TestWarmStatIsFast(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	warm := measure(t, fs, "overlay2", depthCase(16, "warm"), 9)
 	assert.Less(t, scenariotest.Median(warm["stat"]), 50e3, "a warm stat is a dentry-cache hit: well under 50µs")
@@ -80,7 +70,6 @@ func TestWarmStatIsFast(t *testing.T) {
 // the stat of one file must not grow with it (loosely: within 3x, a
 // sample being one syscall).
 func TestVfsStatDoesNotDependOnDepth(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
 	shallow := measure(t, fs, "vfs", depthCase(1, "cold"), 9)
 	deep := measure(t, fs, "vfs", depthCase(64, "cold"), 9)
@@ -89,7 +78,6 @@ func TestVfsStatDoesNotDependOnDepth(t *testing.T) {
 }
 
 func TestEveryDriverAndTheFloor(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
 	for _, driver := range []string{"overlay", "fuse-overlayfs", "vfs"} {
 		t.Run(driver, func(t *testing.T) {
@@ -101,8 +89,7 @@ func TestEveryDriverAndTheFloor(t *testing.T) {
 		})
 	}
 	for _, cache := range caches {
-		ms, err := New().Measure(context.Background(), &scenarios.Env{FS: fs}, scenarios.Case{Params: []results.Param{results.P("cache", cache)}, Floor: true}, 3)
-		require.NoError(t, err)
+		ms := scenariotest.Measure(t, New(), scenariotest.Env(t, fs, ""), scenariotest.Floor("cache="+cache), 3)
 		require.Len(t, ms, 4)
 		for _, m := range ms {
 			require.Len(t, m.Samples, 3)
@@ -112,9 +99,8 @@ func TestEveryDriverAndTheFloor(t *testing.T) {
 }
 
 func TestDepthBeyondTheDriversLimitIsNotSupported(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
-	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "vfs"}}
+	env := scenariotest.Env(t, fs, "vfs")
 	_, err := New().Measure(context.Background(), env, depthCase(127, "warm"), 1)
 	require.ErrorIs(t, err, drivers.ErrNotSupported, "vfs stacks 128 layers: 127 image layers and a container do not fit")
 	assert.Contains(t, err.Error(), "depth 127")
@@ -123,6 +109,6 @@ func TestDepthBeyondTheDriversLimitIsNotSupported(t *testing.T) {
 	_, err = New().Measure(context.Background(), env, depthCase(0, "warm"), 1)
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, drivers.ErrNotSupported, "depth 0 is bad input, not a driver limit")
-	_, err = New().Measure(context.Background(), env, scenarios.Case{Params: []results.Param{results.P("depth", "4"), results.P("cache", "tepid")}}, 1)
+	_, err = New().Measure(context.Background(), env, scenariotest.Case("depth=4/cache=tepid"), 1)
 	assert.ErrorContains(t, err, `cache "tepid"`)
 }

@@ -1,6 +1,7 @@
 package lookup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -89,7 +90,7 @@ type Stack struct {
 // creates a container on it. A depth the driver cannot stack under a
 // container is an error wrapping drivers.ErrNotSupported: a limit of the
 // driver (raised with --max-depth), reported as n/a rather than a failure.
-func NewStack(env *scenarios.Env, depth int) (*Stack, error) {
+func NewStack(ctx context.Context, env *scenarios.Env, depth int) (*Stack, error) {
 	d, cleanup, err := env.NewDriver()
 	if err != nil {
 		return nil, err
@@ -106,12 +107,12 @@ func NewStack(env *scenarios.Env, depth int) (*Stack, error) {
 	parent := ""
 	for i, l := range Image(depth) {
 		id := fmt.Sprintf("layer%03d", i)
-		if err := d.Create(id, parent, l); err != nil {
+		if err := d.Create(ctx, id, parent, l); err != nil {
 			return nil, errors.Join(err, s.Close())
 		}
 		parent = id
 	}
-	if err := drivers.NewContainer(d, s.Container, parent); err != nil {
+	if err := drivers.NewContainer(ctx, d, s.Container, parent); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
 	return s, nil

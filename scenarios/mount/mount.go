@@ -63,23 +63,28 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if n < 1 {
 		return nil, fmt.Errorf("mount: %d samples: want at least 1", n)
 	}
+	if err := c.CheckParams("mount", "depth"); err != nil {
+		return nil, err
+	}
 	depth, err := lookup.ParseDepth(c)
 	if err != nil {
 		return nil, err
 	}
-	s, err := lookup.NewStack(env, depth)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, err := lookup.NewStack(ctx, env, depth)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, s.Close()) }()
-	mount := scenarios.Measurement{Metric: "mount", Unit: "ns", Samples: make([]float64, 0, n)}
-	unmount := scenarios.Measurement{Metric: "unmount", Unit: "ns", Samples: make([]float64, 0, n)}
+	mount, unmount := scenarios.Timing("mount", n), scenarios.Timing("unmount", n)
 	for range n {
 		if err := ctx.Err(); err != nil {
 			return []scenarios.Measurement{mount, unmount}, err
 		}
 		start := time.Now()
-		_, err := s.Driver.Mount(s.Container)
+		_, err := s.Driver.Mount(ctx, s.Container)
 		took := time.Since(start)
 		if err != nil {
 			return []scenarios.Measurement{mount, unmount}, err

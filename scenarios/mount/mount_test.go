@@ -10,36 +10,24 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
-	"github.com/unionbench/unionbench/internal/sandbox"
-	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
+func TestMain(m *testing.M) { scenariotest.Main(m) }
 
-// whyRoot is what needs root, for scenariotest.NeedRoot.
-const whyRoot = "the mount scenario mounts filesystems"
-
-func depthCase(depth int) scenarios.Case {
-	return scenarios.Case{Params: []results.Param{results.P("depth", fmt.Sprint(depth))}}
-}
+func depthCase(depth int) scenarios.Case { return scenariotest.Case(fmt.Sprintf("depth=%d", depth)) }
 
 // measure returns the median mount and unmount times of one case.
 func measure(t *testing.T, fs *backing.FS, driver string, depth, n int) (mount, unmount float64) {
 	t.Helper()
-	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: driver}}
-	ms := scenariotest.Measure(t, New(), env, depthCase(depth), n)
+	ms := scenariotest.Measure(t, New(), scenariotest.Env(t, fs, driver), depthCase(depth), n)
 	require.Len(t, ms, 2)
 	assert.Equal(t, "mount", ms[0].Metric)
 	assert.Equal(t, "unmount", ms[1].Metric)
-	for _, m := range ms {
-		assert.Equal(t, "ns", m.Unit)
-		require.Len(t, m.Samples, n)
-		for _, s := range m.Samples {
-			assert.Positive(t, s, "%s depth %d %s", driver, depth, m.Metric)
-		}
-	}
+	scenariotest.RequireSamples(t, ms, n)
+	assert.Equal(t, "ns", ms[0].Unit)
+	assert.Equal(t, "ns", ms[1].Unit)
 	scenariotest.AssertNothingLeft(t, fs)
 	mount, unmount = scenariotest.Median(ms[0].Samples), scenariotest.Median(ms[1].Samples)
 	t.Logf("%s depth %d: mount %.0f ns, unmount %.0f ns", driver, depth, mount, unmount)
@@ -57,7 +45,6 @@ func TestCases(t *testing.T) {
 }
 
 func TestMountTimeByDriver(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 
 	t.Run("overlay2", func(t *testing.T) {
@@ -76,9 +63,8 @@ func TestMountTimeByDriver(t *testing.T) {
 }
 
 func TestDepthBeyondTheLimitIsNotSupported(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
-	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "overlay2"}}
+	env := scenariotest.Env(t, fs, "overlay2")
 	_, err := New().Measure(context.Background(), env, depthCase(128), 1)
 	require.ErrorIs(t, err, drivers.ErrNotSupported, "overlay2 stacks 129 layers by default: 128 + a container do not fit")
 	env.MaxDepth = 130

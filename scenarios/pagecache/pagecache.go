@@ -59,6 +59,7 @@ import (
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/layerspec"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/copyup"
 )
@@ -95,7 +96,7 @@ func (Scenario) Cases(s scenarios.Suite) []scenarios.Case {
 		for _, n := range counts {
 			for _, size := range sizes {
 				out = append(out, scenarios.Case{Floor: floor, Params: []results.Param{
-					results.P("containers", strconv.Itoa(n)), results.P("size", scenarios.FormatSize(size)),
+					results.P("containers", strconv.Itoa(n)), results.P("size", units.FormatSize(size)),
 				}})
 			}
 		}
@@ -121,12 +122,15 @@ func (Scenario) SpaceNeeded(_ scenarios.Suite, cases []scenarios.Case) int64 {
 }
 
 func parseCase(c scenarios.Case) (count int, size int64, err error) {
+	if err := c.CheckParams("pagecache", "containers", "size"); err != nil {
+		return 0, 0, err
+	}
 	v := c.Get("containers")
 	count, err = strconv.Atoi(v)
 	if err != nil || count < 1 || count > 1000 {
 		return 0, 0, fmt.Errorf("pagecache: containers %q: want a whole number from 1 to 1000", v)
 	}
-	if size, err = scenarios.ParseSize(c.Get("size")); err != nil {
+	if size, err = units.ParseSize(c.Get("size")); err != nil {
 		return 0, 0, fmt.Errorf("pagecache: size: %w", err)
 	}
 	if size == 0 {
@@ -144,20 +148,29 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if n < 1 {
 		return nil, fmt.Errorf("pagecache: %d samples: want at least 1", n)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := checkDroppable(env.FS.Dir); err != nil {
 		return nil, err
 	}
 	var s *setup
 	if c.Floor {
-		s, err = floorSetup(env, count, size)
+		s, err = floorSetup(ctx, env, count, size)
 	} else {
-		s, err = driverSetup(env, count, size)
+		s, err = driverSetup(ctx, env, count, size)
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer func() { err = errors.Join(err, s.close()) }()
-	return s.sample(ctx, env.FS, n)
+	ms, err := s.sample(ctx, env.FS, n)
+	for i := range ms {
+		if !c.Floor { // the floor reads one plain file as often, with the same parameters
+			ms[i].Floor = results.CaseKey(ms[i].Metric, c.Params...)
+		}
+	}
+	return ms, err
 }
 
 // setup is what a case reads and counts: one directory descriptor per
@@ -200,7 +213,7 @@ func (s *setup) addOwner(path string) error {
 }
 
 // floorSetup writes the file into a plain directory, read count times.
-func floorSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error) {
+func floorSetup(ctx context.Context, env *scenarios.Env, count int, size int64) (_ *setup, err error) {
 	dir, err := env.TempDir()
 	if err != nil {
 		return nil, err
@@ -212,7 +225,7 @@ func floorSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error)
 			err = errors.Join(err, s.close())
 		}
 	}()
-	if err := layerspec.Apply(dir, copyup.ImageOf(size, File)[0], layerspec.FlatFormat{}, nil); err != nil {
+	if err := layerspec.Apply(ctx, dir, copyup.ImageOf(size, File)[0], layerspec.FlatFormat{}, nil); err != nil {
 		return nil, err
 	}
 	for range count {
@@ -226,7 +239,7 @@ func floorSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error)
 }
 
 // driverSetup builds the image and count mounted containers on it.
-func driverSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error) {
+func driverSetup(ctx context.Context, env *scenarios.Env, count int, size int64) (_ *setup, err error) {
 	d, cleanup, err := env.NewDriver()
 	if err != nil {
 		return nil, err
@@ -238,19 +251,19 @@ func driverSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error
 		}
 	}()
 	if env.Progress != nil {
-		env.Progress("building an image with a file of %s and %d containers", scenarios.FormatSize(size), count)
+		env.Progress("building an image with a file of %s and %d containers", units.FormatSize(size), count)
 	}
-	top, err := copyup.Build(d, copyup.ImageOf(size, File))
+	top, err := copyup.Build(ctx, d, copyup.ImageOf(size, File))
 	if err != nil {
 		return nil, err
 	}
 	var views []string
 	for i := range count {
 		id := fmt.Sprintf("c%04d", i)
-		if err := drivers.NewContainer(d, id, top); err != nil {
+		if err := drivers.NewContainer(ctx, d, id, top); err != nil {
 			return nil, err
 		}
-		dir, err := d.Mount(id)
+		dir, err := d.Mount(ctx, id)
 		if err != nil {
 			return nil, err
 		}
@@ -286,11 +299,17 @@ func driverSetup(env *scenarios.Env, count int, size int64) (_ *setup, err error
 // reader, note Cached again, count the owners' resident pages.
 func (s *setup) sample(ctx context.Context, fs *backing.FS, n int) ([]scenarios.Measurement, error) {
 	count := float64(len(s.readers))
-	read := scenarios.Measurement{Metric: "read", Unit: "ns"}
-	cache := scenarios.Measurement{Metric: "cache-bytes", Unit: "bytes"}
-	perContainer := scenarios.Measurement{Metric: "cache-bytes-per-container", Unit: "bytes"}
-	resident := scenarios.Measurement{Metric: "resident-bytes", Unit: "bytes"}
-	copies := scenarios.Measurement{Metric: "cache-copies", Unit: "ratio"}
+	read := scenarios.Timing("read", n)
+	// The backing files' resident pages (cachestat) are exact counts of
+	// what is cached. Cached: in /proc/meminfo is host-wide: whatever else
+	// the host caches or drops in between moves it, so it is sampled as a
+	// noisy figure, not an exact one.
+	cache := scenarios.Count("cache-bytes", "bytes")
+	cache.Exact = false
+	perContainer := scenarios.Count("cache-bytes-per-container", "bytes")
+	perContainer.Exact = false
+	resident := scenarios.Count("resident-bytes", "bytes")
+	copies := scenarios.Count("cache-copies", "ratio")
 	var imageCache []float64
 	all := func() []scenarios.Measurement {
 		if fs.Image != "" && len(imageCache) > 0 {

@@ -1,17 +1,16 @@
 package pagecache
 
 import (
-	"bufio"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/unionbench/unionbench/scenarios"
 )
 
 // residentBytes is how much of the open file fd the page cache holds. It
@@ -60,24 +59,12 @@ func mincoreBytes(fd int) (int64, error) {
 // meminfoCached is the Cached: line of /proc/meminfo, in bytes: every page
 // of the page cache on the host, whoever holds it.
 func meminfoCached() (int64, error) {
-	f, err := os.Open("/proc/meminfo")
+	c, err := scenarios.HostCounters("/proc/meminfo", "Cached")
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 3 && fields[0] == "Cached:" && fields[2] == "kB" {
-			kb, err := strconv.ParseInt(fields[1], 10, 64)
-			if err != nil {
-				return 0, fmt.Errorf("/proc/meminfo: %q: %w", sc.Text(), err)
-			}
-			return kb << 10, nil
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
+	if n, ok := c["Cached"]; ok {
+		return n, nil
 	}
 	return 0, errors.New("/proc/meminfo has no Cached: line")
 }

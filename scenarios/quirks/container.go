@@ -1,6 +1,7 @@
 package quirks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -64,7 +65,7 @@ func newContainer(d drivers.Driver, env *scenarios.Env, q Quirk) (c *Container, 
 	}
 	for i, l := range layers {
 		id := fmt.Sprintf("%s.l%d", q.ID, i)
-		if err := d.Create(id, top, l); err != nil {
+		if err := d.Create(context.TODO(), id, top, l); err != nil {
 			return c, err
 		}
 		c.layers = append(c.layers, id)
@@ -75,11 +76,11 @@ func newContainer(d drivers.Driver, env *scenarios.Env, q Quirk) (c *Container, 
 			return c, err
 		}
 	}
-	if err := drivers.NewContainer(d, c.id, top); err != nil {
+	if err := drivers.NewContainer(context.TODO(), d, c.id, top); err != nil {
 		c.id = "" // NewContainer removes what it made when it fails
 		return c, err
 	}
-	if c.Dir, err = d.Mount(c.id); err != nil {
+	if c.Dir, err = d.Mount(context.TODO(), c.id); err != nil {
 		return c, err
 	}
 	c.MountOptions = mountOptions(c.Dir)
@@ -101,7 +102,7 @@ func variantOf(d drivers.Driver, env *scenarios.Env) drivers.Variant {
 // image layers, an overlay whose upper is the layer's diff for overlay2),
 // then Unmount. The container made afterwards sees it as a lower file.
 func placeExecutable(d drivers.Driver, layer string) (err error) {
-	dir, err := d.Mount(layer)
+	dir, err := d.Mount(context.TODO(), layer)
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,8 @@
 package quirks
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/layerspec"
@@ -92,72 +90,7 @@ func IDs() []string {
 
 // ParseList selects quirks by comma-separated ids.
 func ParseList(list string) ([]Quirk, error) {
-	byID := map[string]Quirk{}
-	for _, q := range Catalogue() {
-		byID[q.ID] = q
-	}
-	var out []Quirk
-	for _, f := range strings.Split(list, ",") {
-		f = strings.TrimSpace(f)
-		q, ok := byID[f]
-		if !ok {
-			return nil, fmt.Errorf("unknown quirk %q: want one of %s", f, strings.Join(IDs(), ", "))
-		}
-		out = append(out, q)
-	}
-	return out, nil
-}
-
-// Run probes every quirk on every variant, each variant on a fresh driver
-// on env.FS, and hands each result to emit as soon as it is known. A
-// variant this host cannot run yields one unsupported result per quirk with
-// the reason; a probe that fails yields an error result; neither stops the
-// run. Cancelling ctx stops between probes and returns ctx.Err().
-func Run(ctx context.Context, env *scenarios.Env, variants []drivers.Variant, qs []Quirk, emit func(Result) error) error {
-	for _, v := range variants {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := runVariant(ctx, env, v, qs, emit); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func runVariant(ctx context.Context, env *scenarios.Env, v drivers.Variant, qs []Quirk, emit func(Result) error) error {
-	e := *env
-	e.Variant = v
-	d, cleanup, err := e.NewDriver()
-	if errors.Is(err, drivers.ErrNotSupported) {
-		reason := strings.TrimSuffix(strings.TrimPrefix(err.Error(), v.Driver+": "), ": "+drivers.ErrNotSupported.Error())
-		for _, q := range qs {
-			if err := emit(Result{Driver: v.Driver, Variant: v.String(), MountOptions: options(v), Quirk: q.ID,
-				Observed: "n/a", Detail: reason, Status: StatusUnsupported}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", v, err)
-	}
-	for _, q := range qs {
-		if ctx.Err() != nil {
-			break
-		}
-		if env.Progress != nil {
-			env.Progress("quirks %s %s", v, q.ID)
-		}
-		r := Probe(d, v, env, q)
-		if err := emit(r); err != nil {
-			return errors.Join(err, cleanup())
-		}
-	}
-	if err := cleanup(); err != nil {
-		return err
-	}
-	return ctx.Err()
+	return scenarios.SelectByName(list, "quirk", Catalogue(), func(q Quirk) string { return q.ID })
 }
 
 // Probe runs one quirk on driver d (of variant v) in a fresh image and

@@ -1,7 +1,6 @@
 package quirks
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,8 +17,8 @@ import (
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
-	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/layerspec"
+	"github.com/unionbench/unionbench/reports/render"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
@@ -31,32 +30,41 @@ import (
 // behaviour was fixed (github.com/amir73il/overlayfs wiki, "Overlayfs
 // non-standard behavior"), never from a previous run of these probes.
 
-func TestMain(m *testing.M) { sandbox.RunTests(m) }
+func TestMain(m *testing.M) { scenariotest.Main(m) }
 
-// whyRoot is what needs root, for scenariotest.NeedRoot.
-const whyRoot = "the quirk probes mount filesystems"
+// cell is one quirk on one variant as a run records it.
+type cell = render.QuirkResult
 
-// matrix runs qs on the variants and returns results by variant and quirk,
-// checking that nothing is left on the backing fs afterwards.
-func matrix(t *testing.T, fs *backing.FS, variants string, qs []Quirk) map[string]map[string]Result {
+// matrix runs qs on the variants through the runner `unionbench quirks`
+// uses and returns the recorded cells by variant and quirk, checking that
+// the run made every step and left nothing on the backing fs.
+func matrix(t *testing.T, fs *backing.FS, variants string, qs []Quirk) map[string]map[string]cell {
 	t.Helper()
 	vs, err := drivers.ParseList(variants)
 	require.NoError(t, err)
-	out := map[string]map[string]Result{}
-	err = Run(context.Background(), &scenarios.Env{FS: fs}, vs, qs, func(r Result) error {
-		if out[r.Variant] == nil {
-			out[r.Variant] = map[string]Result{}
-		}
-		out[r.Variant][r.Quirk] = r
+	p := &scenarios.Plan{RunID: "matrix", Scenarios: []scenarios.Scenario{RunScenario{Quirks: qs}}, Variants: vs,
+		Suite: scenarios.Quick, Count: 1, FS: fs, Host: hostinfo.Read()}
+	var recs []results.Record
+	_, err = scenarios.Run(context.Background(), p, func(r *results.Record) error {
+		require.NoError(t, r.Validate())
+		require.NotEqual(t, "all", r.Metric, "a step failed as a whole: %s", r.Why())
+		recs = append(recs, *r)
 		return nil
-	})
+	}, nil)
 	require.NoError(t, err)
 	scenariotest.AssertNothingLeft(t, fs)
+	out := map[string]map[string]cell{}
+	for _, c := range render.QuirkResults(recs) {
+		if out[c.Variant] == nil {
+			out[c.Variant] = map[string]cell{}
+		}
+		out[c.Variant][c.Quirk] = c
+	}
 	return out
 }
 
 // mustCell returns one result that must have run.
-func mustCell(t *testing.T, m map[string]map[string]Result, variant, quirk string) Result {
+func mustCell(t *testing.T, m map[string]map[string]cell, variant, quirk string) cell {
 	t.Helper()
 	r, ok := m[variant][quirk]
 	require.True(t, ok, "no result for %s on %s", quirk, variant)
@@ -79,7 +87,7 @@ func kernelAtLeast(t *testing.T, major, minor int) bool {
 // own options or, when it names none, the overlay module's default
 // (overlayfs.rst, "renaming directories": the module option and the
 // kernel config set the default; the mount option overrides it).
-func redirectDirOn(r Result) bool {
+func redirectDirOn(r cell) bool {
 	for _, o := range strings.Split(strings.TrimPrefix(r.Mount, "overlay:"), ",") {
 		if v, ok := strings.CutPrefix(o, "redirect_dir="); ok {
 			return v == "on"
@@ -88,7 +96,7 @@ func redirectDirOn(r Result) bool {
 	return hostinfo.Read().Overlay["redirect_dir"] == "Y"
 }
 
-func indexOn(r Result) bool {
+func indexOn(r cell) bool {
 	for _, o := range strings.Split(strings.TrimPrefix(r.Mount, "overlay:"), ",") {
 		if v, ok := strings.CutPrefix(o, "index="); ok {
 			return v == "on"
@@ -129,7 +137,6 @@ func TestQuirkCatalogue(t *testing.T) {
 // The whole catalogue on every driver that runs here, on tmpfs (all layers
 // on one filesystem), and the documented behaviours checked against it.
 func TestQuirkMatrix(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	all := "overlay,fuse-overlayfs,vfs," + strings.Join(kernelOverlays, ",")
 	m := matrix(t, fs, all, Catalogue())
@@ -285,7 +292,6 @@ func TestQuirkMatrix(t *testing.T) {
 // nothing to the device, while plain overlay2 (and vfs) must. That needs a
 // block device to count writes on, hence ext4 on a loop device.
 func TestQuirkVolatileSkipsFsync(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
 	qs, err := ParseList("fsync-copyup")
 	require.NoError(t, err)
@@ -302,7 +308,6 @@ func TestQuirkVolatileSkipsFsync(t *testing.T) {
 // A variant the host cannot run gives one n/a result per quirk, with the
 // driver's reason, and a probe never panics the run.
 func TestQuirkUnsupportedIsData(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	qs := Catalogue()[:3]
 	m := matrix(t, fs, "aufs,overlay2+xino=on", qs)
@@ -318,25 +323,11 @@ func TestQuirkUnsupportedIsData(t *testing.T) {
 	if !hostinfo.HasFilesystem("aufs") {
 		assert.Contains(t, m["aufs"]["open-ro-rw"].Detail, "/proc/filesystems")
 	}
-	var table bytes.Buffer
-	require.NoError(t, WriteTable(&table, flatten(m)))
-	assert.Contains(t, table.String(), "n/a: ")
-}
-
-func flatten(m map[string]map[string]Result) []Result {
-	var out []Result
-	for _, col := range m {
-		for _, r := range col {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // A probe that fails, panics or leaves a process running in the container
 // still leaves no mount and no layer behind.
 func TestQuirkFailingProbesCleanUp(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
 	image := oneLayer(file("a", 64, 1))
 	qs := []Quirk{
@@ -373,37 +364,47 @@ func TestQuirkFailingProbesCleanUp(t *testing.T) {
 	}
 }
 
-func TestQuirkRecordsValidate(t *testing.T) {
-	base := results.Record{RunID: "r1"}
+// A result is a measurement that says what it is: a behaviour, higher
+// (POSIX) is better, exact; an unsupported or failed probe says so with
+// the detail.
+func TestQuirkMeasurements(t *testing.T) {
 	for _, r := range []Result{
 		{Driver: "vfs", Variant: "vfs", Quirk: "open-ro-rw", Observed: "sees the write", POSIX: true, Status: StatusOK},
 		{Driver: "overlay2", Variant: "overlay2", Quirk: "rename-lower-dir", Observed: "EXDEV", Status: StatusOK, Mount: "overlay:rw"},
 		{Driver: "aufs", Variant: "aufs", Quirk: "open-ro-rw", Observed: "n/a", Detail: "not here", Status: StatusUnsupported},
 		{Driver: "vfs", Variant: "vfs", Quirk: "open-ro-rw", Observed: "error", Detail: "boom", Status: StatusError},
 	} {
-		rec := r.Record(base)
-		require.NoError(t, rec.Validate(), "%+v", r)
-		assert.Equal(t, "quirks", rec.Scenario)
-		assert.Equal(t, r.Quirk, rec.Metric)
-		assert.Equal(t, r.Observed, rec.Extra["observed"])
+		m := r.Measurement()
+		assert.Equal(t, r.Quirk, m.Metric)
+		assert.Equal(t, Unit, m.Unit)
+		assert.Equal(t, results.Higher, m.Better)
+		assert.True(t, m.Exact)
+		assert.Empty(t, m.Floor)
+		assert.Equal(t, r.Observed, m.Extra["observed"])
 		switch {
-		case r.Status != StatusOK:
-			assert.Empty(t, rec.Samples)
-			assert.NotEmpty(t, rec.Error)
+		case r.Status == StatusUnsupported:
+			assert.Equal(t, results.Unsupported, m.Status)
+			assert.EqualError(t, m.Err, r.Detail)
+			assert.Empty(t, m.Samples)
+		case r.Status == StatusError:
+			assert.Equal(t, results.Failed, m.Status)
+			assert.EqualError(t, m.Err, r.Detail)
 		case r.POSIX:
-			assert.Equal(t, []float64{1}, rec.Samples)
+			assert.Equal(t, []float64{1}, m.Samples)
 		default:
-			assert.Equal(t, []float64{0}, rec.Samples)
+			assert.Equal(t, []float64{0}, m.Samples)
 		}
 	}
+	s := RunScenario{Quirks: Catalogue()[:2]}
+	assert.Equal(t, []string{Catalogue()[0].ID, Catalogue()[1].ID}, s.Metrics(scenarios.Case{}), "the selection's quirks")
+	assert.Len(t, RunScenario{}.Metrics(scenarios.Case{}), len(Catalogue()))
 }
 
 // As a row of `unionbench run`, the catalogue is one measurement per
 // quirk: on vfs (plain directories) every one of them is POSIX.
 func TestQuirkScenarioInRun(t *testing.T) {
-	scenariotest.NeedRoot(t, whyRoot)
 	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
-	env := &scenarios.Env{FS: fs, Variant: drivers.Variant{Driver: "vfs"}}
+	env := scenariotest.Env(t, fs, "vfs")
 	s := RunScenario{}
 	require.Len(t, s.Cases(scenarios.Quick), 1)
 	ms, err := s.Measure(context.Background(), env, s.Cases(scenarios.Quick)[0], 5)

@@ -190,7 +190,7 @@ func TestLayerSpecsCannotEscape(t *testing.T) {
 				require.NoError(t, os.Mkdir(root, 0o755))
 				l, err := layerspec.Parse(bytes.NewReader([]byte(spec)))
 				if err == nil {
-					err = layerspec.Apply(root, l, format, nil)
+					err = layerspec.Apply(t.Context(), root, l, format, nil)
 				}
 				assert.Error(t, err, "the spec must be refused")
 				assert.Equal(t, before, tree(t, outside), "nothing outside the layer directory changes")

@@ -129,9 +129,9 @@ func TestBusyMountIsReportedNotRemoved(t *testing.T) {
 	d, err := drivers.New(drivers.Variant{Driver: "overlay2"}, filepath.Join(fs.Dir, "overlay2"), drivers.Options{})
 	require.NoError(t, err)
 	defer d.Cleanup()
-	require.NoError(t, d.Create("img", "", &layerspec.Layer{Entries: []layerspec.Entry{{Path: "etc/hostname", Kind: layerspec.File, Size: 10}}}))
-	require.NoError(t, drivers.NewContainer(d, "c", "img"))
-	merged, err := d.Mount("c")
+	require.NoError(t, d.Create(t.Context(), "img", "", &layerspec.Layer{Entries: []layerspec.Entry{{Path: "etc/hostname", Kind: layerspec.File, Size: 10}}}))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	merged, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(merged, "written"), []byte("container data"), 0o644))
 

@@ -3,7 +3,6 @@ package faults
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
 // phases are small runs that each spend their time in one part of the
@@ -35,16 +36,7 @@ var progressLine = regexp.MustCompile(`(?m)^\[(\d+)/(\d+)\] `)
 
 // seed makes the kill points reproducible: UNIONBENCH_FAULT_SEED, or the
 // time (logged).
-func seed(t *testing.T) uint64 {
-	if v := os.Getenv("UNIONBENCH_FAULT_SEED"); v != "" {
-		n, err := strconv.ParseUint(v, 10, 64)
-		require.NoError(t, err, "UNIONBENCH_FAULT_SEED")
-		return n
-	}
-	n := uint64(time.Now().UnixNano())
-	t.Logf("kill points from seed %d (UNIONBENCH_FAULT_SEED=%d repeats them)", n, n)
-	return n
-}
+func seed(t *testing.T) uint64 { return testenv.FaultSeed(t) }
 
 // TestKill9AtRandomPoints kills `unionbench run` with SIGKILL at 25
 // points, five in each phase: after a random number of its progress steps

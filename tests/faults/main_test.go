@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/results"
 )
 
@@ -29,13 +30,8 @@ var binary string
 
 func TestMain(m *testing.M) {
 	sandbox.RunTestsFunc(func() int {
-		if os.Geteuid() != 0 {
-			if os.Getenv("CI") == "true" {
-				fmt.Fprintln(os.Stderr, "faults: CI runs as root: this suite must run, not skip")
-				return 1
-			}
-			fmt.Println("faults: skipped: the suite mounts filesystems and needs root")
-			return 0
+		if code, ok := testenv.MainNeedsRoot("faults", "the suite mounts filesystems"); !ok {
+			return code
 		}
 		dir, err := os.MkdirTemp("", "unionbench-faults-")
 		if err != nil {

@@ -17,6 +17,7 @@
 package layerset
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -71,13 +72,16 @@ func (s *Set) add(id, parent string, spec *layerspec.Layer, max int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if l, ok := s.layers[id]; ok {
-		return fmt.Errorf("%s: layer %q already exists (%s)", s.driver, id, l.state)
+		return &drivers.LayerError{Driver: s.driver, Op: "create", ID: id, Err: fmt.Errorf("%w (%s)", drivers.ErrLayerExists, l.state)}
 	}
 	depth := 1
 	if parent != "" {
-		p, err := s.get(parent)
+		p, err := s.get("create", parent)
+		if errors.Is(err, drivers.ErrUnknownLayer) {
+			return drivers.UnknownParent(s.driver, id, parent)
+		}
 		if err != nil {
-			return fmt.Errorf("%s: parent of layer %q: %w", s.driver, id, err)
+			return &drivers.LayerError{Driver: s.driver, Op: "create", ID: id, Err: fmt.Errorf("parent: %w", err)}
 		}
 		depth = p.depth + 1
 	}
@@ -102,11 +106,12 @@ func (s *Set) done(id string, ok bool) {
 	s.forget(id)
 }
 
-// Ready returns nil if id is a ready layer, else an error saying why not.
-func (s *Set) Ready(id string) error {
+// Ready returns nil if id is a ready layer, else a *drivers.LayerError
+// for op saying why not.
+func (s *Set) Ready(op, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := s.get(id)
+	_, err := s.get(op, id)
 	return err
 }
 
@@ -114,7 +119,7 @@ func (s *Set) Ready(id string) error {
 func (s *Set) Depth(id string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, err := s.get(id)
+	l, err := s.get("depth", id)
 	if err != nil {
 		return 0, err
 	}
@@ -127,12 +132,12 @@ func (s *Set) Depth(id string) (int, error) {
 func (s *Set) StartRemove(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, err := s.get(id)
+	l, err := s.get("remove", id)
 	if err != nil {
 		return err
 	}
 	if l.children > 0 {
-		return fmt.Errorf("%s: layer %q still has %d child layer(s): remove them first", s.driver, id, l.children)
+		return &drivers.LayerError{Driver: s.driver, Op: "remove", ID: id, Err: fmt.Errorf("%w: %d of them: remove them first", drivers.ErrLayerHasChildren, l.children)}
 	}
 	l.state = removing
 	return nil
@@ -150,16 +155,17 @@ func (s *Set) EndRemove(id string, ok bool) {
 	s.layers[id].state = ready
 }
 
-func (s *Set) get(id string) (*layer, error) {
+// get returns ready layer id, or the *drivers.LayerError of op on it.
+func (s *Set) get(op, id string) (*layer, error) {
 	l, ok := s.layers[id]
 	if !ok {
 		if err := drivers.ValidateID(id); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.driver, err)
 		}
-		return nil, fmt.Errorf("%s: no layer %q (this driver instance did not create it)", s.driver, id)
+		return nil, &drivers.LayerError{Driver: s.driver, Op: op, ID: id, Err: fmt.Errorf("%w (this driver instance did not create it)", drivers.ErrUnknownLayer)}
 	}
 	if l.state != ready {
-		return nil, fmt.Errorf("%s: layer %q is %s", s.driver, id, l.state)
+		return nil, &drivers.LayerError{Driver: s.driver, Op: op, ID: id, Err: fmt.Errorf("%w: %s", drivers.ErrLayerBusy, l.state)}
 	}
 	return l, nil
 }

@@ -1,6 +1,7 @@
 package layerset
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 )
 
 func create(s *Set, root, id, parent string, max int) error {
-	return s.Create(id, parent, nil, max, filepath.Join(root, id), 0o700, func() error { return nil })
+	return s.Create(context.Background(), id, parent, nil, max, filepath.Join(root, id), 0o700, func(context.Context) error { return nil })
 }
 
 func TestDepthsAndLimits(t *testing.T) {
@@ -39,42 +40,76 @@ func TestRefusals(t *testing.T) {
 	s, root := New("test"), t.TempDir()
 	assert.ErrorContains(t, create(s, root, "../x", "", 9), "invalid layer id")
 	bad := &layerspec.Layer{Entries: []layerspec.Entry{{Path: "../up", Kind: layerspec.File}}}
-	assert.ErrorContains(t, s.Create("x", "", bad, 9, filepath.Join(root, "x"), 0o700, nil), `layer "x"`)
-	assert.ErrorContains(t, create(s, root, "x", "missing", 9), `no layer "missing"`)
+	assert.ErrorContains(t, s.Create(t.Context(), "x", "", bad, 9, filepath.Join(root, "x"), 0o700, nil), `layer "x"`)
+	err := create(s, root, "x", "missing", 9)
+	assert.ErrorIs(t, err, drivers.ErrUnknownLayer)
+	assert.ErrorContains(t, err, `parent "missing"`)
+	var le *drivers.LayerError
+	require.ErrorAs(t, err, &le)
+	assert.Equal(t, drivers.LayerError{Driver: "test", Op: "create", ID: "x", Err: le.Err}, *le)
 
 	// While a layer is being built, it cannot be a parent, used or made again.
-	err := s.Create("a", "", nil, 9, filepath.Join(root, "a"), 0o700, func() error {
-		assert.ErrorContains(t, create(s, root, "a", "", 9), "already exists")
-		assert.ErrorContains(t, create(s, root, "b", "a", 9), "still being created")
-		assert.Error(t, s.Ready("a"))
+	err = s.Create(t.Context(), "a", "", nil, 9, filepath.Join(root, "a"), 0o700, func(context.Context) error {
+		assert.ErrorIs(t, create(s, root, "a", "", 9), drivers.ErrLayerExists)
+		err := create(s, root, "b", "a", 9)
+		assert.ErrorIs(t, err, drivers.ErrLayerBusy)
+		assert.ErrorContains(t, err, "still being created")
+		assert.ErrorIs(t, s.Ready("mount", "a"), drivers.ErrLayerBusy)
 		return nil
 	})
 	require.NoError(t, err)
 	require.NoError(t, create(s, root, "b", "a", 9))
-	assert.ErrorContains(t, s.StartRemove("a"), "1 child")
+	err = s.StartRemove("a")
+	assert.ErrorIs(t, err, drivers.ErrLayerHasChildren)
+	assert.ErrorContains(t, err, "1 of them")
 	require.NoError(t, s.StartRemove("b"))
-	assert.ErrorContains(t, s.Ready("b"), "being removed")
+	assert.ErrorIs(t, s.Ready("mount", "b"), drivers.ErrLayerBusy)
 	s.EndRemove("b", false)
-	assert.NoError(t, s.Ready("b"), "a failed removal leaves the layer usable")
+	assert.NoError(t, s.Ready("mount", "b"), "a failed removal leaves the layer usable")
 	require.NoError(t, s.StartRemove("b"))
 	s.EndRemove("b", true)
 	require.NoError(t, s.StartRemove("a"))
 	s.EndRemove("a", true)
-	assert.Error(t, s.Ready("a"))
+	assert.ErrorIs(t, s.Ready("mount", "a"), drivers.ErrUnknownLayer)
+}
+
+func TestCancelledCreateMakesNothing(t *testing.T) {
+	s, root := New("test"), t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := s.Create(ctx, "a", "", nil, 9, filepath.Join(root, "a"), 0o700, func(context.Context) error {
+		t.Error("build ran under a done context")
+		return nil
+	})
+	assert.ErrorIs(t, err, context.Canceled)
+	_, statErr := os.Lstat(filepath.Join(root, "a"))
+	assert.ErrorIs(t, statErr, os.ErrNotExist)
+	assert.ErrorIs(t, s.Ready("mount", "a"), drivers.ErrUnknownLayer, "forgotten")
+
+	// A build that stops half-way is removed too.
+	ctx, cancel = context.WithCancel(t.Context())
+	err = s.Create(ctx, "a", "", nil, 9, filepath.Join(root, "a"), 0o700, func(ctx context.Context) error {
+		require.NoError(t, os.WriteFile(filepath.Join(root, "a", "half"), nil, 0o600))
+		cancel()
+		return ctx.Err()
+	})
+	assert.ErrorIs(t, err, context.Canceled)
+	_, statErr = os.Lstat(filepath.Join(root, "a"))
+	assert.ErrorIs(t, statErr, os.ErrNotExist)
 }
 
 func TestFailedBuildRemovesOnlyWhatItMade(t *testing.T) {
 	s, root := New("test"), t.TempDir()
 	require.NoError(t, create(s, root, "a", "", 9))
 	boom := errors.New("boom")
-	err := s.Create("b", "a", nil, 9, filepath.Join(root, "b"), 0o700, func() error {
+	err := s.Create(t.Context(), "b", "a", nil, 9, filepath.Join(root, "b"), 0o700, func(context.Context) error {
 		return errors.Join(os.WriteFile(filepath.Join(root, "b", "half"), nil, 0o600), boom)
 	})
 	assert.ErrorIs(t, err, boom)
-	assert.ErrorContains(t, err, `test: create layer "b" in `+filepath.Join(root, "b"))
+	assert.ErrorContains(t, err, `test: create layer "b": in `+filepath.Join(root, "b"))
 	_, statErr := os.Lstat(filepath.Join(root, "b"))
 	assert.ErrorIs(t, statErr, os.ErrNotExist, "the half-built layer is gone")
-	assert.Error(t, s.Ready("b"))
+	assert.Error(t, s.Ready("mount", "b"))
 	assert.NoError(t, s.StartRemove("a"), "the failed child does not count")
 	s.EndRemove("a", false)
 
@@ -86,7 +121,7 @@ func TestFailedBuildRemovesOnlyWhatItMade(t *testing.T) {
 
 func TestCreateSetsTheExactMode(t *testing.T) {
 	s, root := New("test"), t.TempDir()
-	require.NoError(t, s.Create("a", "", nil, 9, filepath.Join(root, "a"), 0o775, func() error { return nil }))
+	require.NoError(t, s.Create(t.Context(), "a", "", nil, 9, filepath.Join(root, "a"), 0o775, func(context.Context) error { return nil }))
 	fi, err := os.Stat(filepath.Join(root, "a"))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o775), fi.Mode().Perm(), "not reduced by the umask")

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/layerspec"
 )
 
@@ -18,7 +19,7 @@ import (
 var benchTree = layerspec.Synthetic{Seed: 99, Layers: 1, Dirs: 200, Files: 20000, Sizes: []int64{0, 512, 4096, 16384}}
 
 // BenchmarkCopy times Copy of benchTree against `tar -x` of the same tree
-// on each backing filesystem (UNIONBENCH_BACKINGS narrows the list).
+// on each backing filesystem of testenv.Backings (UNIONBENCH_BACKINGS).
 // tar-ratio is tar's time over Copy's: above 1, Copy is faster.
 //
 // Measured on kernel 6.18, 2 vCPUs, -benchtime 5x (files/s; more is
@@ -33,21 +34,12 @@ var benchTree = layerspec.Synthetic{Seed: 99, Layers: 1, Dirs: 200, Files: 20000
 // A content copy costs about what tar -x costs per file (both are some
 // eight syscalls a file, data aside); a hard-link copy one linkat.
 func BenchmarkCopy(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root: mounts the backing filesystems")
-	}
+	testenv.NeedRoot(b, "BenchmarkCopy mounts the backing filesystems")
 	layers, err := benchTree.Generate()
 	if err != nil {
 		b.Fatal(err)
 	}
-	kinds := []backing.Kind{backing.Tmpfs, backing.Ext4, backing.Xfs, backing.Btrfs}
-	if env := os.Getenv("UNIONBENCH_BACKINGS"); env != "" {
-		kinds = nil
-		for _, k := range filepath.SplitList(env) {
-			kinds = append(kinds, backing.Kind(k))
-		}
-	}
-	for _, kind := range kinds {
+	for _, kind := range testenv.Backings(b) {
 		b.Run("backing="+string(kind), func(b *testing.B) {
 			fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: kind, Size: 4 << 30})
 			if err != nil {
@@ -58,7 +50,7 @@ func BenchmarkCopy(b *testing.B) {
 			if err := os.Mkdir(src, 0o755); err != nil {
 				b.Fatal(err)
 			}
-			if err := layerspec.Apply(src, layers[0], layerspec.FlatFormat{}, nil); err != nil {
+			if err := layerspec.Apply(b.Context(), src, layers[0], layerspec.FlatFormat{}, nil); err != nil {
 				b.Fatal(err)
 			}
 			tarball := filepath.Join(b.TempDir(), "tree.tar")
@@ -93,7 +85,7 @@ func BenchmarkCopy(b *testing.B) {
 							if out, err := exec.Command("tar", "-x", "--xattrs", "--xattrs-include=user.*", "-f", tarball, "-C", dst).CombinedOutput(); err != nil {
 								b.Fatalf("tar -x: %v: %s", err, out)
 							}
-						} else if err := Copy(src, dst, c.mode); err != nil {
+						} else if err := Copy(b.Context(), src, dst, c.mode); err != nil {
 							b.Fatal(err)
 						}
 						total += time.Since(start)

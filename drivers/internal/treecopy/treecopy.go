@@ -1,6 +1,7 @@
 package treecopy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -33,11 +34,16 @@ func (m Mode) String() string {
 
 // Copy copies the tree at src into dst, which must not exist or be an empty
 // directory; dst's own mode, owner, xattrs and times become src's.
-func Copy(src, dst string, mode Mode) error {
+//
+// Once ctx is done Copy stops before the next entry, or within dataChunk
+// bytes of a file's data, and returns an error wrapping ctx.Err() that
+// names the path it stopped at. What was copied so far stays in dst, for
+// the caller to remove.
+func Copy(ctx context.Context, src, dst string, mode Mode) error {
 	if mode != Hardlink && mode != Content {
 		return fmt.Errorf("treecopy: copy %s to %s: unknown mode %v", src, dst, mode)
 	}
-	c := &copier{src: src, dst: dst, mode: mode, euid: unix.Geteuid(), egid: unix.Getegid(), umask: readUmask(), useCopyRange: useCopyRange}
+	c := &copier{ctx: ctx, src: src, dst: dst, mode: mode, euid: unix.Geteuid(), egid: unix.Getegid(), umask: readUmask(), useCopyRange: useCopyRange}
 	var st, dst0 unix.Stat_t
 	sfd, err := c.openSource(unix.AT_FDCWD, src, "", unix.O_DIRECTORY, &st)
 	if err != nil {
@@ -96,6 +102,7 @@ func openEmptyDir(dir string) (int, error) {
 // copier holds what one Copy reuses from entry to entry, so that the walk
 // allocates nothing per file beyond the C strings the syscall wrappers make.
 type copier struct {
+	ctx            context.Context
 	src, dst       string
 	mode           Mode
 	euid, egid     int
@@ -154,6 +161,9 @@ func (c *copier) copyDir(sfd, dfd int, rel string, st *unix.Stat_t, depth int) e
 		for d := range dirents(buf[:n]) {
 			if d.name == "." || d.name == ".." {
 				continue
+			}
+			if err := c.ctx.Err(); err != nil {
+				return c.fail("copy", join(rel, d.name), err)
 			}
 			if err := c.entry(sfd, dfd, rel, d.name, d.typ, parent, depth); err != nil {
 				return err

@@ -18,15 +18,14 @@ import (
 
 	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/internal/sandbox"
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
 func TestMain(m *testing.M) { sandbox.RunTests(m) }
 
 func needRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: the test tree has other users' files, device nodes and trusted.* xattrs")
-	}
+	testenv.NeedRoot(t, "the test tree has other users' files, device nodes and trusted.* xattrs")
 }
 
 // node is everything a copy must preserve about one path.
@@ -254,7 +253,7 @@ func TestContentCopyPreservesEverything(t *testing.T) {
 	src := buildSource(t, t.TempDir())
 	want := snapshot(t, src)
 	dst := filepath.Join(t.TempDir(), "dst")
-	require.NoError(t, Copy(src, dst, Content))
+	require.NoError(t, Copy(t.Context(), src, dst, Content))
 
 	assert.Equal(t, want, snapshot(t, src), "the source is unchanged, atimes included")
 	got := snapshot(t, dst)
@@ -274,7 +273,7 @@ func TestHardlinkCopySharesFilesOnly(t *testing.T) {
 	src := buildSource(t, t.TempDir())
 	dst := filepath.Join(t.TempDir(), "dst")
 	before := snapshot(t, src)
-	require.NoError(t, Copy(src, dst, Hardlink))
+	require.NoError(t, Copy(t.Context(), src, dst, Hardlink))
 
 	got := snapshot(t, dst)
 	requireSameTree(t, before, got)
@@ -303,14 +302,14 @@ func TestSymlinksAreNotFollowed(t *testing.T) {
 
 	for _, mode := range []Mode{Content, Hardlink} {
 		dst := filepath.Join(dir, "dst-"+mode.String())
-		require.NoError(t, Copy(src, dst, mode))
+		require.NoError(t, Copy(t.Context(), src, dst, mode))
 		for _, name := range []string{"to-dir", "to-file", "dangling"} {
 			fi, err := os.Lstat(filepath.Join(dst, name))
 			require.NoError(t, err)
 			assert.Equal(t, fs.ModeSymlink, fi.Mode().Type(), "%s stays a symlink", name)
 		}
 		// And a symlink as the source itself is refused, not resolved.
-		err := Copy(filepath.Join(src, "to-dir"), filepath.Join(dir, "via-link-"+mode.String()), mode)
+		err := Copy(t.Context(), filepath.Join(src, "to-dir"), filepath.Join(dir, "via-link-"+mode.String()), mode)
 		assert.ErrorIs(t, err, unix.ENOTDIR)
 	}
 }
@@ -324,20 +323,20 @@ func TestRefusesANonEmptyDestination(t *testing.T) {
 	dst := filepath.Join(dir, "dst")
 	require.NoError(t, os.MkdirAll(dst, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dst, "keep"), []byte("old"), 0o644))
-	err := Copy(src, dst, Content)
+	err := Copy(t.Context(), src, dst, Content)
 	assert.ErrorContains(t, err, "not empty")
 	names, _ := os.ReadDir(dst)
 	assert.Len(t, names, 1, "nothing was written into it")
 
 	empty := filepath.Join(dir, "empty")
 	require.NoError(t, os.Mkdir(empty, 0o700))
-	assert.NoError(t, Copy(src, empty, Content), "an existing empty directory is fine")
+	assert.NoError(t, Copy(t.Context(), src, empty, Content), "an existing empty directory is fine")
 	b, err := os.ReadFile(filepath.Join(empty, "d/f"))
 	require.NoError(t, err)
 	assert.Equal(t, "new", string(b))
 
-	assert.ErrorIs(t, Copy(src, filepath.Join(dir, "no/such/parent"), Content), unix.ENOENT, "errors unwrap to the errno")
-	assert.ErrorContains(t, Copy(src, filepath.Join(dir, "x"), Mode(0)), "unknown mode")
+	assert.ErrorIs(t, Copy(t.Context(), src, filepath.Join(dir, "no/such/parent"), Content), unix.ENOENT, "errors unwrap to the errno")
+	assert.ErrorContains(t, Copy(t.Context(), src, filepath.Join(dir, "x"), Mode(0)), "unknown mode")
 }
 
 func TestRefusesToCopyIntoItselfOrAcrossMounts(t *testing.T) {
@@ -345,14 +344,14 @@ func TestRefusesToCopyIntoItselfOrAcrossMounts(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
 	require.NoError(t, os.MkdirAll(filepath.Join(src, "a"), 0o755))
-	err := Copy(src, filepath.Join(src, "a/inside"), Content)
+	err := Copy(t.Context(), src, filepath.Join(src, "a/inside"), Content)
 	assert.ErrorContains(t, err, "into itself")
 
 	require.NoError(t, os.RemoveAll(src))
 	require.NoError(t, os.MkdirAll(filepath.Join(src, "mnt"), 0o755))
 	require.NoError(t, mountutil.Mount("tmpfs", filepath.Join(src, "mnt"), "tmpfs", 0, "size=1m"))
 	defer func() { assert.NoError(t, mountutil.Unmount(filepath.Join(src, "mnt"))) }()
-	err = Copy(src, filepath.Join(dir, "dst"), Hardlink)
+	err = Copy(t.Context(), src, filepath.Join(dir, "dst"), Hardlink)
 	assert.ErrorContains(t, err, "another filesystem is mounted")
 }
 

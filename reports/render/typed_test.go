@@ -1,0 +1,52 @@
+package render
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/unionbench/unionbench/reports/dataset"
+	"github.com/unionbench/unionbench/reports/results"
+)
+
+// The measurement table reads what a record is from its typed fields:
+// the ratio to floor follows Floor even when floor and metric share no
+// name (and not when names match but Floor is empty), and an unsupported
+// record says n/a with its reason whatever its Extra holds.
+func TestTableFromTypedFields(t *testing.T) {
+	ps := []results.Param{results.P("size", "4KiB")}
+	base := results.Record{Schema: results.SchemaVersion, RunID: "r", Host: results.Host{Kernel: "6.1.0"},
+		Backing: results.Backing{Kind: "ext4"}, Scenario: "copyup", Unit: "ns", Params: ps, Status: results.OK, Better: results.Lower}
+	rec := func(metric, driver, floor string, samples ...float64) results.Record {
+		r := base
+		r.Metric, r.Driver, r.Variant, r.Floor, r.Samples = metric, driver, driver, floor, samples
+		return r
+	}
+	na := rec("w1", "aufs", "")
+	na.Status, na.Reason = results.Unsupported, "aufs is not in /proc/filesystems"
+	failed := rec("w1", "fuse-overlayfs", "")
+	failed.Status, failed.Error = results.Failed, "EIO"
+	failed.Extra = map[string]any{"unsupported": true} // schema 1's marker means nothing now
+	recs := []results.Record{
+		rec("plain-copy", "floor", "", 100, 100, 100),
+		rec("w1", "floor", "", 1, 1, 1), // same name, not its floor
+		rec("w1", "overlay2", results.CaseKey("plain-copy", ps...), 300, 300, 300),
+		rec("w2", "overlay2", "", 50, 50, 50),
+		na, failed,
+	}
+	r, err := Build(dataset.New(recs))
+	require.NoError(t, err)
+	require.Len(t, r.Groups, 1)
+	rows := map[string][]Cell{}
+	for _, row := range r.Groups[0].Tables[0].Rows {
+		rows[row[0].Text+" "+row[1].Text] = row
+	}
+	ratio := len(MetricColumns) - 1
+	assert.Equal(t, "3×", rows["w1 overlay2"][ratio].Text, "w1 over plain-copy, its Floor")
+	assert.Equal(t, "—", rows["w2 overlay2"][ratio].Text, "no Floor, no ratio")
+	assert.Equal(t, "n/a: aufs is not in /proc/filesystems", rows["w1 aufs"][3].Text)
+	assert.Equal(t, "na", rows["w1 aufs"][3].Class)
+	assert.True(t, strings.HasPrefix(rows["w1 fuse-overlayfs"][3].Text, "failed: EIO"), rows["w1 fuse-overlayfs"][3].Text)
+}

@@ -1,0 +1,39 @@
+package results
+
+// Host is the host facts a record carries. It is results' own type, not
+// the struct the harness gathers them in (internal/hostinfo), so that a
+// change there cannot change what old results files mean; the runner
+// copies the facts across. JSON names are those of schema 1.
+type Host struct {
+	Kernel      string            `json:"kernel"`         // uname -r
+	KernelBuild string            `json:"kernel_build"`   // uname -v
+	Arch        string            `json:"arch"`           // uname -m
+	Distro      string            `json:"distro"`         // PRETTY_NAME of /etc/os-release
+	CPU         string            `json:"cpu"`            // model name of the first CPU
+	CPUs        int               `json:"cpus"`           // online CPUs
+	MemoryBytes int64             `json:"memory_bytes"`   // MemTotal
+	Hypervisor  bool              `json:"hypervisor"`     // the CPU reports running under a hypervisor
+	Emulated    bool              `json:"emulated"`       // the CPU is emulated (qemu TCG): timings are not native
+	Overlay     map[string]string `json:"overlay_params"` // /sys/module/overlay/parameters
+	Filesystems []string          `json:"filesystems"`    // /proc/filesystems
+	Version     string            `json:"unionbench"`     // unionbench's module version and VCS revision
+}
+
+// Backing is the backing filesystem a record was measured on, as it
+// turned out (what the kernel reported, not what was asked for). Like
+// Host it is results' own copy of the harness's facts.
+type Backing struct {
+	Kind   string `json:"kind"`   // dir, tmpfs, ext4, xfs, btrfs
+	FSType string `json:"fstype"` // as mountinfo names it; for dir, the host's
+	Device string `json:"device,omitempty"`
+	// Size and Free are in bytes; Inodes and InodesFree are 0 where the
+	// filesystem has no fixed inode count (btrfs).
+	Size         int64    `json:"size_bytes"`
+	Free         int64    `json:"free_bytes"`
+	Inodes       uint64   `json:"inodes"`
+	InodesFree   uint64   `json:"inodes_free"`
+	MountOptions string   `json:"mount_options"`
+	DType        bool     `json:"d_type"`
+	Reflink      bool     `json:"reflink"`
+	Problems     []string `json:"problems,omitempty"` // facts that could not be found out, and why
+}
