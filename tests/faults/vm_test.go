@@ -15,41 +15,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/unionbench/unionbench/internal/testenv"
 )
 
-// defaultVMKernel is the kernel with aufs built in that this project's CI
-// keeps in ../shared beside the repository; any bzImage with virtio and 9p
-// built in does for these tests (UNIONBENCH_AUFS_KERNEL names another).
-const defaultVMKernel = "../../../shared/kernels/aufs-6.1/bzImage"
-
-// vmKernel finds the kernel the vm faults boot, or skips (fails on CI)
-// when they cannot run here. They boot qemu, so they run only when asked,
-// like the other guest tests.
+// vmKernel finds the kernel the vm faults boot (any bzImage with virtio
+// and 9p built in would do; the aufs kernel CI has is one), or skips
+// (fails on CI) when they cannot run here. They boot qemu, so they run
+// only when asked, like the other guest tests.
 func vmKernel(t *testing.T) string {
 	t.Helper()
-	if os.Getenv("UNIONBENCH_VM_TEST") != "1" {
+	if !testenv.VMTest(t) {
 		t.Skip("boots a kernel in qemu: set UNIONBENCH_VM_TEST=1 to run it")
 	}
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: "+format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		unavailable("qemu-system-x86_64 not installed (Debian package qemu-system-x86)")
-	}
-	k := os.Getenv("UNIONBENCH_AUFS_KERNEL")
-	if k == "" {
-		abs, err := filepath.Abs(defaultVMKernel)
-		require.NoError(t, err)
-		k = abs
-	}
-	if _, err := os.Stat(k); err != nil {
-		unavailable("no kernel to boot (UNIONBENCH_AUFS_KERNEL, default %s): %v", defaultVMKernel, err)
-	}
-	return k
+	testenv.NeedTool(t, "qemu-system-x86_64", "qemu-system-x86")
+	return testenv.AufsKernel(t)
 }
 
 var staticBinary = sync.OnceValues(func() (string, error) {

@@ -15,12 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/internal/vm"
 )
-
-// defaultAufsKernel is where this project's CI keeps a kernel with aufs
-// built in: ../shared beside the repository (see its README.md).
-const defaultAufsKernel = "../../../shared/kernels/aufs-6.1/bzImage"
 
 // guestBackings are the backing filesystems the suites run on in the guest.
 // tmpfs is left out because 6.1's tmpfs refuses user.* xattrs (they came
@@ -32,32 +29,12 @@ const guestBackings = "ext4,xfs,dir"
 // test cannot run here.
 func aufsKernel(t *testing.T) string {
 	t.Helper()
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: "+format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if os.Getenv("UNIONBENCH_VM_TEST") != "1" {
+	if !testenv.VMTest(t) {
 		t.Skip("boots a kernel in qemu for minutes: set UNIONBENCH_VM_TEST=1 to run it")
 	}
-	if os.Geteuid() != 0 {
-		unavailable("the guest payloads' tests need a root host to build and boot them")
-	}
-	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		unavailable("qemu-system-x86_64 not installed (Debian package qemu-system-x86)")
-	}
-	k := os.Getenv("UNIONBENCH_AUFS_KERNEL")
-	if k == "" {
-		abs, err := filepath.Abs(defaultAufsKernel)
-		require.NoError(t, err)
-		k = abs
-	}
-	if _, err := os.Stat(k); err != nil {
-		unavailable("no kernel with aufs built in (UNIONBENCH_AUFS_KERNEL, default %s): %v", defaultAufsKernel, err)
-	}
-	return k
+	testenv.NeedRoot(t, "the guest tests build payloads that mount and boot qemu")
+	testenv.NeedTool(t, "qemu-system-x86_64", "qemu-system-x86")
+	return testenv.AufsKernel(t)
 }
 
 // buildStatic builds pkg's test binary (or, with test false, its program)
