@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/internal/vm"
 	"github.com/unionbench/unionbench/reports/units"
 )
@@ -43,7 +42,7 @@ type vmFlags struct {
 	kernels, modules                multiFlag
 	timeout, bootTimeout            time.Duration
 	out, accel, disk, cache, binary string
-	qemu                            string
+	qemu, workdir                   string
 	memory, cpus                    int
 }
 
@@ -65,6 +64,7 @@ func cmdVM(args []string, stdout io.Writer) error {
 	fs.StringVar(&f.cache, "cache", vm.DefaultCacheDir(), "where unpacked kernel packages are kept")
 	fs.StringVar(&f.binary, "unionbench", "", "unionbench binary to run in the guest (default this one; a static one, CGO_ENABLED=0, needs no libraries)")
 	fs.StringVar(&f.qemu, "qemu", "qemu-system-x86_64", "qemu binary")
+	fs.StringVar(&f.workdir, "workdir", defaultWorkdir, "directory for the guest's initramfs and sparse scratch disk while it runs (`unionbench clean` removes those of killed runs)")
 	cmds, err := parseVM(fs, &f, args)
 	if err != nil {
 		return err
@@ -105,9 +105,18 @@ func cmdVM(args []string, stdout io.Writer) error {
 		}
 	}
 
+	if os.Geteuid() == 0 {
+		// What killed vm runs left: their scratch disks are gigabytes
+		// (sparse, but a full one is as large as --disk).
+		if removed, err := sandbox.Clean(opts.WorkDir); err != nil {
+			fmt.Fprintf(os.Stderr, "unionbench vm: cleaning %s: %v\n", opts.WorkDir, err)
+		} else if len(removed) > 0 {
+			fmt.Fprintf(os.Stderr, "unionbench vm: removed %d work directories left by killed runs\n", len(removed))
+		}
+	}
 	chooseAccel(&opts, kernels[0])
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, interrupt, release := onInterrupt("unionbench vm", "stopping the guest (qemu is killed; results the guest synced are kept)")
+	defer release()
 	fmt.Fprintf(os.Stderr, "unionbench vm: %d kernel(s), accel %s, %d MiB, %d CPU(s); results in %s\n", len(kernels), opts.Accel, opts.MemoryMiB, opts.CPUs, out)
 	var done []*vm.Result
 	var failures []string
@@ -136,7 +145,7 @@ func cmdVM(args []string, stdout io.Writer) error {
 	printVMSummary(stdout, out, done)
 	switch {
 	case ctx.Err() != nil:
-		return &exitInterrupted{syscall.SIGINT}
+		return &exitInterrupted{interrupt.Signal()}
 	case len(failures) == 1:
 		return errors.New(failures[0])
 	case len(failures) > 1:
@@ -225,9 +234,9 @@ func vmOptions(f *vmFlags) (vm.Options, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return o, badInput("--unionbench: %v", err)
 	}
-	work := "/var/tmp"
-	if st, err := os.Stat(work); err != nil || !st.IsDir() {
-		work = os.TempDir()
+	work, err := checkWorkdir(f.workdir)
+	if err != nil {
+		return o, err
 	}
 	o = vm.Options{
 		Qemu: f.qemu, Accel: accel, MemoryMiB: f.memory, CPUs: f.cpus, DiskBytes: disk,

@@ -63,6 +63,7 @@ func TestVMBadInputIsOneLineAndExitCode2(t *testing.T) {
 		"same release twice": {[]string{"--kernel", k, "--kernel", k2, "--", "quirks"}, "release 6.1.0-test again"},
 		"missing unionbench": {[]string{"--kernel", k, "--unionbench", "/no/such/unionbench", "--", "quirks"}, "/no/such/unionbench"},
 		"unknown vm flag":    {[]string{"--kernel", k, "--kvm", "--", "quirks"}, "kvm"},
+		"workdir is root":    {[]string{"--kernel", k, "--workdir", "/", "--", "quirks"}, `--workdir "/"`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -83,10 +84,12 @@ func TestVMRefusesToMixResultsOfTwoRuns(t *testing.T) {
 }
 
 func TestVMGuestCommandsGetTheirOwnDirectories(t *testing.T) {
-	got := guestCommands([][]string{{"quirks", "--drivers", "overlay2"}, {"run", "--quick"}, {"run", "--full"}, {"drivers", "--json"}})
+	// Variant names are the guest's business: a variant this host's
+	// unionbench does not know (aufs+dirren, say) passes through unchanged.
+	got := guestCommands([][]string{{"quirks", "--drivers", "overlay2"}, {"run", "--quick", "--drivers", "aufs+dirren,aufs+udba=notify"}, {"run", "--full"}, {"drivers", "--json"}})
 	assert.Equal(t, []vm.GuestCommand{
 		{Args: []string{"quirks", "--out", "/results/quirks", "--drivers", "overlay2"}, Dir: "quirks"},
-		{Args: []string{"run", "--out", "/results/run", "--quick"}, Dir: "run"},
+		{Args: []string{"run", "--out", "/results/run", "--quick", "--drivers", "aufs+dirren,aufs+udba=notify"}, Dir: "run"},
 		{Args: []string{"run", "--out", "/results/run-2", "--full"}, Dir: "run-2"},
 		{Args: []string{"drivers", "--json"}, Dir: "drivers"},
 	}, got)

@@ -21,6 +21,15 @@ const scratchPrefix = "unionbench-"
 // directory is left over; pid files would be fooled by pid reuse.
 const ownerLock = ".owner.lock"
 
+// MakeScratch makes a scratch directory under parent for a process that
+// works outside a sandbox (unionbench vm keeps a guest's disk image there)
+// and holds its owner lock until lock is closed or the process dies: from
+// then on Clean(parent) removes the directory. The caller removes it when
+// done, as a sandbox's parent does.
+func MakeScratch(parent string) (dir string, lock *os.File, err error) {
+	return makeScratch(parent)
+}
+
 func makeScratch(parent string) (dir string, lock *os.File, err error) {
 	if parent != "" {
 		if err := os.MkdirAll(parent, 0o755); err != nil {

@@ -28,6 +28,11 @@
 //	UNIONBENCH_VM_TEST=1  runs the test that boots a kernel in qemu (VMTest).
 //	UNIONBENCH_VM_KERNEL  the kernel that test boots (VMKernel); default the
 //	                      test's own choice.
+//	UNIONBENCH_AUFS_KERNEL a bzImage with aufs built in, which the guest
+//	                      tests (tests/guest) and the vm faults boot
+//	                      (AufsKernel); default ../shared/kernels/aufs-6.1/bzImage
+//	                      beside the repository, where this project's CI
+//	                      keeps one. unionbench itself never looks there.
 //
 // A variable with a value outside what it allows fails the test with one
 // line naming the value and what is allowed: a typo must not silently run
@@ -42,6 +47,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -261,3 +268,27 @@ func VMTest(t testing.TB) bool {
 // VMKernel is UNIONBENCH_VM_KERNEL: the kernel the VM test boots (a .deb,
 // tree or bzImage), "" for the test's default.
 func VMKernel() string { return os.Getenv("UNIONBENCH_VM_KERNEL") }
+
+// defaultAufsKernel is where this project's CI keeps a kernel with aufs
+// built in, relative to the repository's root.
+const defaultAufsKernel = "../shared/kernels/aufs-6.1/bzImage"
+
+// AufsKernel is UNIONBENCH_AUFS_KERNEL, or the CI's kernel beside the
+// repository. When the file is not there the test skips saying so (fails
+// under CI=true, which has it).
+func AufsKernel(t testing.TB) string {
+	t.Helper()
+	k := os.Getenv("UNIONBENCH_AUFS_KERNEL")
+	if k == "" {
+		// This file is internal/testenv/testenv.go in the repository.
+		_, self, _, ok := runtime.Caller(0)
+		if !ok {
+			t.Fatal("testenv: cannot tell where the repository is")
+		}
+		k = filepath.Join(filepath.Dir(self), "..", "..", defaultAufsKernel)
+	}
+	if _, err := os.Stat(k); err != nil {
+		Skip(t, "no kernel with aufs built in (UNIONBENCH_AUFS_KERNEL, default %s beside the repository): %v", defaultAufsKernel, err)
+	}
+	return filepath.Clean(k)
+}

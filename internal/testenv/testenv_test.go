@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -138,4 +140,11 @@ func TestNarrowBackings(t *testing.T) {
 		NarrowBackings(t, backing.Tmpfs, backing.Ext4)
 		assert.Equal(t, []backing.Kind{backing.Xfs}, Backings(t), "what the user asked for wins")
 	})
+}
+
+func TestAufsKernelIsTheVariableWhenSet(t *testing.T) {
+	k := filepath.Join(t.TempDir(), "bzImage")
+	require.NoError(t, os.WriteFile(k, []byte("x"), 0o644))
+	t.Setenv("UNIONBENCH_AUFS_KERNEL", k)
+	assert.Equal(t, k, AufsKernel(t))
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/sandbox"
 )
 
 // Options say how to boot each kernel.
@@ -30,7 +31,8 @@ type Options struct {
 	BootTimeout  time.Duration // until the guest's init is ready (0: Timeout)
 	Unionbench   string        // the unionbench binary the guest runs
 	ExtraModules []string      // loaded after RequiredModules
-	WorkDir      string        // where the initramfs and scratch image live while the guest runs
+	Payloads     []string      // further programs for GuestCommand.Program (PayloadPath); distinct file names
+	WorkDir      string        // where the initramfs and scratch image live while the guest runs (a directory sandbox.Clean reaps)
 	Progress     io.Writer     // markers and the guest commands' output, for the person watching
 }
 
@@ -60,6 +62,7 @@ type Result struct {
 
 // CommandResult is one command's outcome in the guest.
 type CommandResult struct {
+	Program  string   `json:"program,omitempty"` // "": unionbench
 	Args     []string `json:"args"`
 	Dir      string   `json:"dir"`
 	ExitCode int      `json:"exit_code"` // -1: never finished
@@ -102,7 +105,7 @@ func Boot(ctx context.Context, k *Kernel, cmds []GuestCommand, dir string, opts 
 		ConsoleLog: filepath.Join(dir, "console.log"),
 	}
 	for _, c := range cmds {
-		res.Commands = append(res.Commands, CommandResult{Args: c.Args, Dir: c.Dir, ExitCode: -1})
+		res.Commands = append(res.Commands, CommandResult{Program: c.Program, Args: c.Args, Dir: c.Dir, ExitCode: -1})
 	}
 	err = boot(ctx, k, cmds, dir, opts, res)
 	if err != nil {
@@ -146,21 +149,29 @@ func boot(ctx context.Context, k *Kernel, cmds []GuestCommand, dir string, opts 
 		res.Modules = append(res.Modules, m.Name)
 		cfg.Modules = append(cfg.Modules, filepath.Join("/lib/modules", k.Release, m.Rel))
 	}
+	names := map[string]string{}
+	for _, p := range opts.Payloads {
+		if prev, ok := names[PayloadPath(p)]; ok {
+			return fmt.Errorf("payloads %s and %s: both would be %s in the guest", prev, p, PayloadPath(p))
+		}
+		names[PayloadPath(p)] = p
+	}
 	res.Tools, res.ToolsMissing = LookupTools()
 	hostOS, _ := os.ReadFile("/etc/os-release")
 
-	if err := os.MkdirAll(opts.WorkDir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(opts.WorkDir, "unionbench-vm-")
+	// A scratch directory with an owner lock: if unionbench is killed
+	// before the deferred removal, the next run or `unionbench clean` of
+	// the same work directory finds the lock free and removes the image.
+	tmp, lock, err := sandbox.MakeScratch(opts.WorkDir)
 	if err != nil {
-		return err
+		return fmt.Errorf("scratch directory for the guest's disk in %s: %w", opts.WorkDir, err)
 	}
+	defer lock.Close()
 	defer os.RemoveAll(tmp) // image files only: the host never mounts them
 	initrd := filepath.Join(tmp, "initramfs.cpio")
 	if err := writeInitramfs(initrd, &Initramfs{
 		Unionbench: opts.Unionbench, Release: k.Release, Modules: mods,
-		Tools: res.Tools, OSRelease: GuestOSRelease(hostOS), Config: cfg,
+		Tools: res.Tools, Payloads: opts.Payloads, OSRelease: GuestOSRelease(hostOS), Config: cfg,
 	}); err != nil {
 		return fmt.Errorf("initramfs for %s: %w", k.Release, err)
 	}
@@ -227,10 +238,14 @@ func makeScratchDisk(path string, size int64) error {
 
 // KernelCmdline is the guest kernel's command line. panic=-1 with qemu's
 // -no-reboot turns a kernel panic into qemu exiting at once instead of a
-// hang until the timeout; the words after "--" are init's arguments, which
-// make /init (unionbench) run its vm command as the guest's init.
+// hang until the timeout, and oops=panic makes an oops one: a process that
+// oopses in a syscall dies holding locks (the aufs 6.1 kernel's mount
+// error path did, and the test waiting on it hung for its whole timeout),
+// and nothing measured after an oops describes a working kernel. The
+// words after "--" are init's arguments, which make /init (unionbench) run
+// its vm command as the guest's init.
 func KernelCmdline(accel Accel) string {
-	s := "console=ttyS0,115200 panic=-1 loglevel=4 rdinit=/init"
+	s := "console=ttyS0,115200 panic=-1 oops=panic loglevel=4 rdinit=/init"
 	if accel == TCG {
 		s += " " + hostinfo.EmulatedParam
 	}
@@ -286,6 +301,7 @@ func runQemu(parent context.Context, qemuPath string, opts Options, res *Result,
 		guestErr    string
 		last        []string
 		running     int
+		oops        oopsSummary
 	}
 	state.running = -1
 	readyCh, doneCh := make(chan struct{}), make(chan struct{})
@@ -308,6 +324,7 @@ func runQemu(parent context.Context, qemuPath string, opts Options, res *Result,
 			if state.last = append(state.last, line); len(state.last) > 20 {
 				state.last = state.last[1:]
 			}
+			state.oops.add(line)
 			i := strings.Index(line, markerPrefix)
 			if i < 0 {
 				if state.running >= 0 && opts.Progress != nil {
@@ -400,6 +417,12 @@ loop:
 	switch {
 	case state.done:
 		return nil
+	case len(state.oops.lines) > 0:
+		what := "the guest kernel oopsed"
+		if state.running >= 0 {
+			what += fmt.Sprintf(" while running %q", strings.Join(res.Commands[state.running].Args, " "))
+		}
+		return fail(fmt.Sprintf("%s: %s", what, strings.Join(state.oops.lines, " | ")))
 	case killed != "":
 		if state.running >= 0 {
 			killed += fmt.Sprintf(" while running %q", strings.Join(res.Commands[state.running].Args, " "))
@@ -439,4 +462,44 @@ func scanConsoleLines(data []byte, atEOF bool) (advance int, token []byte, err e
 		return len(data), data, nil
 	}
 	return 0, nil, nil
+}
+
+// oopsSummary keeps the telling lines of the first oops on the console:
+// what happened, where, and the call trace's frames. The host's error
+// carries them, so no one has to open the log to learn the kernel crashed.
+type oopsSummary struct {
+	lines []string
+	seen  int // console lines since the oops began; 0: none yet
+}
+
+// oopsWindow is how many console lines after its first an oops is read for:
+// its register dump comes before the call trace.
+const oopsWindow = 40
+
+func (o *oopsSummary) add(line string) {
+	if o.seen == 0 && !isOopsStart(line) {
+		return
+	}
+	if o.seen++; o.seen > oopsWindow {
+		return
+	}
+	t := strings.TrimSpace(line)
+	if isOopsStart(t) || strings.Contains(t, "RIP: 0010:") || strings.Contains(t, "] #PF: ") {
+		o.lines = append(o.lines, t)
+		return
+	}
+	// Call trace frames: "[   18.157371]  path_put+0xd/0x20" ("? x" are guesses).
+	if _, frame, ok := strings.Cut(t, "]  "); ok && strings.Contains(frame, "+0x") && !strings.HasPrefix(frame, "?") {
+		o.lines = append(o.lines, strings.TrimSpace(frame))
+	}
+}
+
+// isOopsStart says whether a console line starts a kernel oops or BUG.
+func isOopsStart(line string) bool {
+	for _, w := range []string{"] BUG: ", "] Oops: ", "] kernel BUG at ", "] general protection fault"} {
+		if strings.Contains(line, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -12,6 +12,18 @@
 // and results come back through a 9p share of a host directory, so every
 // record the guest syncs is on the host already, even if the guest hangs.
 //
+// The guest's init mounts what a Docker host has besides proc, sys and dev
+// (/dev/shm, where Docker's aufs driver keeps its xino file, /dev/pts,
+// mqueue, cgroup2). A guest command is unionbench by default, or a payload
+// program the host put into the initramfs (a static test binary, say, as
+// tests/guest does), each with its own directory in the share.
+//
+// While a guest runs, its initramfs and disk image live in a scratch
+// directory under the work directory, holding the same owner lock as a
+// sandbox's scratch, so the next run or `unionbench clean` removes those of
+// a killed unionbench; qemu gets a parent-death signal, so it dies with
+// unionbench however unionbench dies.
+//
 // Under software emulation (qemu's TCG, used when /dev/kvm is missing, or
 // when a probe boot shows qemu cannot run the kernel under KVM, as under
 // some nested hypervisors) the guest's kernel command line carries

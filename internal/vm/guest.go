@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -73,6 +74,9 @@ func guest(say func(string, ...any)) error {
 			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.dst, err)
 		}
 	}
+	if err := mountDockerHostDirs(say); err != nil {
+		return err
+	}
 	say("init %s seconds=%s", uname(), uptime())
 	b, err := os.ReadFile(ConfigPath)
 	if err != nil {
@@ -125,6 +129,48 @@ func guest(say func(string, ...any)) error {
 	return nil
 }
 
+// dockerHostMounts are what a Docker host has beyond proc, sys, dev and
+// tmp, and drivers rely on: aufs as Docker mounts it opens its inode table
+// at xino=/dev/shm/aufs.xino, which fails with ENOENT without /dev/shm. The
+// optional ones are only warned about when the kernel lacks them, as a
+// host without them would still run the drivers.
+var dockerHostMounts = []struct {
+	src, dst, fstype, data string
+	flags                  uintptr
+	optional               bool
+}{
+	{"shm", "/dev/shm", "tmpfs", "mode=1777", unix.MS_NOSUID | unix.MS_NODEV, false},
+	{"devpts", "/dev/pts", "devpts", "mode=620,ptmxmode=666", unix.MS_NOSUID | unix.MS_NOEXEC, false},
+	{"mqueue", "/dev/mqueue", "mqueue", "", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, true},
+	{"cgroup2", "/sys/fs/cgroup", "cgroup2", "", unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, true},
+}
+
+// mountDockerHostDirs mounts dockerHostMounts, making their mount points:
+// they live on filesystems (devtmpfs, sysfs) that the initramfs cannot
+// carry directories for.
+func mountDockerHostDirs(say func(string, ...any)) error {
+	for _, m := range dockerHostMounts {
+		err := os.MkdirAll(m.dst, 0o755)
+		if err == nil {
+			err = unix.Mount(m.src, m.dst, m.fstype, m.flags, m.data)
+		}
+		switch {
+		case err == nil:
+		case m.optional:
+			say("warning mount %s on %s: %v", m.fstype, m.dst, err)
+		default:
+			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.dst, err)
+		}
+	}
+	// Programs open /dev/stdin and /dev/fd/N; devtmpfs has no such links.
+	for name, target := range map[string]string{"/dev/fd": "/proc/self/fd", "/dev/stdin": "/proc/self/fd/0", "/dev/stdout": "/proc/self/fd/1", "/dev/stderr": "/proc/self/fd/2"} {
+		if err := os.Symlink(target, name); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("symlink %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
 func runGuestCommand(say func(string, ...any), i int, c GuestCommand) (code int, secs float64, err error) {
 	dir := filepath.Join(guestResults, c.Dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -135,8 +181,12 @@ func runGuestCommand(say func(string, ...any), i int, c GuestCommand) (code int,
 		return 0, 0, err
 	}
 	defer out.Close()
-	say("start %d %s", i, strings.Join(c.Args, " "))
-	cmd := exec.Command(guestBinary, c.Args...)
+	prog, shown := guestBinary, c.Args
+	if c.Program != "" {
+		prog, shown = c.Program, append([]string{path.Base(c.Program)}, c.Args...)
+	}
+	say("start %d %s", i, strings.Join(shown, " "))
+	cmd := exec.Command(prog, c.Args...)
 	cmd.Dir = dir
 	cmd.Stdout = io.MultiWriter(os.Stdout, out)
 	cmd.Stderr = os.Stderr
@@ -144,6 +194,7 @@ func runGuestCommand(say func(string, ...any), i int, c GuestCommand) (code int,
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/root", "TERM=dumb", "LANG=C.UTF-8", "TMPDIR=" + guestScratch,
 	}
+	cmd.Env = append(cmd.Env, c.Env...)
 	start := time.Now()
 	err = cmd.Run()
 	secs = time.Since(start).Seconds()

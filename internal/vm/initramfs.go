@@ -25,10 +25,13 @@ type GuestConfig struct {
 	Commands      []GuestCommand `json:"commands"`
 }
 
-// GuestCommand is one unionbench invocation inside the guest.
+// GuestCommand is one program run inside the guest: unionbench, or a
+// payload the host put into the initramfs (a test binary, say).
 type GuestCommand struct {
-	Args []string `json:"args"` // unionbench's arguments, --out already pointed into the share
-	Dir  string   `json:"dir"`  // its directory in the share: working directory and stdout.txt
+	Program string   `json:"program,omitempty"` // a payload's guest path (PayloadPath); "": unionbench
+	Args    []string `json:"args"`              // its arguments; unionbench's have --out pointed into the share
+	Dir     string   `json:"dir"`               // its directory in the share: working directory and stdout.txt
+	Env     []string `json:"env,omitempty"`     // KEY=value added to the guest's fixed environment
 }
 
 // Where the guest mounts things; fixed, so GuestCommand args can name them.
@@ -36,6 +39,7 @@ const (
 	guestResults = "/results"
 	guestScratch = "/var/tmp" // unionbench's default --workdir is /var/tmp/unionbench
 	guestBinary  = "/bin/unionbench"
+	payloadDir   = "/payload"
 	scratchDev   = "/dev/vda"
 	resultsTag   = "ubresults"
 )
@@ -53,6 +57,7 @@ type Initramfs struct {
 	Release    string   // modules go under /lib/modules/<Release>
 	Modules    []Module // in load order
 	Tools      []string // absolute host paths
+	Payloads   []string // host paths of further programs, each at PayloadPath(path)
 	OSRelease  []byte   // /etc/os-release for the guest
 	Config     GuestConfig
 }
@@ -74,7 +79,7 @@ func LookupTools() (found, missing []string) {
 // every kernel unpacks without a decompressor built in.
 func (r *Initramfs) Write(w io.Writer) error {
 	c := newCPIO(w)
-	for _, d := range []string{"/proc", "/sys", "/dev", "/tmp", "/run", "/root", guestResults, guestScratch, "/etc"} {
+	for _, d := range []string{"/proc", "/sys", "/dev", "/tmp", "/run", "/root", guestResults, guestScratch, "/etc", payloadDir} {
 		c.Dir(d, 0o755)
 	}
 	c.CharDev("/dev/console", 0o600, 5, 1)
@@ -94,6 +99,14 @@ func (r *Initramfs) Write(w io.Writer) error {
 		}
 		c.File(t, 0o755, b)
 		progs = append(progs, t)
+	}
+	for _, p := range r.Payloads {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("payload: %w", err)
+		}
+		c.File(PayloadPath(p), 0o755, b)
+		progs = append(progs, p)
 	}
 	libs := map[string]bool{}
 	for _, p := range progs {
@@ -154,3 +167,7 @@ func GuestOSRelease(hostOSRelease []byte) []byte {
 // GuestResultsDir is where a command's directory in the share is seen
 // inside the guest.
 func GuestResultsDir(dir string) string { return path.Join(guestResults, dir) }
+
+// PayloadPath is where the payload at host path p is in the guest: under
+// /payload by its file name, so a GuestCommand can name it before boot.
+func PayloadPath(p string) string { return path.Join(payloadDir, path.Base(p)) }

@@ -61,6 +61,33 @@ func TestInitramfsHoldsInitModulesToolsAndConfig(t *testing.T) {
 	assert.Contains(t, entries["etc/os-release"].data, `PRETTY_NAME="unionbench vm initramfs (userland of Debian GNU/Linux 12 (bookworm))"`)
 }
 
+func TestInitramfsCarriesPayloadsWithTheirLibraries(t *testing.T) {
+	prog, err := exec.LookPath("sleep")
+	require.NoError(t, err)
+	payload := filepath.Join(t.TempDir(), "aufs.test")
+	self, err := os.ReadFile(prog)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(payload, self, 0o755))
+	cmd := GuestCommand{Program: PayloadPath(payload), Args: []string{"-test.v"}, Dir: "aufs", Env: []string{"CI=true"}}
+	var buf bytes.Buffer
+	r := &Initramfs{Unionbench: prog, Release: "6.1.0-test", Payloads: []string{payload},
+		Config: GuestConfig{Commands: []GuestCommand{cmd}}}
+	require.NoError(t, r.Write(&buf))
+	entries, _ := readCPIO(t, buf.Bytes())
+
+	assert.Equal(t, "/payload/aufs.test", cmd.Program)
+	assert.Equal(t, uint32(modeFile|0o755), entries["payload/aufs.test"].mode)
+	assert.Equal(t, string(self), entries["payload/aufs.test"].data)
+	libs, err := sharedLibraries(prog, libDirs)
+	require.NoError(t, err)
+	for _, l := range libs {
+		assert.Contains(t, entries, strings.TrimPrefix(l, "/"), "a dynamic payload brings its libraries")
+	}
+	var got GuestConfig
+	require.NoError(t, json.Unmarshal([]byte(entries[strings.TrimPrefix(ConfigPath, "/")].data), &got))
+	assert.Equal(t, []GuestCommand{cmd}, got.Commands, "program and environment reach the guest")
+}
+
 func TestSharedLibrariesOfAStaticProgramIsEmpty(t *testing.T) {
 	exe, err := os.Executable()
 	require.NoError(t, err)
@@ -79,6 +106,7 @@ func TestKernelCmdlineMarksEmulationAndStartsVM(t *testing.T) {
 	assert.Contains(t, strings.Fields(tcg), hostinfo.EmulatedParam)
 	assert.True(t, strings.HasSuffix(tcg, " -- vm"), "init's arguments make /init run `unionbench vm`")
 	assert.Contains(t, tcg, "panic=-1", "a panic must end qemu, not hang until the timeout")
+	assert.Contains(t, tcg, "oops=panic", "an oops must end qemu too")
 	assert.NotContains(t, KernelCmdline(KVM), hostinfo.EmulatedParam)
 
 	args := strings.Join(qemuArgs(Options{Accel: TCG, MemoryMiB: 512, CPUs: 1}, "/k", "/i", "/s", "/r"), " ")
@@ -112,4 +140,30 @@ func TestParseAccelAndMarkers(t *testing.T) {
 	assert.Equal(t, 36.5, floatField("code=0 seconds=36.5", "seconds"))
 	assert.Equal(t, 2.0, floatField("code=2 seconds=1", "code"))
 	assert.Zero(t, floatField("", "code"))
+}
+
+// The oops the aufs 6.1 kernel printed when a mount of a 126-branch union
+// failed (console excerpt in testdata): the summary names the fault, the
+// faulting function and the named frames of the call trace, so the host's
+// error says which syscall crashed the kernel.
+func TestOopsSummaryQuotesWhatAndWhere(t *testing.T) {
+	b, err := os.ReadFile("testdata/aufs-oops.console")
+	require.NoError(t, err)
+	var o oopsSummary
+	for _, line := range strings.Split(string(b), "\n") {
+		o.add(line)
+	}
+	got := strings.Join(o.lines, " | ")
+	assert.True(t, strings.HasPrefix(got, "[   18.141692] BUG: unable to handle page fault for address: ffffffff859af558"), got)
+	assert.Contains(t, got, "Oops: 0003")
+	assert.Contains(t, got, "RIP: 0010:_raw_spin_lock+0xe/0x20")
+	assert.Contains(t, got, "path_put+0xd/0x20 | au_fsctx_free+0xc6/0xe0 | put_fs_context+0x4a/0x190 | path_mount+0x301/0xac0")
+	assert.NotContains(t, got, "mempool_free", "frames marked ? are guesses")
+	assert.NotContains(t, got, "RAX:", "registers are noise here")
+
+	var none oopsSummary
+	for _, line := range []string{"[    4.0] aufs au_xino_create:186: open /dev/shm/aufs.xino(-2)", "unionbench-vm: done"} {
+		none.add(line)
+	}
+	assert.Empty(t, none.lines, "no oops, no summary")
 }
