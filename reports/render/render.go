@@ -33,7 +33,9 @@ type Report struct {
 
 // GroupSection is the tables of one host group.
 type GroupSection struct {
-	Group  *dataset.Group
+	Group *dataset.Group
+	// Claims judges the write-ups' claims on this group's measurements.
+	Claims Table
 	Tables []ScenarioTable
 	Quirks *Table
 }
@@ -52,7 +54,7 @@ func Build(s *dataset.Set) (*Report, error) {
 	}
 	r := &Report{Set: s, Figures: figs, Hosts: hostTable(s)}
 	for _, g := range s.Groups {
-		sec := GroupSection{Group: g}
+		sec := GroupSection{Group: g, Claims: claimsTable(g)}
 		for _, sc := range scenarioOrder(g) {
 			sec.Tables = append(sec.Tables, ScenarioTable{sc, measurementTable(g, sc)})
 		}
