@@ -123,10 +123,11 @@ func more(a, b *dataset.Measurement) (yes, no bool) {
 	return o.Decisive && o.Sign > 0, o.Decisive && o.Sign <= 0
 }
 
-// figure is a measurement's median, with its CI when it has one.
+// figure is a measurement's median, with its CI when it has one (exact
+// counts have none to give).
 func figure(m *dataset.Measurement) string {
 	s := units.Format(m.Summary.Median, m.Unit)
-	if m.Summary.HasCI() {
+	if m.Summary.HasCI() && !m.Exact {
 		s += fmt.Sprintf(" [%s, %s]", units.Format(m.Summary.Lo, m.Unit), units.Format(m.Summary.Hi, m.Unit))
 	}
 	return s
@@ -346,7 +347,7 @@ func judgePageCache(g *dataset.Group) Finding {
 		}
 		m := ms[len(ms)-1]
 		n := num(m, "containers")
-		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s copies for %d containers (size=%s)", m.Variant, units.Format(m.Summary.Median, ""), n, m.Param("size")))
+		f.Evidence = append(f.Evidence, fmt.Sprintf("%s: %s copies for %d containers (size=%s)", m.Variant, strconv.FormatFloat(m.Summary.Median, 'g', 3, 64), n, m.Param("size")))
 		if m.Summary.Median < (1+float64(n))/2 {
 			shares = append(shares, drv)
 		} else {
@@ -355,6 +356,8 @@ func judgePageCache(g *dataset.Group) Finding {
 	}
 	unions := slices.DeleteFunc(slices.Clone(notShares), func(d string) bool { return d == "vfs" })
 	switch {
+	case len(g.Select("pagecache", "cache-copies")) == 0:
+		f.Verdict, f.Why = NotMeasured, "no pagecache results"
 	case len(shares)+len(notShares) == 0:
 		f.Verdict, f.Why = NotMeasured, "no pagecache results with more than one container"
 	case len(unions) > 0:
