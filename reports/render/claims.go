@@ -135,8 +135,9 @@ func figure(m *dataset.Measurement) string {
 
 // measured returns the measurements of a scenario and metric of driver
 // that succeeded: the driver's default variant (named as the driver) when
-// it has one, else its first variant measured. unsupported is the reason
-// the driver could not run them, when none succeeded and one says why.
+// it has one, else its first variant measured. unsupported is why the
+// driver has none, when it has records that say (the reason of an
+// unsupported one, or "failed: " and the error of a failed one).
 func measured(g *dataset.Group, driver, scenario, metric string, where ...results.Param) (ms []*dataset.Measurement, unsupported string) {
 	var all []*dataset.Measurement
 	for _, m := range g.Select(scenario, metric, where...) {
@@ -149,8 +150,11 @@ func measured(g *dataset.Group, driver, scenario, metric string, where ...result
 		if !m.Failed() && (variant == "" || m.Variant == driver) {
 			variant = m.Variant
 		}
-		if m.Unsupported && unsupported == "" {
+		if m.Failed() && unsupported == "" {
 			unsupported = oneLine(strings.Join(m.Errors, "; "))
+			if !m.Unsupported {
+				unsupported = "failed: " + unsupported
+			}
 		}
 	}
 	for _, m := range all {
@@ -166,6 +170,9 @@ func measured(g *dataset.Group, driver, scenario, metric string, where ...result
 
 // missing says why a driver has no measurements of a metric.
 func missing(driver, scenario, why string) string {
+	if err, ok := strings.CutPrefix(why, "failed: "); ok {
+		return fmt.Sprintf("%s %s failed (%s)", driver, scenario, short(err, 80))
+	}
 	if why != "" {
 		return fmt.Sprintf("%s unsupported here (%s)", driver, short(why, 80))
 	}
@@ -237,9 +244,12 @@ func judgeAufsLookup(g *dataset.Group) Finding {
 		f.Verdict, f.Why = Contradicted, fmt.Sprintf("aufs stat at depth %s is not slower than at depth %s", hi.Param("depth"), lo.Param("depth"))
 		return f
 	case deepO == nil:
-		f.Verdict, f.Why = NotMeasured, "no overlay2 lookup at a depth aufs measured: "+missing("overlay2", "lookup", ovWhy)
-		if !grows {
-			f.Verdict = Inconclusive
+		f.Verdict, f.Why = NotMeasured, "no overlay2 lookup at a depth aufs measured"
+		if len(ov) == 0 {
+			f.Why = missing("overlay2", "lookup", ovWhy)
+		}
+		if grows {
+			f.Why = "aufs grows with depth; " + f.Why
 		}
 		return f
 	}

@@ -236,8 +236,10 @@ func TestClaimsStayInTheirGroup(t *testing.T) {
 	}
 	require.NotNil(t, emulated)
 	require.NotNil(t, nativeRows)
-	assert.Equal(t, "not measured: no overlay2 lookup at a depth aufs measured: no overlay2 lookup results", emulated[Claims[0].Text][1])
+	assert.Equal(t, "not measured: aufs grows with depth; no overlay2 lookup results", emulated[Claims[0].Text][1])
 	assert.Equal(t, "not measured: no aufs lookup results", nativeRows[Claims[0].Text][1])
+	assert.Contains(t, emulated[Claims[0].Text][0], "aufs 29.93µs", "the emulated group's own aufs figures")
+	assert.NotContains(t, emulated[Claims[0].Text][0], "overlay2")
 }
 
 // An aufs the host cannot mount says so, with the reason its records give.
@@ -246,6 +248,11 @@ func TestClaimNamesUnsupportedDriver(t *testing.T) {
 	na.Status, na.Samples, na.Reason = results.Unsupported, nil, "aufs is not in /proc/filesystems"
 	row := only(t, append(copyupRecs(9e6, 4e6, 5e6)[1:], na))[Claims[1].Text]
 	assert.Equal(t, "not measured: aufs unsupported here (aufs is not in /proc/filesystems)", row[1])
+
+	failed := na
+	failed.Status, failed.Reason, failed.Error = results.Failed, "", "open: EIO"
+	row = only(t, append(copyupRecs(9e6, 4e6, 5e6)[1:], failed))[Claims[1].Text]
+	assert.Equal(t, "not measured: aufs copyup failed (open: EIO)", row[1])
 }
 
 // The committed real run (overlay2 and vfs, copyup and inodes): no aufs,
