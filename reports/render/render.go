@@ -5,7 +5,8 @@
 //
 // Both come from one model (sections of figures and tables), so the two
 // always say the same thing. The numbers are formatted by package units
-// from package stats' summaries; render computes nothing itself.
+// from package stats' summaries; render computes nothing itself but the
+// claims table's verdicts (claims.go), which it reads off those summaries.
 package render
 
 import (
