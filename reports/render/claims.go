@@ -51,6 +51,12 @@ const (
 	seed        = "seed write-up"
 )
 
+// claimsNote heads the claims section of both formats.
+const claimsNote = "What the write-ups and Docker's storage-driver documentation claim about these drivers, judged on each host " +
+	"configuration's own measurements (never across configurations). A difference counts when the medians' 95% confidence " +
+	"intervals are disjoint, when the Mann-Whitney U test is significant (p < 0.05) where there are too few samples for an " +
+	"interval, or, for exact counts, when the medians differ; inconclusive otherwise. Figures are medians [95% CI]."
+
 // Claims are the claims every report opens with, in order.
 var Claims = []Claim{
 	{"aufs lookup cost grows with layer depth and is worse than overlayfs on deep images", docsAufs + "; " + seed, judgeAufsLookup},

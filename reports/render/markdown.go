@@ -79,10 +79,6 @@ const (
 	tableNote = "Median and p95 (nearest rank) of every sample set; the 95% confidence interval of the median is distribution-free " +
 		"(it needs at least 6 samples; n/a below that). The ratio to floor is the median over the median of the same operation on the " +
 		"backing filesystem itself. Samples of runs on the same kernel, distro, CPU and backing filesystem are pooled."
-	claimsNote = "What the write-ups and Docker's storage-driver documentation claim about these drivers, judged on each host " +
-		"configuration's own measurements (never across configurations). A difference counts when the medians' 95% confidence " +
-		"intervals are disjoint, when the Mann-Whitney U test is significant (p < 0.05) where there are too few samples for an " +
-		"interval, or, for exact counts, when the medians differ; inconclusive otherwise. Figures are medians [95% CI]."
 	quirkNote = "Observed behaviour of each driver variant: ✓ is what POSIX allows, ✗ is not."
 )
 
