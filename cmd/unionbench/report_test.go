@@ -66,10 +66,10 @@ func checkReport(t *testing.T, dir, in string) {
 	recs, err := results.Read(in)
 	require.NoError(t, err)
 
-	for _, h := range []string{"# unionbench report", "## Hosts", "## Figures", "## Measurements", "## Quirks", "#### copyup", "#### inodes"} {
+	for _, h := range []string{"# unionbench report", "## Claims", "## Hosts", "## Figures", "## Measurements", "## Quirks", "#### copyup", "#### inodes"} {
 		assert.Contains(t, string(md), "\n"+h+"\n", "report.md has %q", h)
 	}
-	for _, id := range []string{`id="hosts"`, `id="figures"`, `id="measurements"`, `id="quirks"`} {
+	for _, id := range []string{`id="claims"`, `id="hosts"`, `id="figures"`, `id="measurements"`, `id="quirks"`} {
 		assert.Contains(t, string(html), id)
 	}
 	assert.Contains(t, string(md), "| "+recs[0].RunID+" |", "the host table names the run")

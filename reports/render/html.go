@@ -30,6 +30,7 @@ func (r *Report) HTML(w io.Writer, svgs map[string][]byte) error {
 		"EmulatedNote": emulatedNote,
 		"TableNote":    tableNote,
 		"QuirkNote":    quirkNote,
+		"ClaimsNote":   claimsNote,
 		"Hosts":        r.Hosts,
 		"Figures":      figs,
 		"Groups":       r.Groups,

@@ -16,6 +16,11 @@ func (r *Report) Markdown(w io.Writer) error {
 	if r.Emulated() {
 		p("> **Emulated CPU.** %s\n\n", emulatedNote)
 	}
+	p("## Claims\n\n%s\n\n", claimsNote)
+	for _, g := range r.Groups {
+		p("### Claims on %s\n\n", g.Group.Label)
+		mdTable(b, g.Claims)
+	}
 	p("## Hosts\n\n")
 	mdTable(b, r.Hosts)
 	p("## Figures\n\n")

@@ -5,7 +5,8 @@
 //
 // Both come from one model (sections of figures and tables), so the two
 // always say the same thing. The numbers are formatted by package units
-// from package stats' summaries; render computes nothing itself.
+// from package stats' summaries; render computes nothing itself but the
+// claims table's verdicts (claims.go), which it reads off those summaries.
 package render
 
 import (
@@ -33,7 +34,9 @@ type Report struct {
 
 // GroupSection is the tables of one host group.
 type GroupSection struct {
-	Group  *dataset.Group
+	Group *dataset.Group
+	// Claims judges the write-ups' claims on this group's measurements.
+	Claims Table
 	Tables []ScenarioTable
 	Quirks *Table
 }
@@ -52,7 +55,7 @@ func Build(s *dataset.Set) (*Report, error) {
 	}
 	r := &Report{Set: s, Figures: figs, Hosts: hostTable(s)}
 	for _, g := range s.Groups {
-		sec := GroupSection{Group: g}
+		sec := GroupSection{Group: g, Claims: claimsTable(g)}
 		for _, sc := range scenarioOrder(g) {
 			sec.Tables = append(sec.Tables, ScenarioTable{sc, measurementTable(g, sc)})
 		}
