@@ -1,0 +1,65 @@
+package images
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/layerspec"
+)
+
+// LayerID is the id the image's layer i gets in a driver when imported
+// under prefix.
+func LayerID(prefix string, i int) string { return fmt.Sprintf("%s-l%03d", prefix, i) }
+
+// Import creates the image's layers in d, bottom first, each applied from
+// its own tar stream in the driver's format (as Docker's pull does), and
+// returns the id of the top layer. On failure the layers it made are
+// removed again and the error names the image file, the layer and, for
+// a bad entry, the entry.
+func (im *Image) Import(ctx context.Context, d drivers.Driver, prefix string) (string, error) {
+	parent := ""
+	var made []string
+	for i := range im.Layers {
+		l := &im.Layers[i]
+		id := LayerID(prefix, i)
+		if err := importLayer(ctx, d, l, id, parent); err != nil {
+			var errs []error
+			for j := len(made) - 1; j >= 0; j-- {
+				errs = append(errs, d.Remove(made[j]))
+			}
+			return "", errors.Join(append([]error{err}, errs...)...)
+		}
+		made = append(made, id)
+		parent = id
+	}
+	return parent, nil
+}
+
+func importLayer(ctx context.Context, d drivers.Driver, l *Layer, id, parent string) error {
+	rc, err := l.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := d.Create(ctx, id, parent, layerspec.FromTar(l.Name(), rc)); err != nil {
+		return fmt.Errorf("import into %s as %s: %w", d.Name(), id, err)
+	}
+	return nil
+}
+
+// Remove removes the layers Import made under prefix, top first.
+func (im *Image) Remove(d drivers.Driver, prefix string) error {
+	var errs []error
+	for i := len(im.Layers) - 1; i >= 0; i-- {
+		errs = append(errs, d.Remove(LayerID(prefix, i)))
+	}
+	return errors.Join(errs...)
+}
+
+// IsBadInput reports whether err is a refusal of the image's own content
+// (exit code 2 in the CLI) rather than a failure of the host.
+func IsBadInput(err error) bool {
+	return errors.Is(err, ErrBadImage) || errors.Is(err, layerspec.ErrCorrupt) || errors.Is(err, layerspec.ErrEscape)
+}
