@@ -192,23 +192,6 @@ func (im *Image) UncompressedSize() int64 {
 	return n
 }
 
-// Verify reads every layer to its end, checking its digests, and records
-// its uncompressed size: bad input is found before any driver work.
-func (im *Image) Verify() error {
-	for i := range im.Layers {
-		rc, err := im.Layers[i].Open()
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(io.Discard, rc)
-		rc.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 type storedLayer struct {
 	size       int64
 	compressed bool

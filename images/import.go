@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/layerspec"
@@ -62,4 +63,34 @@ func (im *Image) Remove(d drivers.Driver, prefix string) error {
 // (exit code 2 in the CLI) rather than a failure of the host.
 func IsBadInput(err error) bool {
 	return errors.Is(err, ErrBadImage) || errors.Is(err, layerspec.ErrCorrupt) || errors.Is(err, layerspec.ErrEscape)
+}
+
+// ExtractFlat applies every layer into the directory dir, deletions
+// applied for real: the tree a container of the image shows, and the
+// floor the image scenarios compare drivers with.
+func (im *Image) ExtractFlat(ctx context.Context, dir string) error {
+	for i := range im.Layers {
+		rc, err := im.Layers[i].Open()
+		if err != nil {
+			return err
+		}
+		err = layerspec.Apply(ctx, dir, layerspec.FromTar(im.Layers[i].Name(), rc), layerspec.FlatFormat{}, nil)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("extract into %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// Verify extracts the image into a new directory under tmp and removes it
+// again: every digest is checked and every entry applied as a driver
+// would, so bad input is found before any driver work, and the
+// uncompressed size is known.
+func (im *Image) Verify(ctx context.Context, tmp string) error {
+	dir, err := os.MkdirTemp(tmp, "verify-")
+	if err != nil {
+		return err
+	}
+	return errors.Join(im.ExtractFlat(ctx, dir), os.RemoveAll(dir))
 }

@@ -102,7 +102,7 @@ func (a *applier) applyTar(src *tarSource) error {
 	// stream's digest at its end sees all of it, and a mismatch fails the
 	// layer before the driver keeps it.
 	if _, err := io.Copy(io.Discard, src.r); err != nil {
-		return &TarError{Layer: src.name, Err: fmt.Errorf("after the last entry: %w", err)}
+		return err // the reader's own error names its stream
 	}
 	// Writing into a directory changes its mtime, so directories get
 	// theirs once everything is written, deepest first as moby does
