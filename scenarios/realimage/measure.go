@@ -172,8 +172,11 @@ func walkSamples(ctx context.Context, s *setup, dir string, n int) ([]scenarios.
 }
 
 // measureInodes counts, once (counts are exact), what the image costs:
-// its layers (per layer in Extra) and the driver's whole root with one
-// container, as `du` of /var/lib/docker/<driver> shows operators.
+// the driver's whole root holding the image alone and then with one
+// container, as `du` of /var/lib/docker/<driver> shows operators, and each
+// layer's own usage (drivers.Driver.Usage) in Extra. The root is counted
+// with its inodes deduplicated, so legacy overlay's hard links into the
+// parent layer count once.
 func measureInodes(ctx context.Context, s *setup, _ int) ([]scenarios.Measurement, error) {
 	if s.d == nil {
 		u, err := drivers.DirUsage(s.floor)
@@ -182,26 +185,28 @@ func measureInodes(ctx context.Context, s *setup, _ int) ([]scenarios.Measuremen
 		}
 		return usageMeasurements(u, u, nil), nil
 	}
-	var total drivers.Usage
 	var per []map[string]int64
 	for i := range s.image.Layers {
 		u, err := s.d.Usage(images.LayerID("img", i))
 		if err != nil {
 			return nil, err
 		}
-		total.Inodes += u.Inodes
-		total.Bytes += u.Bytes
 		per = append(per, map[string]int64{"inodes": u.Inodes, "bytes": u.Bytes})
 	}
-	_, remove, err := s.container(ctx)
+	image, err := drivers.DirUsage(s.d.Root())
 	if err != nil {
 		return nil, err
 	}
-	root, err := drivers.DirUsage(s.d.Root())
-	if err = errors.Join(err, remove()); err != nil {
+	// The container is created, not mounted: du of the root must not
+	// walk into a merged view.
+	if err := drivers.NewContainer(ctx, s.d, "du", s.top); err != nil {
 		return nil, err
 	}
-	return usageMeasurements(total, root, per), nil
+	root, err := drivers.DirUsage(s.d.Root())
+	if err = errors.Join(err, drivers.RemoveContainer(s.d, "du")); err != nil {
+		return nil, err
+	}
+	return usageMeasurements(image, root, per), nil
 }
 
 func usageMeasurements(image, root drivers.Usage, per []map[string]int64) []scenarios.Measurement {
