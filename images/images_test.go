@@ -45,7 +45,12 @@ func TestOpenEveryForm(t *testing.T) {
 	for p, mt := range forms {
 		im := open(t, p)
 		require.Len(t, im.Layers, imagetest.LayerCount, p)
-		require.NoError(t, im.Verify(context.Background(), t.TempDir()), p)
+		require.NoError(t, im.Verify(context.Background(), t.TempDir(), func(root string) error {
+			return images.HasProgram(root, "/bin/sh")
+		}), p)
+		assert.Error(t, im.Verify(context.Background(), t.TempDir(), func(root string) error {
+			return images.HasProgram(root, "/no/such/program")
+		}))
 		assert.Greater(t, im.UncompressedSize(), int64(imagetest.BigSize), p)
 		for _, l := range im.Layers {
 			assert.Equal(t, mt, l.MediaType, "%s layer %d", p, l.Index)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/layerspec"
 )
@@ -83,14 +85,41 @@ func (im *Image) ExtractFlat(ctx context.Context, dir string) error {
 	return nil
 }
 
-// Verify extracts the image into a new directory under tmp and removes it
-// again: every digest is checked and every entry applied as a driver
-// would, so bad input is found before any driver work, and the
-// uncompressed size is known.
-func (im *Image) Verify(ctx context.Context, tmp string) error {
+// Verify extracts the image into a new directory under tmp, runs check
+// (if not nil) on the extracted tree, and removes it again: every digest
+// is checked and every entry applied as a driver would, so bad input is
+// found before any driver work, and the uncompressed size is known.
+func (im *Image) Verify(ctx context.Context, tmp string, check func(root string) error) error {
 	dir, err := os.MkdirTemp(tmp, "verify-")
 	if err != nil {
 		return err
 	}
-	return errors.Join(im.ExtractFlat(ctx, dir), os.RemoveAll(dir))
+	err = im.ExtractFlat(ctx, dir)
+	if err == nil && check != nil {
+		err = check(dir)
+	}
+	return errors.Join(err, os.RemoveAll(dir))
+}
+
+// HasProgram checks that the tree root holds an executable regular file
+// at p, resolving symlinks as a process chrooted into root would.
+func HasProgram(root, p string) error {
+	rfd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(rfd)
+	fd, err := unix.Openat2(rfd, p, &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT})
+	if err != nil {
+		return fmt.Errorf("program %s: %w", p, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("program %s: %w", p, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Mode&0o111 == 0 {
+		return fmt.Errorf("program %s: not an executable file (mode %#o)", p, st.Mode)
+	}
+	return nil
 }

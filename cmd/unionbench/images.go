@@ -61,8 +61,16 @@ func planImages(f *runFlags) (imagePlan, error) {
 		return ip, err
 	}
 	for _, im := range imgs {
-		if err := im.Verify(context.Background(), tmp); err != nil {
+		var missing error
+		err := im.Verify(context.Background(), tmp, func(root string) error {
+			missing = images.HasProgram(root, ip.exec[0])
+			return nil
+		})
+		if err != nil {
 			return ip, imageErr(err)
+		}
+		if missing != nil {
+			return ip, badInput("--exec %q: the image %s has no such program: %v", strings.Join(ip.exec, " "), im.Path, missing)
 		}
 	}
 	return ip, nil
