@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -144,4 +145,36 @@ func TestTarRefusals(t *testing.T) {
 		l.Entries = []Entry{{Path: "x", Kind: File}}
 		assert.ErrorContains(t, l.Validate(), "cannot also declare entries")
 	})
+}
+
+// A sparse file archived by GNU tar (old GNU and PAX sparse formats) is
+// applied with its full size and content, as moby applies it.
+func TestTarSparseFiles(t *testing.T) {
+	gnuTar, err := exec.LookPath("tar")
+	if err != nil {
+		t.Skip("no tar")
+	}
+	src := t.TempDir()
+	f, err := os.Create(filepath.Join(src, "sparse"))
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte("end"), 8<<20)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	for _, format := range []string{"gnu", "posix"} {
+		t.Run(format, func(t *testing.T) {
+			archive := filepath.Join(t.TempDir(), "layer.tar")
+			out, err := exec.Command(gnuTar, "--sparse", "--format="+format, "-C", src, "-cf", archive, "sparse").CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			r, err := os.Open(archive)
+			require.NoError(t, err)
+			defer r.Close()
+			dir := t.TempDir()
+			require.NoError(t, Apply(context.Background(), dir, FromTar(archive, r), FlatFormat{}, nil))
+			got, err := os.ReadFile(filepath.Join(dir, "sparse"))
+			require.NoError(t, err)
+			require.Len(t, got, 8<<20+3)
+			assert.Equal(t, "end", string(got[8<<20:]))
+			assert.Equal(t, make([]byte, 4096), got[:4096])
+		})
+	}
 }
