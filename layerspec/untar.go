@@ -226,7 +226,12 @@ func (t *untar) entry(h *tar.Header, r io.Reader) error {
 		}
 		// linkat without AT_SYMLINK_FOLLOW links a symlink itself, never
 		// what it points to.
-		return wrap("link", rel, unix.Linkat(tfd, tbase, pfd, base, 0))
+		err = unix.Linkat(tfd, tbase, pfd, base, 0)
+		if errors.Is(err, unix.ENOENT) {
+			// moby fails the same way: a layer links only to its own files.
+			return fmt.Errorf("%w: hard link target %q is not in this layer", ErrCorrupt, h.Linkname)
+		}
+		return wrap("link", rel, err)
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		if err := t.replace(pfd, rel); err != nil {
 			return err

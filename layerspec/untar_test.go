@@ -111,6 +111,7 @@ func TestTarRefusals(t *testing.T) {
 		"relative link":   {[]tarEntry{{name: "a/s", typ: tar.TypeSymlink, link: "../../x"}}, "a/s", ErrEscape},
 		"hard link out":   {[]tarEntry{{name: "h", typ: tar.TypeLink, link: "../etc/passwd"}}, "h", ErrEscape},
 		"bad type":        {[]tarEntry{{name: "c", typ: 'Z'}}, "c", ErrCorrupt},
+		"link to nothing": {[]tarEntry{{name: "h", typ: tar.TypeLink, link: "nothere"}}, "h", ErrCorrupt},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
