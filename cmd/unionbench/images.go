@@ -26,6 +26,9 @@ type imagePlan struct {
 // here, exit 2, naming the file and the entry.
 func planImages(f *runFlags) (imagePlan, error) {
 	ip := imagePlan{paths: f.images, exec: realimage.DefaultExec}
+	if f.sizes != "" || f.depths != "" {
+		return ip, badInput("--sizes and --depths sweep the synthetic scenarios: an image has its own files and layers, so they do not go with --image")
+	}
 	if f.exec != "" {
 		ip.exec = strings.Fields(f.exec)
 		if !strings.HasPrefix(ip.exec[0], "/") {
