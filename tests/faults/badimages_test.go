@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"archive/tar"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,5 +37,30 @@ func TestBadImagesAreRefused(t *testing.T) {
 			require.NoError(t, err)
 			assert.Empty(t, left, "nothing written through the symlink")
 		})
+	}
+}
+
+// TestImageFlagsRefuseMalformedValues: the flags that go with --image.
+func TestImageFlagsRefuseMalformedValues(t *testing.T) {
+	dir := t.TempDir()
+	// A small good image: the first layer of a bad-image case alone.
+	good := filepath.Join(dir, "good.tar")
+	require.NoError(t, imagetest.WriteTar(filepath.Join(dir, "layer.tar"), func(tw *tar.Writer) error {
+		return tw.WriteHeader(&tar.Header{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755})
+	}))
+	require.NoError(t, imagetest.WriteDockerSave(good, []string{filepath.Join(dir, "layer.tar")}))
+	out := []string{"--out", "{dir}/out", "--workdir", "{dir}/work"}
+	cases := map[string]badCase{
+		"--exec relative":        {append([]string{"run", "--image", good, "--exec", "sh -c true"}, out...), `--exec "sh -c true"`},
+		"--exec without --image": {append([]string{"run", "--exec", "/bin/true"}, out...), `--exec "/bin/true": only with --image`},
+		"--exec not in image":    {append([]string{"run", "--image", good, "--exec", "/bin/sh"}, out...), `has no such program`},
+		"--scenarios synthetic":  {append([]string{"run", "--image", good, "--scenarios", "lookup"}, out...), `--scenarios "lookup"`},
+		"--sizes with --image":   {append([]string{"run", "--image", good, "--sizes", "4KiB"}, out...), `do not go with --image`},
+		"--image missing":        {append([]string{"run", "--image", filepath.Join(dir, "nope.tar")}, out...), "nope.tar"},
+		"--image twice":          {append([]string{"run", "--image", good, "--image", good}, out...), "given twice"},
+		"--image not an image":   {append([]string{"run", "--image", filepath.Join(dir, "layer.tar")}, out...), "neither a docker save archive"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) { checkBad(t, c) })
 	}
 }
