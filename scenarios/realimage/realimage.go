@@ -15,8 +15,9 @@
 //	image-volume    appends with fdatasync and many small files written
 //	                and renamed, in the container's writable layer and in a
 //	                directory bind-mounted into it from the backing fs
-//	image-pagecache page cache the image's program adds per container when
-//	                N containers run it
+//	image-pagecache page cache the image's files hold per container when N
+//	                containers run its program (cachestat of the backing
+//	                files), and the host's Cached growth per container
 //
 // Records name the image by its parameters (image=<first 12 hex digits of
 // the digest>) and carry the digest, layer count and uncompressed size in
