@@ -26,6 +26,9 @@ import (
 // so a spec (or a symlink an earlier entry created) cannot make Apply write
 // outside root.
 //
+// A layer built by FromTar is applied from its tar stream instead, with
+// the same formats and the same guarantees; its errors are *TarError.
+//
 // Once ctx is done Apply stops before the next entry, or within
 // DataChunk bytes of a file's data, and returns an error wrapping
 // ctx.Err(); what it wrote so far stays, for the caller to remove with the
@@ -39,6 +42,9 @@ func Apply(ctx context.Context, root string, l *Layer, f WhiteoutFormat, lowers 
 		return err
 	}
 	defer a.close()
+	if l.tar != nil {
+		return a.applyTar(l.tar)
+	}
 	for i := range l.Entries {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("apply %s %q in %s: %w", l.Entries[i].Kind, l.Entries[i].Path, root, err)

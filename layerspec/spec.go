@@ -49,6 +49,8 @@ type Entry struct {
 // for the same path.
 type Layer struct {
 	Entries []Entry `json:"entries"`
+
+	tar *tarSource // set by FromTar: the layer is this stream, not Entries
 }
 
 // Perm returns the mode an entry is created with.
@@ -96,6 +98,12 @@ func CheckPath(p string) error {
 
 // Validate checks every entry; it is what Apply relies on.
 func (l *Layer) Validate() error {
+	if l.tar != nil {
+		if len(l.Entries) > 0 {
+			return fmt.Errorf("a layer read from a tar stream (%s) cannot also declare entries", l.tar.name)
+		}
+		return nil // checked entry by entry as the stream is applied
+	}
 	files := map[string]bool{}
 	// nondir holds the names this layer has made files, symlinks or hard
 	// links (and not replaced since): an entry below one of them is a path

@@ -19,6 +19,7 @@ import (
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
+	"github.com/unionbench/unionbench/scenarios/realimage"
 )
 
 // exitInterrupted is returned when a signal stopped the run; main turns
@@ -31,6 +32,8 @@ type runFlags struct {
 	drivers, scenarios, backing, out, workdir, sizes, depths, backingSize string
 	quick, full, countSet                                                 bool
 	count, maxDepth                                                       int
+	images                                                                []string
+	exec                                                                  string
 }
 
 func cmdRun(args []string, stdout io.Writer) error {
@@ -54,6 +57,11 @@ func cmdRun(args []string, stdout io.Writer) error {
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
 	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults, or as deep as each can with --full)")
 	fs.StringVar(&f.out, "out", "", "results directory, new or empty (default results/<run id>)")
+	fs.Func("image", "run the image scenarios on this docker save archive or OCI layout (directory or tar); repeatable", func(v string) error {
+		f.images = append(f.images, v)
+		return nil
+	})
+	fs.StringVar(&f.exec, "exec", "", "with --image: the program the start and pagecache scenarios run in the image (default \"/bin/sh -c true\")")
 	fs.StringVar(&f.workdir, "workdir", defaultWorkdir, "directory that holds all scratch state (not a system directory such as /etc or /usr, nor under /var/lib/docker)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -79,6 +87,7 @@ type runPlan struct {
 	kind        backing.Kind
 	backingSize int64
 	explicit    bool // --drivers given: unsupported drivers are errors, not skipped
+	images      imagePlan
 }
 
 func planRun(f *runFlags) (*runPlan, error) {
@@ -113,12 +122,21 @@ func planRun(f *runFlags) (*runPlan, error) {
 		rp.explicit = true
 	}
 	p.Scenarios = scenarios.All()
-	if f.scenarios != "" {
+	if len(f.images) > 0 {
+		// The image scenarios replace the synthetic ones; they are made
+		// once the images are opened inside the sandbox.
+		if rp.images, err = planImages(f); err != nil {
+			return nil, err
+		}
+		p.Scenarios = nil
+	} else if f.exec != "" {
+		return nil, badInput("--exec %q: only with --image", f.exec)
+	} else if f.scenarios != "" {
 		if p.Scenarios, err = scenarios.ParseList(f.scenarios); err != nil {
 			return nil, badInput("--scenarios: %v", err)
 		}
 	}
-	if len(p.Scenarios) == 0 {
+	if len(p.Scenarios) == 0 && len(f.images) == 0 {
 		return nil, badInput("no scenarios are built into this unionbench")
 	}
 	if rp.kind, err = backing.ParseKind(f.backing); err != nil {
@@ -186,6 +204,16 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	}
 	if err := checkDepths(rp, fs); err != nil {
 		return err
+	}
+	if len(rp.images.paths) > 0 {
+		imgs, err := rp.images.open(sandbox.Scratch())
+		defer closeImages(imgs)
+		if err != nil {
+			return err
+		}
+		if p.Scenarios, err = realimage.Scenarios(realimage.Config{Images: imgs, Exec: rp.images.exec}, rp.images.scenarios...); err != nil {
+			return badInput("%v", err)
+		}
 	}
 	// The results directory is made only once the plan is known to be
 	// runnable, so bad input leaves nothing behind.

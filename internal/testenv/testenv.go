@@ -25,6 +25,8 @@
 //	                      default the benchmark's temporary directory.
 //	UNIONBENCH_FAULT_SEED the seed of the fault suite's kill points
 //	                      (FaultSeed); default the time, logged.
+//	UNIONBENCH_CACHE      where slow test fixtures (the test image) are kept
+//	                      between runs (CacheDir); default /var/tmp/unionbench-cache.
 //	UNIONBENCH_VM_TEST=1  runs the test that boots a kernel in qemu (VMTest).
 //	UNIONBENCH_VM_KERNEL  the kernel that test boots (VMKernel); default the
 //	                      test's own choice.
