@@ -22,6 +22,8 @@
 #     oracle of the drivers' on-disk formats (internal/dockerd)
 #   busybox-static: the rootfs internal/dockerd imports to docker build
 #     a multi-layer test image with RUN steps
+#   mmdebstrap: images/imagetest makes the real-image tests' base layer
+#     from Debian's archive (mmdebstrap --variant=minbase bookworm)
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
@@ -39,7 +41,7 @@ UB_SRC=$src "$src/scripts/provision.sh"
 log "installing the test tools"
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
 	fuse-overlayfs fuse3 xfsprogs btrfs-progs e2fsprogs tar kmod util-linux \
-	shellcheck ruby chromium cpio qemu-system-x86 dpkg docker.io busybox-static >/dev/null
+	shellcheck ruby chromium cpio qemu-system-x86 dpkg docker.io busybox-static mmdebstrap >/dev/null
 
 export PATH="/usr/local/go/bin:$PATH"
 log "downloading the Go modules"
@@ -47,7 +49,7 @@ log "downloading the Go modules"
 
 missing=()
 for prog in fuse-overlayfs mkfs.ext4 mkfs.xfs mkfs.btrfs losetup modprobe tar \
-	shellcheck ruby chromium cpio qemu-system-x86_64 dpkg-deb dockerd busybox go; do
+	shellcheck ruby chromium cpio qemu-system-x86_64 dpkg-deb dockerd busybox mmdebstrap go; do
 	command -v "$prog" >/dev/null || missing+=("$prog")
 done
 [ ${#missing[@]} = 0 ] || die "still missing after installing: ${missing[*]}"
