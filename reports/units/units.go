@@ -70,3 +70,12 @@ func Percent(f float64) string {
 	}
 	return fmt.Sprintf("%+.1f%%", 100*f)
 }
+
+// Detectable renders a minimum detectable effect, a fraction: "12.3%", or
+// "none" when it is +Inf (no change could be shown).
+func Detectable(f float64) string {
+	if math.IsInf(f, 1) {
+		return "none"
+	}
+	return strconv.FormatFloat(100*f, 'g', 3, 64) + "%"
+}
