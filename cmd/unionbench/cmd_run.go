@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ type runFlags struct {
 	drivers, scenarios, backing, out, workdir, sizes, depths, backingSize string
 	quick, full, countSet                                                 bool
 	count, maxDepth                                                       int
+	targetCI, budget                                                      string
 }
 
 func cmdRun(args []string, stdout io.Writer) error {
@@ -50,6 +52,8 @@ func cmdRun(args []string, stdout io.Writer) error {
 		f.count, f.countSet = n, true
 		return nil
 	})
+	fs.StringVar(&f.targetCI, "target-ci", "", "interleaved timings (lookup) keep sampling past --count until the 95% CI of each median is within this percent of it, or --budget is spent; 0: exactly --count samples (default 5, or 0 when --count is given)")
+	fs.StringVar(&f.budget, "budget", "", "sampling time per case and driver under --target-ci, e.g. 1s (default 1s quick, 3s full)")
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
 	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults, or as deep as each can with --full)")
@@ -81,6 +85,37 @@ type runPlan struct {
 	explicit    bool // --drivers given: unsupported drivers are errors, not skipped
 }
 
+// planSampling reads --target-ci and --budget: by default the data decide
+// how many samples a timing takes (from --count up), unless --count says
+// how many exactly.
+func planSampling(f *runFlags, p *scenarios.Plan) error {
+	p.Seed = uint64(time.Now().UnixNano())
+	target := "5"
+	if f.countSet {
+		target = "0"
+	}
+	if f.targetCI != "" {
+		target = f.targetCI
+	}
+	pct, err := strconv.ParseFloat(strings.TrimSuffix(target, "%"), 64)
+	if err != nil || !(pct >= 0 && pct < 100) {
+		return badInput("--target-ci %q: want a percentage from 0 (off) to below 100, e.g. 5", target)
+	}
+	p.TargetCI = pct / 100
+	p.Budget = time.Second
+	if p.Suite == scenarios.Full {
+		p.Budget = 3 * time.Second
+	}
+	if f.budget != "" {
+		d, err := time.ParseDuration(f.budget)
+		if err != nil || d <= 0 || d > time.Hour {
+			return badInput("--budget %q: want a duration above 0 and up to 1h, e.g. 1s", f.budget)
+		}
+		p.Budget = d
+	}
+	return nil
+}
+
 func planRun(f *runFlags) (*runPlan, error) {
 	rp := &runPlan{plan: scenarios.Plan{Suite: scenarios.Quick, Count: 5}}
 	p := &rp.plan
@@ -98,6 +133,9 @@ func planRun(f *runFlags) (*runPlan, error) {
 			return nil, badInput("--count %d: want 1 to 100000 samples", f.count)
 		}
 		p.Count = f.count
+	}
+	if err := planSampling(f, p); err != nil {
+		return nil, err
 	}
 	var err error
 	if f.drivers == "" {
@@ -219,7 +257,11 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	ctx, interrupt, release := onInterrupt("unionbench run", "stopping after the current measurement")
 	defer release()
 
-	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %d samples, backing %s, results in %s\n", p.RunID, p.Suite, p.Count, rp.kind, outDir)
+	samples := fmt.Sprintf("%d samples", p.Count)
+	if p.TargetCI > 0 {
+		samples = fmt.Sprintf("%d samples (interleaved timings: until the 95%% CI is within %.3g%%, %s a case)", p.Count, 100*p.TargetCI, p.Budget)
+	}
+	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %s, backing %s, results in %s\n", p.RunID, p.Suite, samples, rp.kind, outDir)
 	prog := newProgress(os.Stderr)
 	interrupt.noticeTo(prog)
 	out, err := scenarios.Run(ctx, p, sink, prog)
