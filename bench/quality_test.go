@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/noise"
 	"github.com/unionbench/unionbench/internal/testenv"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/reports/stats"
@@ -222,31 +220,13 @@ func writeSpreads(b *testing.B, scenario string, lines []string) {
 }
 
 // hostNoise is the host's own run-to-run noise on the syscall path, the
-// floor under any repeatability figure: the spread, (max-min)/min, of the
-// mean time of one stat(2) of a tmpfs directory over 12 windows of 200 ms.
-// Nothing of unionbench's is in it. On a quiet 2-vCPU cloud VM it was
-// about 30%, while a pure user-space loop varied by 4%: the syscall path
-// of a guest kernel is what moves.
+// floor under any repeatability figure, as `unionbench run` measures it at
+// start (internal/noise).
 func hostNoise(b *testing.B) float64 {
-	var means []float64
-	var st unix.Stat_t
-	for range 12 {
-		n := 0
-		start := time.Now()
-		for time.Since(start) < 200*time.Millisecond {
-			for range 256 {
-				if err := unix.Stat("/dev/shm", &st); err != nil {
-					b.Fatal(err)
-				}
-			}
-			n += 256
-		}
-		means = append(means, float64(time.Since(start).Nanoseconds())/float64(n))
-	}
-	sp, err := stats.Spread(means)
+	n, err := noise.Measure(noise.Default)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("host noise: one stat(2) took %.0f-%.0f ns across 12 windows of 200 ms", slices.Min(means), slices.Max(means))
-	return sp
+	b.Logf("host noise: one %s took %.0f-%.0f ns across %d windows of %s", n.Probe, n.MinNs, n.MaxNs, n.Windows, time.Duration(n.WindowNs))
+	return n.Spread
 }

@@ -42,6 +42,10 @@ type Plan struct {
 	// MaxSamples caps the samples of one case under TargetCI (0:
 	// DefaultMaxSamples).
 	MaxSamples int
+	// Noise is the host's noise floor measured at the start of the run
+	// (internal/noise), carried in every record's host facts; nil: not
+	// measured.
+	Noise *results.Noise
 	// Seed seeds the per-round shuffle of the sampling order (recorded
 	// nowhere: the rounds themselves are).
 	Seed uint64
@@ -245,6 +249,7 @@ func (r *runner) records(st Step, ms []Measurement, err error) []results.Record 
 		Schema: results.SchemaVersion, RunID: p.RunID, Time: time.Now().UTC(),
 		Host: hostFacts(p.Host), Backing: backingFacts(r.facts), Scenario: st.Scenario.Name(), Params: st.Case.Params,
 	}
+	base.Host.Noise = p.Noise
 	if st.Case.Floor {
 		base.Driver, base.Variant = "floor", "floor"
 	} else {

@@ -16,6 +16,7 @@ import (
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/noise"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/reports/units"
@@ -203,6 +204,13 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	p := &rp.plan
 	p.RunID = newRunID()
 	p.Host = hostinfo.Read()
+	// The host's own noise floor, before anything of ours runs: compare
+	// shows it for both runs and warns when they differ.
+	n, err := noise.Measure(noise.Default)
+	if err != nil {
+		return err
+	}
+	p.Noise = &n
 	outDir := f.out
 	if outDir == "" {
 		outDir = filepath.Join("results", p.RunID)

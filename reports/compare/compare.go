@@ -38,6 +38,16 @@ import (
 // DefaultThreshold is the smallest change of a median that counts: 10%.
 const DefaultThreshold = 0.10
 
+// NoiseFactor is how far apart two runs' noise floors may be before
+// compare warns. The noise floor (internal/noise) is the spread of twelve
+// 200 ms means of a cached stat(2); every timing's spread, and so its MDE,
+// grows with it, so a factor of 2 between the runs means one of them
+// could see changes about half the size the other could, and a change
+// between them may be the machine's. Below 2, twelve windows do not tell
+// two runs apart reliably: the figure itself moves by tens of percent
+// between back-to-back measurements on a shared VM.
+const NoiseFactor = 2.0
+
 // Options are the settings of a comparison; the zero value is the
 // defaults.
 type Options struct {
@@ -110,6 +120,11 @@ type QuirkChange struct {
 // Result is a whole comparison.
 type Result struct {
 	Threshold float64
+	// BaseNoise and NewNoise are the host noise floors the two runs
+	// measured at their start (nil: not measured, older runs);
+	// NoiseWarning is set when they differ by more than NoiseFactor.
+	BaseNoise, NewNoise *results.Noise
+	NoiseWarning        string
 	// FDR is the Benjamini-Hochberg correction over the timing rows:
 	// its Q, Tests (m), Discoveries and the Level MDEs are computed at.
 	FDR  stats.FDR
@@ -242,6 +257,8 @@ func Compare(base, new []results.Record, opt Options) *Result {
 		res.Rows = append(res.Rows, row)
 	}
 	res.judgeTimings(tested, opt)
+	res.BaseNoise, res.NewNoise = noiseOf(base), noiseOf(new)
+	res.NoiseWarning = noiseWarning(res.BaseNoise, res.NewNoise)
 	for _, k := range nkeys {
 		if bm[k] == nil {
 			res.OnlyNew = append(res.OnlyNew, k)
@@ -264,6 +281,28 @@ func Compare(base, new []results.Record, opt Options) *Result {
 	slices.Sort(res.OnlyBase)
 	slices.Sort(res.OnlyNew)
 	return res
+}
+
+// noiseOf is the first noise floor the records carry.
+func noiseOf(recs []results.Record) *results.Noise {
+	for i := range recs {
+		if recs[i].Host.Noise != nil {
+			return recs[i].Host.Noise
+		}
+	}
+	return nil
+}
+
+func noiseWarning(b, n *results.Noise) string {
+	if b == nil || n == nil {
+		return ""
+	}
+	lo, hi := min(b.Spread, n.Spread), max(b.Spread, n.Spread)
+	if hi <= NoiseFactor*lo {
+		return ""
+	}
+	return fmt.Sprintf("WARNING: the hosts' noise floors differ by more than %gx (BASE %s, NEW %s): a change may be the machine's, not the kernel's",
+		NoiseFactor, pct(b.Spread), pct(n.Spread))
 }
 
 type timing struct {

@@ -164,3 +164,26 @@ func TestBelowMDEIsNotCalled(t *testing.T) {
 	assert.True(t, row.BelowMDE)
 	assert.Contains(t, res.Summary(), "1 of them significant but below their MDE")
 }
+
+func TestNoiseFloorsShownAndWarned(t *testing.T) {
+	withNoise := func(spread float64) []results.Record {
+		r := rec("img", "inodes", "vfs", 10)
+		r.Host.Noise = &results.Noise{Spread: spread, MinNs: 300, MaxNs: 300 * (1 + spread), Windows: 12, Probe: "stat(2) of /dev/shm"}
+		return []results.Record{r}
+	}
+	var out strings.Builder
+	calm := Compare(withNoise(0.20), withNoise(0.35), Options{})
+	assert.Empty(t, calm.NoiseWarning, "within a factor of 2")
+	require.NoError(t, calm.Write(&out))
+	assert.Contains(t, out.String(), "host noise floor: BASE 20.0% (stat(2) of /dev/shm: 300-360 ns), NEW 35.0%")
+
+	loud := Compare(withNoise(0.10), withNoise(0.45), Options{})
+	assert.Contains(t, loud.NoiseWarning, "differ by more than 2x (BASE 10.0%, NEW 45.0%)")
+	out.Reset()
+	require.NoError(t, loud.Write(&out))
+	assert.Contains(t, out.String(), "WARNING: the hosts' noise floors differ")
+
+	out.Reset()
+	require.NoError(t, Compare([]results.Record{rec("img", "inodes", "vfs", 10)}, withNoise(0.1), Options{}).Write(&out))
+	assert.Contains(t, out.String(), "host noise floor: BASE not measured, NEW 10.0%")
+}

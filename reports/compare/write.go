@@ -5,6 +5,7 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/reports/units"
 )
 
@@ -27,7 +28,12 @@ func (r *Result) FDRStatement() string {
 
 func (r *Result) write(w io.Writer, all bool) error {
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "%s\n\n", r.FDRStatement())
+	fmt.Fprintf(tw, "%s\n", r.FDRStatement())
+	fmt.Fprintf(tw, "host noise floor: BASE %s, NEW %s\n", describeNoise(r.BaseNoise), describeNoise(r.NewNoise))
+	if r.NoiseWarning != "" {
+		fmt.Fprintln(tw, r.NoiseWarning)
+	}
+	fmt.Fprintln(tw)
 	section := func(title string, vs ...Verdict) {
 		var rows []Row
 		for _, row := range r.Rows {
@@ -92,9 +98,18 @@ func (r *Result) write(w io.Writer, all bool) error {
 	return tw.Flush()
 }
 
+func describeNoise(n *results.Noise) string {
+	if n == nil {
+		return "not measured"
+	}
+	return fmt.Sprintf("%s (%s: %.0f-%.0f ns)", pct(n.Spread), n.Probe, n.MinNs, n.MaxNs)
+}
+
 func short(s string) string {
 	if r := []rune(s); len(r) > 60 {
 		return string(r[:59]) + "…"
 	}
 	return s
 }
+
+func pct(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
