@@ -12,10 +12,15 @@ import (
 	"github.com/unionbench/unionbench/reports/stats"
 )
 
+// DefaultTargetCI is `unionbench run`'s target: the 95% CI of each
+// timing's median within ±5% of it.
+const DefaultTargetCI = 0.05
+
 // DefaultBudget is the sampling time of one case of one variant under
-// Plan.TargetCI: a cold copy-up of 64 MiB gets a handful of samples in it,
-// a warm stat hundreds.
-const DefaultBudget = 2 * time.Second
+// Plan.TargetCI (the quick suite's; the full suite's is three times it):
+// a cold copy-up of 64 MiB gets a handful of samples in it, a warm stat
+// hundreds.
+const DefaultBudget = time.Second
 
 // DefaultMaxSamples caps a case's samples under Plan.TargetCI.
 const DefaultMaxSamples = 1000

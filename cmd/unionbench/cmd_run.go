@@ -91,7 +91,7 @@ type runPlan struct {
 // how many exactly.
 func planSampling(f *runFlags, p *scenarios.Plan) error {
 	p.Seed = uint64(time.Now().UnixNano())
-	target := "5"
+	target := fmt.Sprint(100 * scenarios.DefaultTargetCI)
 	if f.countSet {
 		target = "0"
 	}
@@ -103,9 +103,9 @@ func planSampling(f *runFlags, p *scenarios.Plan) error {
 		return badInput("--target-ci %q: want a percentage from 0 (off) to below 100, e.g. 5", target)
 	}
 	p.TargetCI = pct / 100
-	p.Budget = time.Second
+	p.Budget = scenarios.DefaultBudget
 	if p.Suite == scenarios.Full {
-		p.Budget = 3 * time.Second
+		p.Budget = 3 * scenarios.DefaultBudget
 	}
 	if f.budget != "" {
 		d, err := time.ParseDuration(f.budget)
