@@ -54,7 +54,7 @@ func cmdRun(args []string, stdout io.Writer) error {
 		return nil
 	})
 	fs.StringVar(&f.targetCI, "target-ci", "", "interleaved timings (lookup) keep sampling past --count until the 95% CI of each median is within this percent of it, or --budget is spent; 0: exactly --count samples (default 5, or 0 when --count is given)")
-	fs.StringVar(&f.budget, "budget", "", "sampling time per case and driver under --target-ci, e.g. 1s (default 1s quick, 3s full)")
+	fs.StringVar(&f.budget, "budget", "", "sampling time per case and driver under --target-ci, e.g. 1s (default 500ms quick, 1.5s full)")
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
 	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults, or as deep as each can with --full)")
