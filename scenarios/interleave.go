@@ -27,10 +27,9 @@ const DefaultBudget = 500 * time.Millisecond
 // DefaultMaxSamples caps a case's samples under Plan.TargetCI.
 const DefaultMaxSamples = 1000
 
-// FloorRatioSuffix names the floor-relative metric of a timing:
-// "stat-vs-floor" is, per round, the variant's stat sample over the
-// floor's stat sample of the same round.
-const FloorRatioSuffix = "-vs-floor"
+// FloorRatioSuffix names the floor-relative metric of a timing (see
+// results.FloorRatioSuffix).
+const FloorRatioSuffix = results.FloorRatioSuffix
 
 // member is one case of one variant (or the floor) in an interleaved
 // family, with its sampler.

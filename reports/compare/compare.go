@@ -58,6 +58,14 @@ type Options struct {
 	// FDR is the false discovery rate controlled over the timings; 0
 	// means stats.DefaultFDR.
 	FDR float64
+	// Relative judges timings by their floor-relative figures: a timing
+	// with a <metric>-vs-floor twin on both sides, and every timing of
+	// the floor itself, is shown but not gated (Row.Ungated), so a
+	// machine that is uniformly slower or faster in NEW fails nothing.
+	// It also misses a kernel change that slows the backing filesystem
+	// itself as much as the union: use it where the runs share a noisy
+	// machine, not to judge the backing fs.
+	Relative bool
 }
 
 func (o Options) withDefaults() Options {
@@ -99,6 +107,11 @@ type Row struct {
 	// BelowMDE says the change was significant and beyond the threshold
 	// but smaller than the MDE, so it was not called.
 	BelowMDE bool
+	// Ungated (Options.Relative) says the row is judged through its
+	// floor-relative twin, or is the floor's own: its Verdict is Same,
+	// Absolute what it would have been, tested in a family of its own.
+	Ungated  bool
+	Absolute Verdict
 	Error    string // NEW's error for NowFails
 }
 
@@ -125,6 +138,8 @@ type Result struct {
 	// NoiseWarning is set when they differ by more than NoiseFactor.
 	BaseNoise, NewNoise *results.Noise
 	NoiseWarning        string
+	// Relative is Options.Relative.
+	Relative bool
 	// FDR is the Benjamini-Hochberg correction over the timing rows:
 	// its Q, Tests (m), Discoveries and the Level MDEs are computed at.
 	FDR  stats.FDR
@@ -156,6 +171,8 @@ type side struct {
 	unsupported  bool
 	better       results.Better
 	exact        bool
+	floor        bool   // the floor's own measurement
+	twin         string // the key of its floor-relative figure
 }
 
 // Key is the pairing key of a record: Record.Key plus the backing
@@ -184,7 +201,9 @@ func pool(recs []results.Record) (keys []string, m map[string]*side, quirks map[
 		k := Key(r)
 		s := m[k]
 		if s == nil {
-			s = &side{metric: r.Scenario + "/" + r.Metric, unit: r.Unit}
+			tw := *r
+			tw.Metric, tw.Unit = r.Metric+results.FloorRatioSuffix, "ratio"
+			s = &side{metric: r.Scenario + "/" + r.Metric, unit: r.Unit, floor: r.Driver == "floor", twin: Key(&tw)}
 			m[k] = s
 			keys = append(keys, k)
 		}
@@ -221,7 +240,7 @@ func observed(r *results.Record) string {
 // Compare compares NEW with BASE.
 func Compare(base, new []results.Record, opt Options) *Result {
 	opt = opt.withDefaults()
-	res := &Result{Threshold: opt.Threshold}
+	res := &Result{Threshold: opt.Threshold, Relative: opt.Relative}
 	bkeys, bm, bq, bqkeys := pool(base)
 	tested := map[int]timing{} // row index: samples of a timing row
 	nkeys, nm, nq, nqkeys := pool(new)
@@ -252,7 +271,8 @@ func Compare(base, new []results.Record, opt Options) *Result {
 			if row.Change.Exact {
 				row.Verdict = verdict(row.Change, n.better, opt.Threshold, 0)
 			}
-			tested[len(res.Rows)] = timing{b.samples, n.samples, n.better}
+			ungated := opt.Relative && (b.floor || (bm[b.twin] != nil && nm[b.twin] != nil))
+			tested[len(res.Rows)] = timing{b.samples, n.samples, n.better, ungated}
 		}
 		res.Rows = append(res.Rows, row)
 	}
@@ -308,30 +328,40 @@ func noiseWarning(b, n *results.Noise) string {
 type timing struct {
 	base, new []float64
 	better    results.Better
+	ungated   bool
 }
 
-// judgeTimings runs the Benjamini-Hochberg correction over the timing
-// rows, then gives each its q-value, MDE at the family's level, and
-// verdict.
+// judgeTimings runs the Benjamini-Hochberg correction over the gated
+// timing rows, then gives each its q-value, MDE at the family's level,
+// and verdict. Ungated rows (Options.Relative) are a family of their own,
+// so that showing them costs the gated ones no power.
 func (r *Result) judgeTimings(tested map[int]timing, opt Options) {
-	var idx []int
-	var p []float64
-	for i := range r.Rows {
-		if r.Rows[i].Tested {
-			idx = append(idx, i)
-			p = append(p, r.Rows[i].Change.P)
+	for _, ungated := range []bool{false, true} {
+		var idx []int
+		var p []float64
+		for i := range r.Rows {
+			if r.Rows[i].Tested && tested[i].ungated == ungated {
+				idx = append(idx, i)
+				p = append(p, r.Rows[i].Change.P)
+			}
 		}
-	}
-	r.FDR = stats.BenjaminiHochberg(p, opt.FDR)
-	for j, i := range idx {
-		row := &r.Rows[i]
-		t := tested[i]
-		row.Q = r.FDR.QValues[j]
-		row.MDE = stats.MinDetectable(t.base, t.new, r.FDR.Level)
-		row.Change.Significant = row.Q <= opt.FDR
-		mde := row.MDE.Toward(row.Change.Delta)
-		row.Verdict = verdict(row.Change, t.better, opt.Threshold, mde)
-		row.BelowMDE = row.Change.Significant && abs(row.Change.Delta) > opt.Threshold && abs(row.Change.Delta) < mde
+		f := stats.BenjaminiHochberg(p, opt.FDR)
+		if !ungated {
+			r.FDR = f
+		}
+		for j, i := range idx {
+			row := &r.Rows[i]
+			t := tested[i]
+			row.Q = f.QValues[j]
+			row.MDE = stats.MinDetectable(t.base, t.new, f.Level)
+			row.Change.Significant = row.Q <= opt.FDR
+			mde := row.MDE.Toward(row.Change.Delta)
+			row.Verdict = verdict(row.Change, t.better, opt.Threshold, mde)
+			row.BelowMDE = row.Change.Significant && abs(row.Change.Delta) > opt.Threshold && abs(row.Change.Delta) < mde
+			if ungated {
+				row.Ungated, row.Absolute, row.Verdict = true, row.Verdict, Same
+			}
+		}
 	}
 }
 

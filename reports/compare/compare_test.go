@@ -187,3 +187,57 @@ func TestNoiseFloorsShownAndWarned(t *testing.T) {
 	require.NoError(t, Compare([]results.Record{rec("img", "inodes", "vfs", 10)}, withNoise(0.1), Options{}).Write(&out))
 	assert.Contains(t, out.String(), "host noise floor: BASE not measured, NEW 10.0%")
 }
+
+// A machine 30% slower across the board in NEW: every absolute timing,
+// the floor's included, is flagged; with Relative only the floor-relative
+// figures gate, and they did not move, while a real 30% slowdown of one
+// driver relative to its floor still fails.
+func TestRelativeGatesOnFloorRatios(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 20))
+	run := func(machine, driverOnly float64) []results.Record {
+		var recs []results.Record
+		for i := range 10 {
+			metric := fmt.Sprintf("op%d", i)
+			floor := timings(r, 200, 1e5*machine)
+			drv := timings(r, 200, 3e5*machine*driverOnly)
+			f := noisy(rec(metric, "ns", "floor", floor...))
+			f.Driver = "floor"
+			d := noisy(rec(metric, "ns", "overlay2", drv...))
+			d.Driver = "overlay2"
+			ratio := make([]float64, len(drv))
+			for j := range drv {
+				ratio[j] = drv[j] / floor[j]
+			}
+			rt := noisy(rec(metric+results.FloorRatioSuffix, "ratio", "overlay2", ratio...))
+			rt.Driver = "overlay2"
+			recs = append(recs, f, d, rt)
+		}
+		return recs
+	}
+	base := run(1, 1)
+	slowMachine := run(1.3, 1)
+	abs := Compare(base, slowMachine, Options{})
+	assert.Len(t, abs.Regressions(), 20, "every absolute timing, floor and driver")
+	rel := Compare(base, slowMachine, Options{Relative: true})
+	assert.Empty(t, rel.Regressions())
+	assert.Equal(t, 10, rel.FDR.Tests, "the ratios alone are the gated family")
+	ungated := 0
+	for _, row := range rel.Rows {
+		if row.Ungated {
+			ungated++
+			assert.Equal(t, Regressed, row.Absolute, "%s: shown as what it would be", row.Key)
+		}
+	}
+	assert.Equal(t, 20, ungated)
+	var out strings.Builder
+	require.NoError(t, rel.WriteAll(&out))
+	assert.Contains(t, out.String(), "(not gated; absolute: regressed)")
+	assert.Contains(t, out.String(), "relative: timings with a floor-relative figure")
+
+	slowDriver := Compare(base, run(1, 1.3), Options{Relative: true})
+	regs := slowDriver.Regressions()
+	assert.Len(t, regs, 10, "each -vs-floor figure of the slowed driver")
+	for _, row := range regs {
+		assert.Contains(t, row.Key, results.FloorRatioSuffix)
+	}
+}

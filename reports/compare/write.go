@@ -22,8 +22,12 @@ func (r *Result) WriteAll(w io.Writer) error { return r.write(w, true) }
 // FDRStatement says how the timings were tested, for the top of the
 // output: "FDR q=0.05 over 412 tests, Benjamini-Hochberg (...)".
 func (r *Result) FDRStatement() string {
-	return fmt.Sprintf("FDR q=%.2g over %d tests, Benjamini-Hochberg (per-test level %.3g; %d discoveries); a timing counts when its q-value is at most %.2g and its median moved beyond %.4g%% and beyond its MDE",
+	s := fmt.Sprintf("FDR q=%.2g over %d tests, Benjamini-Hochberg (per-test level %.3g; %d discoveries); a timing counts when its q-value is at most %.2g and its median moved beyond %.4g%% and beyond its MDE",
 		r.FDR.Q, r.FDR.Tests, r.FDR.Level, r.FDR.Discoveries, r.FDR.Q, 100*r.Threshold)
+	if r.Relative {
+		s += "; relative: timings with a floor-relative figure, and the floor's own, are shown but not gated"
+	}
+	return s
 }
 
 func (r *Result) write(w io.Writer, all bool) error {
@@ -60,7 +64,12 @@ func (r *Result) write(w io.Writer, all bool) error {
 					p, q, mde = fmt.Sprintf("%.3g", row.Change.P), fmt.Sprintf("%.3g", row.Q), units.Detectable(row.Detectable())
 				}
 				v := string(row.Verdict)
-				if row.BelowMDE {
+				switch {
+				case row.Ungated && row.Absolute != Same:
+					v += " (not gated; absolute: " + string(row.Absolute) + ")"
+				case row.Ungated:
+					v += " (not gated)"
+				case row.BelowMDE:
 					v += " (below MDE)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d+%d\t%s\n", row.Key, units.Format(row.Change.Old.Median, row.Unit),

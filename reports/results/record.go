@@ -82,6 +82,13 @@ type Record struct {
 	Extra   map[string]any `json:"extra,omitempty"` // scenario-specific detail (e.g. bytes written to the device)
 }
 
+// FloorRatioSuffix names the floor-relative metric of a timing:
+// "stat-vs-floor" is, per round, a variant's stat sample over its floor's
+// stat sample of the same round (unit "ratio", lower is better, Floor
+// empty). The runner writes one after every interleaved timing that has
+// a floor.
+const FloorRatioSuffix = "-vs-floor"
+
 // Stop is why an interleaved measurement stopped sampling.
 type Stop string
 
