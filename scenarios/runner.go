@@ -162,9 +162,12 @@ func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Pr
 		if ctx.Err() != nil {
 			break
 		}
+		// One scenario's steps are contiguous (Steps). Names, not the
+		// values, tell scenarios apart: a scenario's dynamic type need not
+		// be comparable.
 		sc := r.steps[i].Scenario
 		j := i
-		for j < len(r.steps) && r.steps[j].Scenario == sc {
+		for j < len(r.steps) && r.steps[j].Scenario.Name() == sc.Name() {
 			j++
 		}
 		var err error
