@@ -149,7 +149,7 @@ func slowDown(recs []results.Record, driver string, f float64) []results.Record 
 	out := slices.Clone(recs)
 	for i := range out {
 		r := &out[i]
-		if r.Driver != driver || r.Exact || r.Status != results.OK || (r.Unit != "ns" && r.Unit != "ratio") {
+		if r.Driver != driver || r.Exact || r.Status != results.OK || (r.Unit != "ns" && r.Unit != results.FloorRatioUnit) {
 			continue
 		}
 		r.Samples = slices.Clone(r.Samples)

@@ -98,7 +98,7 @@ func BenchmarkRepeatability(b *testing.B) {
 					case results.Failed:
 						return fmt.Errorf("%s %s %s: %s", r.Variant, r.Metric, paramString(r), r.Error)
 					}
-					if r.Unit == "ns" || r.Unit == "ratio" {
+					if r.Unit == "ns" || r.Unit == results.FloorRatioUnit {
 						runs[i][r.Variant+" "+r.Metric+" "+paramString(r)] = r.Samples
 					}
 					return nil

@@ -331,7 +331,7 @@ func floorRatio(rec results.Record, floorSamples []float64, floorRounds []int) (
 		}
 	}
 	out := rec
-	out.Metric, out.Unit, out.Floor, out.Exact, out.Better = rec.Metric+FloorRatioSuffix, "ratio", "", false, results.Lower
+	out.Metric, out.Unit, out.Floor, out.Exact, out.Better = rec.Metric+FloorRatioSuffix, results.FloorRatioUnit, "", false, results.Lower
 	out.Samples, out.Rounds, out.Extra = nil, nil, map[string]any{"of": rec.Metric, "over-floor": rec.Floor}
 	for i, rd := range rec.Rounds {
 		if f, ok := at[rd]; ok {

@@ -116,7 +116,7 @@ func TestInterleavedRounds(t *testing.T) {
 
 	ratio := got["vfs op-vs-floor/depth=1/cache=cold/spread=tight"]
 	require.Equal(t, results.OK, ratio.Status, "%+v", ratio)
-	assert.Equal(t, "ratio", ratio.Unit)
+	assert.Equal(t, results.FloorRatioUnit, ratio.Unit)
 	assert.Equal(t, results.Lower, ratio.Better)
 	assert.False(t, ratio.Exact)
 	assert.Empty(t, ratio.Floor)

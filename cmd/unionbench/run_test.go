@@ -166,7 +166,7 @@ func TestRunTellsTheKnownStory(t *testing.T) {
 		byKey[r.Key()] = r
 		assert.Equal(t, results.OK, r.Status, r.Key())
 		assert.Contains(t, []results.Better{results.Lower, results.Higher}, r.Better, r.Key())
-		assert.Equal(t, r.Unit != "ns", r.Exact, "%s: counts are exact, timings are not", r.Key())
+		assert.Equal(t, r.Unit != "ns" && r.Unit != results.FloorRatioUnit, r.Exact, "%s: counts are exact, timings and their floor ratios are not", r.Key())
 		if r.Floor != "" {
 			assert.True(t, floors[r.Scenario+" "+r.Unit+" "+r.Floor], "%s names floor %s, which the run measured", r.Key(), r.Floor)
 		}
@@ -311,7 +311,7 @@ func TestRunInterleavesLookups(t *testing.T) {
 			continue
 		}
 		assert.Contains(t, []results.Stop{results.StopTargetCI, results.StopBudget, results.StopMax}, r.Stopped, r.Key())
-		if r.Unit == "ratio" {
+		if r.Unit == results.FloorRatioUnit {
 			ratios++
 			of := byKey[strings.Replace(r.Key(), "-vs-floor/", "/", 1)]
 			assert.Equal(t, of.Rounds, r.Rounds, "%s: the rounds of %s", r.Key(), of.Key())

@@ -202,7 +202,7 @@ func pool(recs []results.Record) (keys []string, m map[string]*side, quirks map[
 		s := m[k]
 		if s == nil {
 			tw := *r
-			tw.Metric, tw.Unit = r.Metric+results.FloorRatioSuffix, "ratio"
+			tw.Metric, tw.Unit = r.Metric+results.FloorRatioSuffix, results.FloorRatioUnit
 			s = &side{metric: r.Scenario + "/" + r.Metric, unit: r.Unit, floor: r.Driver == "floor", twin: Key(&tw)}
 			m[k] = s
 			keys = append(keys, k)

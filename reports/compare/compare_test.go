@@ -208,7 +208,7 @@ func TestRelativeGatesOnFloorRatios(t *testing.T) {
 			for j := range drv {
 				ratio[j] = drv[j] / floor[j]
 			}
-			rt := noisy(rec(metric+results.FloorRatioSuffix, "ratio", "overlay2", ratio...))
+			rt := noisy(rec(metric+results.FloorRatioSuffix, results.FloorRatioUnit, "overlay2", ratio...))
 			rt.Driver = "overlay2"
 			recs = append(recs, f, d, rt)
 		}

@@ -84,10 +84,15 @@ type Record struct {
 
 // FloorRatioSuffix names the floor-relative metric of a timing:
 // "stat-vs-floor" is, per round, a variant's stat sample over its floor's
-// stat sample of the same round (unit "ratio", lower is better, Floor
-// empty). The runner writes one after every interleaved timing that has
-// a floor.
+// stat sample of the same round (unit FloorRatioUnit, lower is better,
+// Floor empty). The runner writes one after every interleaved timing that
+// has a floor.
 const FloorRatioSuffix = "-vs-floor"
+
+// FloorRatioUnit is the unit of a floor-relative figure: a ratio, but not
+// pagecache's exact "ratio" of counts, so that the two keep apart in
+// benchfmt, whose unit metadata holds for a whole file.
+const FloorRatioUnit = "floor-ratio"
 
 // Stop is why an interleaved measurement stopped sampling.
 type Stop string

@@ -21,7 +21,7 @@ func Format(v float64, unit string) string {
 		return Duration(v)
 	case "bytes":
 		return Bytes(v)
-	case "ratio":
+	case "ratio", "floor-ratio": // floor-ratio: results.FloorRatioUnit
 		return strconv.FormatFloat(v, 'g', 4, 64) + "×"
 	case "count":
 		return strconv.FormatFloat(v, 'f', -1, 64)
