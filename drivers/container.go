@@ -3,25 +3,46 @@ package drivers
 import (
 	"context"
 	"errors"
-
-	"github.com/unionbench/unionbench/layerspec"
 )
 
 // InitID is the name Docker gives a container's init layer.
 func InitID(container string) string { return container + "-init" }
 
-// NewContainer creates a container the way Docker does: an init layer holding
-// the files the runtime bind-mounts over (etc/hosts, .dockerenv, ...) on the
-// image's top layer, and the container's writable layer on the init layer.
-// It does not mount it. A failure (or ctx ending) leaves no layer behind.
+// NewContainer creates a container the way Docker's layer store does: an
+// init layer on the image's top layer, mounted once for SetupInitLayer to
+// make the files the runtime bind-mounts over (etc/hosts, .dockerenv, ...)
+// through the union, as Docker's initlayer.Setup does, and the container's
+// writable layer on the init layer. It does not mount the writable layer
+// (Docker's daemon does once at create, for volumes and the working
+// directory: that is not the driver's part). A failure (or ctx ending)
+// leaves no layer behind.
+//
+// For an image that has none of the init layer's paths, the container's
+// view is the image with layerspec.DockerInit() on top.
 func NewContainer(ctx context.Context, d Driver, id, image string) error {
-	if err := d.CreateReadWrite(ctx, InitID(id), image, layerspec.DockerInit()); err != nil {
+	initID := InitID(id)
+	if err := d.CreateReadWrite(ctx, initID, image, nil); err != nil {
 		return err
 	}
-	if err := d.CreateReadWrite(ctx, id, InitID(id), nil); err != nil {
-		return errors.Join(err, d.Remove(InitID(id)))
+	if err := setupInit(ctx, d, initID); err != nil {
+		return errors.Join(err, d.Remove(initID))
+	}
+	if err := d.CreateReadWrite(ctx, id, initID, nil); err != nil {
+		return errors.Join(err, d.Remove(initID))
 	}
 	return nil
+}
+
+// setupInit mounts the init layer, sets it up and unmounts it.
+func setupInit(ctx context.Context, d Driver, initID string) error {
+	dir, err := d.Mount(ctx, initID)
+	if err != nil {
+		return err
+	}
+	if err := SetupInitLayer(dir); err != nil {
+		return errors.Join(&LayerError{Driver: d.Name(), Op: "create", ID: initID, Err: err}, d.Unmount(initID))
+	}
+	return d.Unmount(initID)
 }
 
 // RemoveContainer unmounts and removes a container's two layers.

@@ -14,7 +14,8 @@ import (
 //
 // Lifecycle of a container on an image whose top layer is "img":
 //
-//	d.CreateReadWrite(ctx, "c-init", "img", layerspec.DockerInit())
+//	d.CreateReadWrite(ctx, "c-init", "img", nil)
+//	dir, _ := d.Mount(ctx, "c-init"); SetupInitLayer(dir); d.Unmount("c-init")
 //	d.CreateReadWrite(ctx, "c", "c-init", nil)
 //	dir, _ := d.Mount(ctx, "c")   // the merged view
 //	...

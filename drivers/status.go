@@ -17,6 +17,15 @@ type Status struct {
 	Reason       string   `json:"reason,omitempty"` // why not, when not supported
 	MaxDepth     int      `json:"max_depth,omitempty"`
 	Doc          string   `json:"needs"`
+	// Details is what the driver found of this host's implementation
+	// (aufs: version and branch limit), for drivers that say (Detailer).
+	Details string `json:"details,omitempty"`
+}
+
+// Detailer is a driver that can say what it found of this host's
+// implementation while its factory probed it, in one line.
+type Detailer interface {
+	Details() string
 }
 
 // Probe builds every variant in its own fresh directory under dir (which
@@ -36,6 +45,9 @@ func Probe(dir string, variants []Variant, opts Options) ([]Status, error) {
 		switch {
 		case err == nil:
 			s.Supported, s.MaxDepth = true, d.MaxDepth()
+			if dd, ok := d.(Detailer); ok {
+				s.Details = dd.Details()
+			}
 			err = d.Cleanup()
 		case errors.Is(err, ErrNotSupported):
 			s.Reason = Reason(err)

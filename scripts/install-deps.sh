@@ -18,6 +18,10 @@
 #   cpio: internal/vm reads its initramfs back with cpio -it
 #   qemu-system-x86: the kernel-matrix test boots a Debian kernel in qemu
 #   dpkg: internal/vm builds kernel packages with dpkg-deb
+#   docker.io: the Docker-parity test runs a real dockerd (20.10) as the
+#     oracle of the drivers' on-disk formats (internal/dockerd)
+#   busybox-static: the rootfs internal/dockerd imports to docker build
+#     a multi-layer test image with RUN steps
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
@@ -35,7 +39,7 @@ UB_SRC=$src "$src/scripts/provision.sh"
 log "installing the test tools"
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
 	fuse-overlayfs fuse3 xfsprogs btrfs-progs e2fsprogs tar kmod util-linux \
-	shellcheck ruby chromium cpio qemu-system-x86 dpkg >/dev/null
+	shellcheck ruby chromium cpio qemu-system-x86 dpkg docker.io busybox-static >/dev/null
 
 export PATH="/usr/local/go/bin:$PATH"
 log "downloading the Go modules"
@@ -43,7 +47,7 @@ log "downloading the Go modules"
 
 missing=()
 for prog in fuse-overlayfs mkfs.ext4 mkfs.xfs mkfs.btrfs losetup modprobe tar \
-	shellcheck ruby chromium cpio qemu-system-x86_64 dpkg-deb go; do
+	shellcheck ruby chromium cpio qemu-system-x86_64 dpkg-deb dockerd busybox go; do
 	command -v "$prog" >/dev/null || missing+=("$prog")
 done
 [ ${#missing[@]} = 0 ] || die "still missing after installing: ${missing[*]}"

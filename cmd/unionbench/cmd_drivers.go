@@ -111,7 +111,12 @@ func printDrivers(w io.Writer, rep driversReport) {
 	}
 	sort.Strings(params)
 	fmt.Fprintf(w, "overlay module parameters: %s\n", strings.Join(params, " "))
-	fmt.Fprintf(w, "fuse-overlayfs: %s\n\n", rep.FuseOverlayfs)
+	fmt.Fprintf(w, "fuse-overlayfs: %s\n", rep.FuseOverlayfs)
+	aufs := h.Aufs
+	if aufs == "" {
+		aufs = "not in this kernel"
+	}
+	fmt.Fprintf(w, "aufs: %s\n\n", aufs)
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "VARIANT\tSUPPORTED\tMAX LAYERS\tWHY NOT / NEEDS")
 	for _, s := range rep.Drivers {
@@ -122,6 +127,15 @@ func printDrivers(w io.Writer, rep driversReport) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Variant, sup, max, why)
 	}
 	tw.Flush()
+	// What each driver found of this host's implementation, once a driver
+	// (its variants share it).
+	seen := map[string]bool{}
+	for _, s := range rep.Drivers {
+		if s.Details != "" && !seen[s.Driver] {
+			seen[s.Driver] = true
+			fmt.Fprintf(w, "%s here: %s\n", s.Driver, s.Details)
+		}
+	}
 	if len(rep.Drivers) == 0 {
 		fmt.Fprintln(os.Stderr, "no drivers registered")
 	}

@@ -115,9 +115,19 @@ func TestDriversReportsThisHost(t *testing.T) {
 		for _, v := range []string{"overlay2", "overlay", "vfs"} {
 			assert.True(t, byName[v], "%s runs on this kernel (overlay is built in): %s", v, reasons[v])
 		}
+		for _, v := range []string{"aufs+dirren", "aufs+udba=notify", "aufs+udba=none"} {
+			_, listed := byName[v]
+			assert.True(t, listed, "aufs variant %s is probed", v)
+		}
 		if !hostinfo.HasFilesystem("aufs") {
 			assert.False(t, byName["aufs"])
 			assert.Contains(t, reasons["aufs"], "/proc/filesystems")
+		} else {
+			for _, s := range rep.Drivers {
+				if s.Variant == "aufs" {
+					assert.Contains(t, s.Details, "branches a mount", "aufs says what this kernel's aufs is")
+				}
+			}
 		}
 		assert.Contains(t, rep.Host.Overlay, "redirect_dir", "overlay module parameters are reported")
 	}

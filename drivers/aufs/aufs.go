@@ -25,9 +25,9 @@ const Name = "aufs"
 // DefaultMaxDepth is the number of branches one aufs mount takes on the
 // kernels that ship aufs: Ubuntu builds it with CONFIG_AUFS_BRANCH_MAX_127,
 // aufs's default, and a container's writable and init layers are branches
-// like any image layer. Options.MaxDepth overrides it for kernels built
-// with a larger limit (511, 1023, 32767); the mount itself then says
-// whether the kernel agrees.
+// like any image layer. It is the limit of a driver made without asking
+// the kernel (tests); New measures the kernel's own (127, 511, 1023 or
+// 32767) and takes that, or Options.MaxDepth up to it.
 const DefaultMaxDepth = 127
 
 // defaultOptions are the options Docker mounts every union with: dio lets
@@ -41,7 +41,12 @@ func init() {
 	drivers.Register(drivers.Registration{
 		Name:    Name,
 		Factory: New,
-		Doc:     "aufs in /proc/filesystems (Ubuntu kernels up to 20.04, or the aufs module), root, a backing fs with d_type that is not btrfs",
+		// The options that change what users meet: renaming a lower
+		// directory (dirren), and how aufs notices changes made to a
+		// branch behind its back (udba; reval, the default, is what
+		// Docker mounts).
+		Variants: [][]string{{"dirren"}, {"udba=notify"}, {"udba=none"}},
+		Doc:      "aufs in /proc/filesystems (Ubuntu kernels up to 20.04, or the aufs module), root, a backing fs with d_type that is not btrfs",
 	})
 }
 
@@ -54,6 +59,7 @@ type Driver struct {
 	name     string
 	variant  []string // the variant's mount options
 	dirperm1 bool     // whether this aufs takes dirperm1 (probed)
+	build    build    // what New measured of this kernel's aufs
 	maxDepth int
 	pageSize int
 	auplink  string // aufs-tools' auplink, "" when not installed
@@ -90,10 +96,31 @@ func New(root string, opts drivers.Options) (drivers.Driver, error) {
 	if err := checkHost(d.root); err != nil {
 		return nil, err
 	}
-	if d.dirperm1, err = probe(d.root, d.options); err != nil {
+	if d.build, err = probe(d.root, d.baseOptions, d.variant); err != nil {
 		return nil, err
 	}
+	d.dirperm1 = d.build.dirperm1
+	// The kernel's branch limit is the deepest stack: Docker's aufs driver
+	// sets none of its own.
+	switch {
+	case opts.MaxDepth == 0 || opts.MaxDepth == drivers.Deepest:
+		d.maxDepth = d.build.branchMax
+	case opts.MaxDepth > d.build.branchMax:
+		return nil, fmt.Errorf("%w (this aufs takes %d branches a mount: CONFIG_AUFS_BRANCH_MAX_%d)",
+			&drivers.DepthError{Driver: d.name, Depth: opts.MaxDepth, Max: d.build.branchMax}, d.build.branchMax, d.build.branchMax)
+	}
 	return d, d.makeDirs()
+}
+
+// Details says what this kernel's aufs is, for `unionbench drivers`:
+// its version, its branch limit and whether it takes dirperm1.
+func (d *Driver) Details() string {
+	dp := "takes dirperm1"
+	if !d.build.dirperm1 {
+		dp = "no dirperm1"
+	}
+	return fmt.Sprintf("aufs %s, %d branches a mount (CONFIG_AUFS_BRANCH_MAX_%d: measured, one more is ENOSPC), %s",
+		d.build.version, d.build.branchMax, d.build.branchMax, dp)
 }
 
 // newDriver checks the root and the options and writes nothing: New
@@ -122,8 +149,12 @@ func newDriver(root string, opts drivers.Options) (*Driver, error) {
 		unmountFn: mountutil.Unmount,
 		mounts:    map[string]unix.Stat_t{},
 	}
-	if opts.MaxDepth > 0 {
+	switch {
+	case opts.MaxDepth > 0:
 		d.maxDepth = opts.MaxDepth
+	case opts.MaxDepth < 0 && opts.MaxDepth != drivers.Deepest:
+		return nil, fmt.Errorf("%s: MaxDepth %d out of range: want 0 (the kernel's branch limit), %d (the same) or a positive number of layers",
+			Name, opts.MaxDepth, drivers.Deepest)
 	}
 	if strings.ContainsAny(root, unsafeInBranch) {
 		d.branchDir = root
@@ -138,11 +169,16 @@ func newDriver(root string, opts drivers.Options) (*Driver, error) {
 // where this aufs knows it, then the variant's, which aufs lets override
 // the ones before them.
 func (d *Driver) options(dirperm1 bool) string {
+	return strings.Join(append(strings.Split(d.baseOptions(dirperm1), ","), d.variant...), ",")
+}
+
+// baseOptions are Docker's options, without the variant's.
+func (d *Driver) baseOptions(dirperm1 bool) string {
 	o := append([]string(nil), defaultOptions...)
 	if dirperm1 {
 		o = append(o, "dirperm1")
 	}
-	return strings.Join(append(o, d.variant...), ",")
+	return strings.Join(o, ",")
 }
 
 // makeDirs makes the root's diff/, layers/ and mnt/ if missing, 0710 as

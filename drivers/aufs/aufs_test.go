@@ -37,6 +37,18 @@ type fakeKernel struct {
 	failAt   int // 1-based index of the mount call that fails with EINVAL; 0 never
 }
 
+// fakeContainer is drivers.NewContainer for a driver on the fake kernel:
+// NewContainer sets the init layer up through its mount, which the fake
+// kernel does not make, so the init layer is written directly with
+// layerspec.DockerInit, which is what the setup makes on these images
+// (they have none of its paths).
+func fakeContainer(ctx context.Context, d *Driver, id, image string) error {
+	if err := d.CreateReadWrite(ctx, drivers.InitID(id), image, layerspec.DockerInit()); err != nil {
+		return err
+	}
+	return d.CreateReadWrite(ctx, id, drivers.InitID(id), nil)
+}
+
 // testDriver is a driver on a fresh root that talks to a fake kernel:
 // everything but the aufs mount itself is real.
 func testDriver(t *testing.T, opts drivers.Options) (*Driver, *fakeKernel) {
@@ -95,7 +107,7 @@ func TestLayoutOfAnImageAndAContainer(t *testing.T) {
 	needRoot(t)
 	d, k := testDriver(t, drivers.Options{})
 	buildImage(t, d, threeLayers)
-	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img2"))
+	require.NoError(t, fakeContainer(t.Context(), d, "c", "img2"))
 	r := d.Root()
 
 	assert.Equal(t, []string{"diff", "layers", "mnt"}, drivertest.Names(t, r))
@@ -180,7 +192,7 @@ func TestDeepContainerMountsInPagesAndRefusesOneLayerMore(t *testing.T) {
 		require.NoError(t, d.Create(t.Context(), id, parent, nil))
 		image, parent = append(image, id), id
 	}
-	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", parent))
+	require.NoError(t, fakeContainer(t.Context(), d, "c", parent))
 	n, err := d.Depth("c")
 	require.NoError(t, err)
 	assert.Equal(t, 127, n)
@@ -285,7 +297,7 @@ func TestRemoveRefusesParentsAndUnmountsFirst(t *testing.T) {
 	needRoot(t)
 	d, k := testDriver(t, drivers.Options{})
 	ids := buildImage(t, d, threeLayers)
-	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", ids[2]))
+	require.NoError(t, fakeContainer(t.Context(), d, "c", ids[2]))
 	_, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 

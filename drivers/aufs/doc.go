@@ -31,10 +31,21 @@
 // checks all of this, then makes a test mount; anything missing makes it
 // return an error wrapping drivers.ErrNotSupported with the reason.
 //
+// Variants are named by their aufs options, as overlay2's are:
+// aufs+dirren (rename(2) of a populated lower directory works instead of
+// EXDEV) and aufs+udba=notify / aufs+udba=none (how aufs notices changes
+// made to a branch behind its back; udba=reval is the default and what
+// Docker mounts). The Factory mounts each by experiment and refuses a
+// variant this aufs rejects (udba=notify without CONFIG_AUFS_HNOTIFY) or
+// silently ignores (dirren without CONFIG_AUFS_DIRREN: the option is then
+// missing from the mount's options), saying which build option it needs.
+//
 // When not to use it: on any kernel that has overlayfs and no aufs, which
 // is every current one; aufs is here to measure the hosts that still run
-// it and to compare against them. Stacks are limited to 127 branches (the
-// aufs default, CONFIG_AUFS_BRANCH_MAX_127), the writable and init layers
-// included. Like Docker, every union uses the xino file
-// /dev/shm/aufs.xino, which aufs unlinks as soon as it has opened it.
+// it and to compare against them. Stacks are limited to the kernel's
+// branch count (127 by default, CONFIG_AUFS_BRANCH_MAX_127), the writable
+// and init layers included; the Factory measures it, since nothing under
+// /sys shows it for a built-in aufs. Like Docker, every union uses the
+// xino file /dev/shm/aufs.xino, which aufs unlinks as soon as it has
+// opened it.
 package aufs

@@ -157,3 +157,19 @@ func TestCheckOption(t *testing.T) {
 		assert.Error(t, checkOption(o), o)
 	}
 }
+
+// Short branch names would fit ~400 to a page; no call adds more than
+// maxBranchesPerCall, which a first mount of 126 such branches needed on
+// the test kernel (see maxBranchesPerCall).
+func TestPlanBoundsBranchesPerCall(t *testing.T) {
+	var ro []string
+	for i := 1; i < 127; i++ {
+		ro = append(ro, fmt.Sprintf("b%d", i))
+	}
+	plan, err := planMount("b0", ro, "dio", 4096)
+	require.NoError(t, err)
+	require.Len(t, plan.Appends, 1)
+	assert.Equal(t, maxBranchesPerCall, strings.Count(plan.First, "="), "rw and ro branches of the first call")
+	assert.Equal(t, 127-maxBranchesPerCall, strings.Count(plan.Appends[0], "append:"))
+	assert.Equal(t, wantBranches("b0", ro), branchesOf(t, plan, "dio"))
+}

@@ -11,12 +11,16 @@ import (
 	"github.com/unionbench/unionbench/layerspec"
 )
 
-// Modes Docker's overlay driver gives what it creates.
+// Modes Docker 20.10's overlay driver gives what it creates (moby
+// daemon/graphdriver/overlay; checked against a real dockerd by
+// tests/dockerparity).
 const (
-	layerDirMode = 0o700 // <id>/
-	baseRootMode = 0o755 // a base layer's root/, readable by a container's users
-	workDirMode  = 0o700 // <id>/work, <id>/merged
-	lowerIDMode  = 0o644 // <id>/lower-id (Docker: 0666 less the umask)
+	rootDirMode   = 0o710 // the driver root, Docker's /var/lib/docker/overlay
+	layerDirMode  = 0o710 // <id>/
+	baseRootMode  = 0o755 // a base layer's root/, readable by a container's users
+	workDirMode   = 0o700 // <id>/work
+	mergedDirMode = 0o700 // <id>/merged, made by Mount, removed by Unmount
+	lowerIDMode   = 0o600 // <id>/lower-id
 )
 
 // Create makes an image layer. On an image layer (or none) it is a full
@@ -81,8 +85,8 @@ func createImage(ctx context.Context, dir, pdir string, spec *layerspec.Layer) e
 
 // createContainer makes a container layer on the image layer lowerID:
 // lower-id, upper/ (a content copy of copyUpper if set, else empty with the
-// mode of the image's root), work/ and merged/; spec is applied to upper/
-// in overlay's own format.
+// mode of the image's root) and work/; spec is applied to upper/ in
+// overlay's own format. merged/ exists only while mounted, as in Docker.
 func (d *Driver) createContainer(ctx context.Context, dir, lowerID, copyUpper string, spec *layerspec.Layer) error {
 	lowerRoot := filepath.Join(d.dir(lowerID), "root")
 	upper := filepath.Join(dir, "upper")
@@ -102,10 +106,8 @@ func (d *Driver) createContainer(ctx context.Context, dir, lowerID, copyUpper st
 			return err
 		}
 	}
-	for _, sub := range []string{"work", "merged"} {
-		if err := mkdir(filepath.Join(dir, sub), workDirMode); err != nil {
-			return err
-		}
+	if err := mkdir(filepath.Join(dir, "work"), workDirMode); err != nil {
+		return err
 	}
 	// No trailing newline: Docker writes the bare id and reads it back
 	// as a path component.

@@ -3,6 +3,8 @@ package overlay
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,7 +14,7 @@ import (
 )
 
 // Mount returns an image layer's root/ as it is, and mounts a container
-// layer's overlay on its merged/.
+// layer's overlay on its merged/, which it creates (Docker's Get does).
 func (d *Driver) Mount(ctx context.Context, id string) (string, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -34,6 +36,9 @@ func (d *Driver) Mount(ctx context.Context, id string) (string, error) {
 		return "", &drivers.LayerError{Driver: d.Name(), Op: "mount", ID: id, Err: err}
 	}
 	merged := filepath.Join(dir, "merged")
+	if err := mkdir(merged, mergedDirMode); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", &drivers.LayerError{Driver: d.Name(), Op: "mount", ID: id, Err: err}
+	}
 	data := mountData(d.root, lowerID, id, d.options)
 	if mountutil.DataFits(data) {
 		err = mountutil.Mount("overlay", merged, "overlay", 0, data)
@@ -43,7 +48,7 @@ func (d *Driver) Mount(ctx context.Context, id string) (string, error) {
 		err = mountutil.MountAt(d.root, "overlay", merged, "overlay", 0, mountData("", lowerID, id, d.options))
 	}
 	if err != nil {
-		return "", &drivers.LayerError{Driver: d.Name(), Op: "mount", ID: id, Err: err}
+		return "", errors.Join(&drivers.LayerError{Driver: d.Name(), Op: "mount", ID: id, Err: err}, removeMountPoint(merged))
 	}
 	d.mounts[id] = merged
 	return merged, nil
@@ -76,6 +81,19 @@ func (d *Driver) unmountLocked(id string) error {
 		return &drivers.LayerError{Driver: d.Name(), Op: "unmount", ID: id, Err: err}
 	}
 	delete(d.mounts, id)
+	if err := removeMountPoint(merged); err != nil {
+		return &drivers.LayerError{Driver: d.Name(), Op: "unmount", ID: id, Err: err}
+	}
+	return nil
+}
+
+// removeMountPoint removes merged/ after an unmount, as Docker's Put does;
+// os.Remove, never RemoveAll, so nothing is deleted through a mount that
+// is somehow still there.
+func removeMountPoint(dir string) error {
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	return nil
 }
 

@@ -53,7 +53,7 @@ func New(root string, opts drivers.Options) (drivers.Driver, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := overlayhost.Check(Name, root, "overlay", 0o700); err != nil {
+	if err := overlayhost.Check(Name, root, "overlay", rootDirMode); err != nil {
 		return nil, err
 	}
 	if err := probe(root, opts.MountOptions); err != nil {

@@ -48,7 +48,7 @@ func TestImageLayersAreRootTrees(t *testing.T) {
 	for _, id := range []string{"base", "mid"} {
 		dir := filepath.Join(d.Root(), id)
 		assert.Equal(t, []string{"root"}, drivertest.Names(t, dir), "an image layer is <id>/root and nothing else")
-		assert.Equal(t, uint32(0o700), drivertest.Lstat(t, dir).Mode&0o7777)
+		assert.Equal(t, uint32(0o710), drivertest.Lstat(t, dir).Mode&0o7777)
 		assert.Equal(t, uint32(0o755), drivertest.Lstat(t, filepath.Join(dir, "root")).Mode&0o7777)
 		got, err := d.Mount(t.Context(), id)
 		require.NoError(t, err)
@@ -109,13 +109,13 @@ func TestContainerLayout(t *testing.T) {
 
 	for _, id := range []string{"c-init", "c"} {
 		dir := filepath.Join(d.Root(), id)
-		assert.Equal(t, []string{"lower-id", "merged", "upper", "work"}, drivertest.Names(t, dir), id)
+		assert.Equal(t, []string{"lower-id", "upper", "work"}, drivertest.Names(t, dir), "%s: merged/ exists only while mounted", id)
+		assert.Equal(t, uint32(0o710), drivertest.Lstat(t, dir).Mode&0o7777)
 		lowerID, err := os.ReadFile(filepath.Join(dir, "lower-id"))
 		require.NoError(t, err)
 		assert.Equal(t, "mid", string(lowerID), "%s: lower-id is the image's top layer, without a newline", id)
-		assert.Equal(t, uint32(0o644), drivertest.Lstat(t, filepath.Join(dir, "lower-id")).Mode&0o7777)
+		assert.Equal(t, uint32(0o600), drivertest.Lstat(t, filepath.Join(dir, "lower-id")).Mode&0o7777)
 		assert.Equal(t, uint32(0o700), drivertest.Lstat(t, filepath.Join(dir, "work")).Mode&0o7777)
-		assert.Equal(t, uint32(0o700), drivertest.Lstat(t, filepath.Join(dir, "merged")).Mode&0o7777)
 		assert.Equal(t, uint32(0o755), drivertest.Lstat(t, filepath.Join(dir, "upper")).Mode&0o7777, "upper has the mode of the image's root")
 		upper := filepath.Join(dir, "upper")
 		assert.Equal(t, []string{"dev", "etc", "usr"}, drivertest.Names(t, upper))
@@ -135,6 +135,7 @@ func TestContainerLayout(t *testing.T) {
 	merged, err := d.Mount(t.Context(), "c")
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(d.Root(), "c/merged"), merged)
+	assert.Equal(t, uint32(0o710), drivertest.Lstat(t, d.Root()).Mode&0o7777, "the root is 0710 as Docker's")
 	assert.Equal(t, []string{"bin", "dev", "etc", "lib", "usr"}, drivertest.Names(t, merged))
 	assert.Equal(t, []string{"hosts"}, drivertest.Names(t, filepath.Join(merged, "etc")), "os-release whited out, motd deleted below")
 	assert.Empty(t, drivertest.Names(t, filepath.Join(merged, "usr/lib")), "the opaque dir hides libc.so")
@@ -159,6 +160,8 @@ func TestContainerLayout(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 4, n, "base, mid, c-init, c")
 
+	require.NoError(t, d.Unmount("c"))
+	assert.NoDirExists(t, merged, "Unmount removes merged/, as Docker's Put does")
 	require.NoError(t, d.Remove("c"))
 	_, err = os.Lstat(filepath.Join(d.Root(), "c"))
 	assert.ErrorIs(t, err, os.ErrNotExist, "Remove unmounts, then removes")

@@ -66,10 +66,25 @@ func (m Method) String() string {
 	return [...]string{"absolute", "relative", "lowerdir+"}[m]
 }
 
-// ChooseMethod picks the first method whose data fits, in Docker's order.
+// DockerRoot is Docker's overlay2 root, /var/lib/docker/overlay2. Docker
+// switches from absolute to relative mount data when the absolute data no
+// longer fits in a page, so the switch depends on the root's length: about
+// 71 lowers under this root, about 34 under a 60-byte one.
+const DockerRoot = "/var/lib/docker/overlay2"
+
+// ChooseMethod picks the first method whose data fits, in Docker's order,
+// and switches to relative paths where Docker would for the same stack: as
+// soon as the absolute data Docker would pass under DockerRoot no longer
+// fits, whatever this driver's own root. So a stack is mounted in the same
+// form as Docker mounts it, with data as long as Docker's give or take the
+// difference in root length per path. A root longer than Docker's switches
+// earlier still when its own absolute data does not fit (the kernel takes
+// one page), which is the one way the form can differ from Docker's.
 func ChooseMethod(m MountSpec) Method {
+	docker := m
+	docker.Root = DockerRoot
 	switch {
-	case mountutil.DataFits(m.Data(false)):
+	case mountutil.DataFits(docker.Data(false)) && mountutil.DataFits(m.Data(false)):
 		return Absolute
 	case mountutil.DataFits(m.Data(true)):
 		return Relative

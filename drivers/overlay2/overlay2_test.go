@@ -53,9 +53,10 @@ func TestLinkID(t *testing.T) {
 // TestLayoutOnDisk checks every file Docker's overlay2 writes, by name,
 // content and mode, without mounting.
 func TestLayoutOnDisk(t *testing.T) {
-	root := t.TempDir()
+	root := filepath.Join(t.TempDir(), "overlay2")
 	l := Layout{Root: root, WorkMode: 0o700}
 	require.NoError(t, l.Init())
+	assert.Equal(t, os.ModeDir|0o710, drivertest.Mode(t, root), "the root, as Docker's /var/lib/docker/overlay2")
 	assert.Equal(t, os.ModeDir|0o700, drivertest.Mode(t, filepath.Join(root, LinkDir)), filepath.Join(root, LinkDir))
 
 	require.NoError(t, l.Create("base", ""))
@@ -137,6 +138,20 @@ func TestCommittedMarksLayersWithChildren(t *testing.T) {
 	assert.Equal(t, l.Path("img0", DiffDir), dir)
 }
 
+// TestDriverModesAreDockers checks the modes New gives what it makes, not
+// only the Layout's: Docker 20.10's overlay2 makes the root 0710 and
+// work/ 0700 (its fuse-overlayfs driver makes work/ 0710).
+func TestDriverModesAreDockers(t *testing.T) {
+	d := newDriver(t, drivers.Options{})
+	require.NoError(t, d.Create(t.Context(), "img", "", oneFile("a")))
+	require.NoError(t, drivers.NewContainer(t.Context(), d, "c", "img"))
+	assert.Equal(t, os.ModeDir|0o710, drivertest.Mode(t, d.Root()))
+	for _, id := range []string{"c", drivers.InitID("c")} {
+		assert.Equal(t, os.ModeDir|0o700, drivertest.Mode(t, d.Layout().Path(id, WorkDir)), id)
+		assert.Equal(t, os.ModeDir|0o710, drivertest.Mode(t, d.Layout().Dir(id)), id)
+	}
+}
+
 func TestMountDataShallowIsAbsolute(t *testing.T) {
 	d := newDriver(t, drivers.Options{})
 	top := buildStack(t, d, 4)
@@ -185,6 +200,35 @@ func TestMountDataBeyondAPageUsesLowerdirPlus(t *testing.T) {
 	assert.Equal(t, Relative, ChooseMethod(spec))
 	spec.Lowers = spec.Lowers[:10]
 	assert.Equal(t, Absolute, ChooseMethod(spec))
+}
+
+// TestMountFormSwitchesWhereDockers: the switch to relative paths is at
+// the depth where Docker's own absolute data (under /var/lib/docker/overlay2)
+// stops fitting in a page, whatever the driver root's length.
+func TestMountFormSwitchesWhereDockers(t *testing.T) {
+	stack := func(root string, lowers int) MountSpec {
+		spec := MountSpec{Root: root, Options: []string{"index=off"}, Upper: LinkID("c") + "/diff", Work: LinkID("c") + "/work", Target: "c/merged"}
+		for i := range lowers {
+			spec.Lowers = append(spec.Lowers, "l/"+LinkID(fmt.Sprint(i)))
+		}
+		return spec
+	}
+	// The deepest stack Docker mounts with absolute paths.
+	switchAt := 0
+	for n := 1; n <= DockerMaxLowers; n++ {
+		if !mountutil.DataFits(stack(DockerRoot, n).Data(false)) {
+			switchAt = n
+			break
+		}
+	}
+	require.NotZero(t, switchAt)
+	assert.InDelta(t, 71, switchAt, 3, "Docker's switch is at about 71 lowers")
+	for _, root := range []string{"/r", DockerRoot, "/srv/ub/overlay2"} {
+		assert.Equal(t, Absolute, ChooseMethod(stack(root, switchAt-1)), "%s: %d lowers", root, switchAt-1)
+		assert.Equal(t, Relative, ChooseMethod(stack(root, switchAt)), "%s: %d lowers: relative, as Docker, though absolute would fit", root, switchAt)
+	}
+	long := "/var/tmp/unionbench-run/backing-ext4/some/much/longer/driver/root"
+	assert.Equal(t, Relative, ChooseMethod(stack(long, switchAt-10)), "a longer root than Docker's switches earlier: a page is all the kernel takes")
 }
 
 // readBottom mounts top and reads the bottom layer's file through it.

@@ -52,8 +52,14 @@ func New(root string, opts drivers.Options) (drivers.Driver, error) {
 	if uid := os.Geteuid(); uid != 0 {
 		return nil, drivers.NotSupported(Name, "needs root to create files owned by other users (running as uid %d)", uid)
 	}
-	if err := os.MkdirAll(filepath.Join(root, "dir"), 0o700); err != nil {
-		return nil, fmt.Errorf("%s: %w", Name, err)
+	// Docker 20.10's modes: 0710 for the root and dir/ alike.
+	for _, dir := range []string{root, filepath.Join(root, "dir")} {
+		if err := os.MkdirAll(dir, 0o710); err != nil {
+			return nil, fmt.Errorf("%s: %w", Name, err)
+		}
+		if err := os.Chmod(dir, 0o710); err != nil {
+			return nil, fmt.Errorf("%s: %w", Name, err)
+		}
 	}
 	return &Driver{root: root, maxDepth: max, layers: layerset.New(Name)}, nil
 }

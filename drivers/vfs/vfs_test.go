@@ -36,7 +36,8 @@ func TestLayoutIsDirSlashID(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, names, 1)
 	assert.Equal(t, "dir", names[0].Name(), "the root holds dir/ and nothing else")
-	assert.Equal(t, uint32(0o700), drivertest.Lstat(t, filepath.Join(d.Root(), "dir")).Mode&0o7777)
+	assert.Equal(t, uint32(0o710), drivertest.Lstat(t, filepath.Join(d.Root(), "dir")).Mode&0o7777, "Docker's mode")
+	assert.Equal(t, uint32(0o710), drivertest.Lstat(t, d.Root()).Mode&0o7777, "Docker's mode")
 	layers, err := os.ReadDir(filepath.Join(d.Root(), "dir"))
 	require.NoError(t, err)
 	var ids []string

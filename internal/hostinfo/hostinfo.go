@@ -26,6 +26,7 @@ type Facts struct {
 	Emulated    bool              `json:"emulated"`       // the CPU is emulated (qemu TCG): timings are not native
 	Overlay     map[string]string `json:"overlay_params"` // /sys/module/overlay/parameters
 	Filesystems []string          `json:"filesystems"`    // /proc/filesystems
+	Aufs        string            `json:"aufs,omitempty"` // /sys/module/aufs/version where the kernel has aufs
 	Version     string            `json:"unionbench"`     // unionbench's module version and VCS revision
 }
 
@@ -48,6 +49,9 @@ func Read() Facts {
 	f.MemoryBytes = memTotal()
 	f.Overlay = OverlayParams()
 	f.Filesystems = Filesystems()
+	if b, err := os.ReadFile("/sys/module/aufs/version"); err == nil {
+		f.Aufs = strings.TrimSpace(string(b))
+	}
 	f.Version = Version()
 	return f
 }

@@ -62,7 +62,13 @@ func guest(say func(string, ...any)) error {
 		{"devtmpfs", "/dev", "devtmpfs", ""},
 		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
 		{"tmpfs", "/run", "tmpfs", "mode=755"},
+		// Docker's aufs driver puts every union's xino file here.
+		{"tmpfs", "/dev/shm", "tmpfs", "mode=1777"},
 	} {
+		// /dev/shm is not made by devtmpfs.
+		if err := os.MkdirAll(m.dst, 0o755); err != nil {
+			return err
+		}
 		if err := unix.Mount(m.src, m.dst, m.fstype, 0, m.data); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.dst, err)
 		}

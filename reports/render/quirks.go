@@ -174,10 +174,16 @@ func shortVariant(v string) string {
 	if !found {
 		return driver
 	}
+	// "=on" goes, other values stay: aufs+udba=notify and aufs+udba=none
+	// must not both read "+udba".
 	var short []string
 	for _, o := range strings.Split(opts, "+") {
-		name, _, _ := strings.Cut(o, "=")
-		short = append(short, strings.TrimSuffix(name, "_dir"))
+		name, value, _ := strings.Cut(o, "=")
+		name = strings.TrimSuffix(name, "_dir")
+		if value != "" && value != "on" {
+			name += "=" + value
+		}
+		short = append(short, name)
 	}
 	return "+" + strings.Join(short, "+")
 }

@@ -99,7 +99,7 @@ func benchRecord(res *benchfmt.Result, v benchfmt.Value, file string, units benc
 	rec := Record{
 		Schema: SchemaVersion,
 		RunID:  res.GetConfig("run"),
-		Unit:   strings.TrimSuffix(unit, "/op"),
+		Unit:   unqualified(strings.TrimSuffix(unit, "/op")),
 		Status: OK,
 		// Without unit metadata (`go test -bench` output) lower is
 		// better and samples are noisy, as benchstat assumes.
@@ -148,4 +148,18 @@ func benchRecord(res *benchfmt.Result, v benchfmt.Value, file string, units benc
 		rec.Variant, rec.Driver = "unknown", "unknown"
 	}
 	return rec
+}
+
+// unqualified undoes BenchWriter's qualification of a unit whose records
+// mean different things in one file ("bytes-lower" for noisy bytes beside
+// exact ones): the record's unit is the measured one, its meaning comes
+// from the unit metadata.
+func unqualified(unit string) string {
+	unit = strings.TrimSuffix(unit, "-exact")
+	for _, b := range []Better{Lower, Higher} {
+		if u, ok := strings.CutSuffix(unit, "-"+string(b)); ok {
+			return u
+		}
+	}
+	return unit
 }

@@ -209,6 +209,16 @@ func TestBenchUnitMetadata(t *testing.T) {
 	assert.Equal(t, Lower, got[2].Better)
 	assert.True(t, got[2].Exact)
 	assert.Equal(t, Lower, got[3].Better, "a unit that means two things is split, not contradicted")
+	assert.Equal(t, "count", got[3].Unit, "and read back as the unit that was measured")
+	noisy := sample("cached", 5, 6)
+	noisy.Unit = "inodes" // noisy, unlike the exact inodes before it
+	buf.Reset()
+	require.NoError(t, WriteBench(&buf, []Record{inodes, noisy}))
+	got, err = DecodeBench(&buf, "bench.txt")
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, []string{"inodes", "inodes"}, []string{got[0].Unit, got[1].Unit})
+	assert.Equal(t, []bool{true, false}, []bool{got[0].Exact, got[1].Exact})
 	for _, r := range got {
 		assert.Equal(t, OK, r.Status)
 		assert.NoError(t, r.Validate())

@@ -133,6 +133,30 @@ func placeExecutable(d drivers.Driver, layer string) (err error) {
 	return f.Close()
 }
 
+// Remount unmounts the container and mounts it again, as a restart of it
+// would: what a union keeps only while mounted is gone afterwards. The
+// deferred cleanups run first, since anything they hold open would keep
+// the mount busy.
+func (c *Container) Remount() error {
+	var errs []error
+	for i := len(c.cleanup) - 1; i >= 0; i-- {
+		errs = append(errs, c.cleanup[i]())
+	}
+	c.cleanup = nil
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := c.d.Unmount(c.id); err != nil {
+		return err
+	}
+	dir, err := c.d.Mount(context.TODO(), c.id)
+	if err != nil {
+		return err
+	}
+	c.Dir = dir
+	return nil
+}
+
 // remove runs the deferred cleanups, unmounts and removes the container and
 // the image, reporting every failure (a failed unmount must not stop the
 // rest from being tried, and the driver's own Cleanup unmounts what is left).
@@ -167,6 +191,11 @@ func mountOptions(dir string) string {
 			key, _, _ := strings.Cut(o, "=")
 			switch key {
 			case "", "lowerdir", "upperdir", "workdir", "lowerdir+", "datadir+":
+				continue
+			case "si": // aufs's id of this one mount, different every time
+				continue
+			}
+			if strings.HasPrefix(o, "br:") { // aufs's branches, like lowerdir
 				continue
 			}
 			if !seen[o] {

@@ -11,10 +11,35 @@ import (
 	"github.com/unionbench/unionbench/layerspec"
 )
 
+// renameLowerDirEmpty is rename-lower-dir without the contents: aufs
+// copies an empty directory up and renames it, where overlayfs without
+// redirect_dir refuses any lower directory, so the two cases differ
+// (unionmount-testsuite tests them separately too).
+func renameLowerDirEmpty() Quirk {
+	return Quirk{
+		ID:       "rename-lower-dir-empty",
+		Title:    "rename(2) of an empty directory from a lower layer",
+		Requires: "the directory moves to the new name (POSIX rename; EXDEV only across file systems)",
+		Image:    oneLayer(layerspecDir("edir"), file("keep/a", 64, 4)),
+		Probe: func(c *Container) (Outcome, error) {
+			if err := unix.Rename(c.Path("edir"), c.Path("edir2")); err != nil {
+				return Outcome{errnoName(err), false, "rename edir edir2: " + err.Error()}, nil
+			}
+			ns, err := names(c.Path("edir2"))
+			if err != nil {
+				return Outcome{}, err
+			}
+			ok := len(ns) == 0 && !exists(c.Path("edir"))
+			obs, _ := verdict(ok, "renamed", "old name or entries remain")
+			return Outcome{obs, ok, fmt.Sprintf("rename returned 0; edir2 entries %v, edir gone %v", ns, !exists(c.Path("edir")))}, nil
+		},
+	}
+}
+
 func renameLowerDir() Quirk {
 	return Quirk{
 		ID:       "rename-lower-dir",
-		Title:    "rename(2) of a directory from a lower layer",
+		Title:    "rename(2) of a populated directory from a lower layer",
 		Requires: "the directory and its contents move to the new name (POSIX rename; EXDEV only across file systems)",
 		Image:    oneLayer(file("ldir/a", 64, 5), file("ldir/sub/b", 64, 6)),
 		Probe: func(c *Container) (Outcome, error) {
@@ -187,6 +212,54 @@ func hardlinkWrite() Quirk {
 	}
 }
 
+// hardlinkRemount is hardlink-write across an unmount: a union that keeps
+// the two names one file only in memory (aufs's pseudo-links, unless
+// auplink makes them real links before the unmount) splits them when the
+// container is mounted again.
+func hardlinkRemount() Quirk {
+	return Quirk{
+		ID:       "hardlink-remount",
+		Title:    "write through one hard link of a lower file, unmount and mount again, read the other",
+		Requires: "both names are still the same file: links belong to the file system, not to one mount of it (POSIX link)",
+		Image:    hardlinkImage,
+		Probe: func(c *Container) (Outcome, error) {
+			if err := overwrite(c.Path("links/one")); err != nil {
+				return Outcome{}, err
+			}
+			before, err := head(c.Path("links/two"), len(marker))
+			if err != nil {
+				return Outcome{}, err
+			}
+			if err := c.Remount(); err != nil {
+				return Outcome{}, err
+			}
+			after, err := head(c.Path("links/two"), len(marker))
+			if err != nil {
+				return Outcome{}, err
+			}
+			a, err := lstat(c.Path("links/one"))
+			if err != nil {
+				return Outcome{}, err
+			}
+			b, err := lstat(c.Path("links/two"))
+			if err != nil {
+				return Outcome{}, err
+			}
+			detail := fmt.Sprintf("wrote %s through links/one; links/two read %s before the unmount, %s after; then one nlink %d ino %d, two nlink %d ino %d",
+				q(marker), q(before), q(after), a.Nlink, a.Ino, b.Nlink, b.Ino)
+			switch {
+			case !hasMarker(before):
+				return Outcome{"link broken before", false, detail}, nil
+			case !hasMarker(after):
+				return Outcome{"link broken by remount", false, detail}, nil
+			case a.Ino != b.Ino:
+				return Outcome{"data kept, inodes split", false, detail}, nil
+			}
+			return Outcome{"still one file", true, detail}, nil
+		},
+	}
+}
+
 func hardlinkCount() Quirk {
 	return Quirk{
 		ID:       "hardlink-count",
@@ -218,6 +291,33 @@ func hardlinkCount() Quirk {
 				return Outcome{fmt.Sprintf("nlink %d/%d", a.Nlink, b.Nlink), false, detail}, nil
 			}
 			return Outcome{"nlink 2/2, one inode", true, detail}, nil
+		},
+	}
+}
+
+// whPrefix is aufs's whiteout prefix (AUFS_WH_PFX in linux/aufs_type.h).
+const whPrefix = ".wh."
+
+func whPrefixName() Quirk {
+	return Quirk{
+		ID:       "name-wh-prefix",
+		Title:    "create a file whose name starts with .wh. (aufs's whiteout prefix)",
+		Requires: "any name without / or NUL that fits NAME_MAX can be created (POSIX portable and other filenames)",
+		Image:    oneLayer(file("n/a", 64, 26)),
+		Probe: func(c *Container) (Outcome, error) {
+			p := c.Path("n/" + whPrefix + "x")
+			fd, err := unix.Open(p, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+			if err != nil {
+				return Outcome{errnoName(err), false, "open O_CREAT n/.wh.x: " + err.Error()}, nil
+			}
+			unix.Close(fd)
+			ns, err := names(c.Path("n"))
+			if err != nil {
+				return Outcome{}, err
+			}
+			ok := slices.Contains(ns, whPrefix+"x") && slices.Contains(ns, "a")
+			obs, _ := verdict(ok, "works", "created but hidden or hides")
+			return Outcome{obs, ok, fmt.Sprintf("created n/.wh.x; n lists %v", ns)}, nil
 		},
 	}
 }
@@ -311,6 +411,45 @@ func readdirDedup() Quirk {
 			ok := slices.Equal(got, want) && slices.Equal(sub, []string{"one", "two"})
 			obs, _ := verdict(ok, "each name once", "duplicates or gaps")
 			return Outcome{obs, ok, fmt.Sprintf("m: %s; m/d: %s", strings.Join(got, " "), strings.Join(sub, " "))}, nil
+		},
+	}
+}
+
+// opaqueTwice is a directory that two layers each emptied and refilled
+// (rm -rf d && mkdir d in two Dockerfile steps): each re-creation is an
+// opaque directory hiding everything below it, so only the newest layer's
+// entries may show. A union that takes the lowest opaque marker it finds
+// instead of the highest shows the entries of the layers in between.
+func opaqueTwice() Quirk {
+	return Quirk{
+		ID:       "opaque-twice",
+		Title:    "a directory emptied and refilled in two layers: readdir and lookup",
+		Requires: "only the newest layer's entries: the directory is the one the image declares last (POSIX readdir, stat)",
+		Image: func() []*layerspec.Layer {
+			return []*layerspec.Layer{
+				{Entries: []layerspec.Entry{file("o/a", 64, 27)}},
+				{Entries: []layerspec.Entry{{Path: "o", Kind: layerspec.Opaque, Mode: 0o755}, file("o/b", 64, 28)}},
+				{Entries: []layerspec.Entry{{Path: "o", Kind: layerspec.Opaque, Mode: 0o755}, file("o/c", 64, 29)}},
+			}
+		},
+		Probe: func(c *Container) (Outcome, error) {
+			got, err := rawNames(c.Path("o"))
+			if err != nil {
+				return Outcome{}, err
+			}
+			var shown []string
+			for _, n := range []string{"a", "b", "c"} {
+				if exists(c.Path("o/" + n)) {
+					shown = append(shown, n)
+				}
+			}
+			detail := fmt.Sprintf("readdir o: %s; stat finds: %s (layers: a, then opaque+b, then opaque+c)", strings.Join(got, " "), strings.Join(shown, " "))
+			ok := slices.Equal(got, []string{"c"}) && slices.Equal(shown, []string{"c"})
+			obs, _ := verdict(ok, "newest layer only", "older entries show")
+			if !ok {
+				obs = "shows " + strings.Join(shown, ",")
+			}
+			return Outcome{obs, ok, detail}, nil
 		},
 	}
 }

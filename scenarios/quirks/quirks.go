@@ -69,10 +69,10 @@ type Result struct {
 func Catalogue() []Quirk {
 	return []Quirk{
 		openROThenRW(), mmapShared(), truncateLower(), fsyncCopyUp(),
-		renameLowerDir(), renameUpperDir(), renameLowerFile(), renameExchange(), renameNoReplace(),
-		hardlinkWrite(), hardlinkCount(),
+		renameLowerDirEmpty(), renameLowerDir(), renameUpperDir(), renameLowerFile(), renameExchange(), renameNoReplace(),
+		hardlinkWrite(), hardlinkRemount(), hardlinkCount(),
 		inoCopyUp(), inoUnique(), devUniform(), statfsMerged(),
-		unlinkRecreate(), rmdirMkdir(), readdirDedup(), readdirAfterDelete(),
+		unlinkRecreate(), whPrefixName(), rmdirMkdir(), readdirDedup(), opaqueTwice(), readdirAfterDelete(),
 		atimeRead(), chmodCopyUp(), chownCopyUp(), utimesCopyUp(), xattrCopyUp(),
 		textBusy(), locksCopyUp(), tmpfile(), mkfifo(), mknodDevice(), mknodWhiteout(), unixSocket(),
 		getcwdRenamed(), getcwdRemoved(),

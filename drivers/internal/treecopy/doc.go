@@ -4,13 +4,20 @@
 //
 // Copy walks the source once with directory file descriptors (openat,
 // getdents, linkat, mknodat, ...), so no path is resolved twice and no
-// symlink in the source is ever followed. It preserves what a layer's
-// contents are made of: file types (directories, regular files, symlinks,
-// character and block devices such as overlay's 0/0 whiteouts, fifos,
-// sockets), modes including setuid/setgid/sticky, owners, all extended
-// attributes (user.*, trusted.* such as trusted.overlay.opaque,
-// security.capability, POSIX ACLs), access and modification times, hard
-// links within the tree, and holes in sparse files.
+// symlink in the source is ever followed. It copies what Docker 20.10's
+// DirCopy (moby daemon/graphdriver/copy, which Docker's vfs and legacy
+// overlay drivers use for the same copies) copies, and nothing more, so a
+// layer holds what Docker's would (tests/dockerparity checks it against a
+// real dockerd): file types (directories, regular files, symlinks,
+// character and block devices such as overlay's 0/0 whiteouts, fifos),
+// modes including setuid/setgid/sticky, owners, access and modification
+// times, hard links within the tree, and of the extended attributes only
+// security.capability and trusted.overlay.opaque (DockerXattrs): user.*,
+// other trusted.* and POSIX ACLs are dropped, as Docker drops them. A
+// file's data is copied over its whole length, so holes become zeros
+// wherever the kernel's copy_file_range writes zeros (tmpfs, ext4), and
+// stay where it shares extents (btrfs, xfs with reflink), as with
+// Docker's copy. A socket is refused, as Docker's copy fails on one.
 //
 // In Hardlink mode every regular file of the copy is a new name for the
 // source's inode (Docker's legacy overlay driver shares file data between

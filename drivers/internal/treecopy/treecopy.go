@@ -270,8 +270,14 @@ func (c *copier) file(sfd, dfd int, p, name string, parent dirInfo) error {
 	return c.failDst("set times", p, futimens(df, &st))
 }
 
-// other copies a symlink, device node, fifo or socket.
+// other copies a symlink, device node or fifo, and refuses a socket.
 func (c *copier) other(sfd, dfd int, p, name string, st *unix.Stat_t, parent dirInfo) error {
+	if st.Mode&unix.S_IFMT == unix.S_IFSOCK {
+		// Docker's DirCopy makes a socket with mkfifo(path, st_mode),
+		// whose S_IFSOCK|S_IFIFO type the kernel refuses with EINVAL: a
+		// layer holding one cannot be copied in Docker either.
+		return c.fail("copy", p, fmt.Errorf("a socket cannot be copied (Docker's DirCopy fails on one too): %w", unix.EINVAL))
+	}
 	if linked, err := c.linkCopy(dfd, p, name, st); linked || err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,9 +30,15 @@ func (h handle) set(name string, val []byte) error {
 	return unix.Lsetxattr(h.path, name, val, 0)
 }
 
-// copyXattrs copies every extended attribute of src to dst and returns how
-// many there were. One listxattr per inode is the whole cost when there are
-// none, which is the common case.
+// DockerXattrs are the only extended attributes a copy keeps: Docker's
+// DirCopy copies security.capability and, for overlay's opaque
+// directories, trusted.overlay.opaque, and drops every other.
+var DockerXattrs = []string{"security.capability", "trusted.overlay.opaque"}
+
+// copyXattrs copies src's DockerXattrs to dst and returns how many it
+// copied. It lists the names first (Docker asks for each of the two by
+// name): one listxattr per inode is the whole cost when there are none,
+// which is the common case.
 func (c *copier) copyXattrs(src, dst handle) (int, error) {
 	if c.xlist == nil {
 		c.xlist, c.xval = make([]byte, 1024), make([]byte, 4096)
@@ -49,6 +56,9 @@ func (c *copier) copyXattrs(src, dst handle) (int, error) {
 			continue
 		}
 		name := string(raw)
+		if !slices.Contains(DockerXattrs, name) {
+			continue
+		}
 		vn, err := grow(&c.xval, func(b []byte) (int, error) { return src.get(name, b) })
 		if errors.Is(err, unix.ENODATA) { // removed since listed
 			continue
