@@ -31,6 +31,24 @@ type Plan struct {
 	// every scenario's sweep.
 	Sizes  []int64
 	Depths []int
+	// TargetCI, when above 0, makes interleaved scenarios (Preparer) keep
+	// sampling each case past Count until the 95% confidence interval of
+	// every timing's median is within TargetCI of it (a fraction: 0.05 is
+	// ±5%), or Budget is spent. 0: exactly Count samples.
+	TargetCI float64
+	// Budget is the sampling time one case of one variant may take when
+	// TargetCI is set (0: DefaultBudget).
+	Budget time.Duration
+	// MaxSamples caps the samples of one case under TargetCI (0:
+	// DefaultMaxSamples).
+	MaxSamples int
+	// Noise is the host's noise floor measured at the start of the run
+	// (internal/noise), carried in every record's host facts; nil: not
+	// measured.
+	Noise *results.Noise
+	// Seed seeds the per-round shuffle of the sampling order (recorded
+	// nowhere: the rounds themselves are).
+	Seed uint64
 }
 
 // Step is one measurement the runner will make.
@@ -132,96 +150,157 @@ type Progress interface {
 // soon as it is made (the sink appends and syncs it). A measurement that
 // fails is recorded with its error and the run goes on; a step on a driver
 // that cannot run it is recorded as not supported. Cancelling ctx stops
-// between measurements.
+// between measurements (between rounds, for interleaved ones).
+//
+// Scenarios that can sample one at a time (Preparer) are interleaved:
+// see interleave. The others are measured step by step, each case's
+// samples in one batch.
 func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Progress) (Outcome, error) {
-	var out Outcome
-	steps := p.Steps()
-	facts := p.FS.Describe()
-	started := time.Now()
-	unsupported := map[string]error{} // variant -> why not (nil: supported), probed once
-	for i, st := range steps {
+	r := &runner{plan: p, sink: sink, prog: prog, steps: p.Steps(), facts: p.FS.Describe(), started: time.Now(),
+		unsupported: map[string]error{}}
+	for i := 0; i < len(r.steps); {
 		if ctx.Err() != nil {
-			out.Interrupted = true
 			break
 		}
-		if prog != nil {
-			prog.Step(i, len(steps), st, started)
+		// One scenario's steps are contiguous (Steps). Names, not the
+		// values, tell scenarios apart: a scenario's dynamic type need not
+		// be comparable.
+		sc := r.steps[i].Scenario
+		j := i
+		for j < len(r.steps) && r.steps[j].Scenario.Name() == sc.Name() {
+			j++
 		}
-		env := &Env{FS: p.FS, Variant: st.Variant, MaxDepth: p.MaxDepth}
-		var ms []Measurement
-		why, probed := unsupported[st.Variant.String()]
-		if !st.Case.Floor && !probed {
-			why = probeVariant(p.FS, st.Variant, p.MaxDepth)
-			unsupported[st.Variant.String()] = why
-		}
-		err := why
-		if st.Case.Floor || why == nil {
-			ms, err = measure(ctx, st, env, p.Count)
-		}
-		base := results.Record{
-			Schema: results.SchemaVersion, RunID: p.RunID, Time: time.Now().UTC(),
-			Host: hostFacts(p.Host), Backing: backingFacts(facts), Scenario: st.Scenario.Name(), Params: st.Case.Params,
-		}
-		if st.Case.Floor {
-			base.Driver, base.Variant = "floor", "floor"
+		var err error
+		if pr, ok := sc.(Preparer); ok {
+			err = r.interleave(ctx, pr, i, j)
 		} else {
-			base.Driver, base.Variant, base.MountOptions = st.Variant.Driver, st.Variant.String(), st.Variant.Options
+			for k := i; k < j && err == nil && ctx.Err() == nil; k++ {
+				err = r.batch(ctx, k)
+			}
 		}
-		var recs []results.Record
 		if err != nil {
-			status, why := caseFailure(st, err)
-			for _, m := range ms { // keep what was measured before the failure
-				if len(m.Samples) > 0 {
-					r := record(base, m)
-					r.Status, r.Error = results.Failed, err.Error()
-					recs = append(recs, r)
-				}
-			}
-			// The case as a whole: one record per metric when the
-			// scenario can name them, else one named "all".
-			metrics := []string{"all"}
-			if l, ok := st.Scenario.(Lister); ok && status == results.Unsupported {
-				metrics = l.Metrics(st.Case)
-			}
-			for _, metric := range metrics {
-				r := base
-				r.Metric, r.Unit, r.Status = metric, "n/a", status
-				if status == results.Unsupported {
-					r.Reason = why
-					out.Unsupported++
-				} else {
-					r.Error = why
-					out.Failed++
-				}
-				recs = append(recs, r)
-			}
-		} else {
-			for _, m := range ms {
-				r := record(base, m)
-				switch r.Status {
-				case results.OK:
-					out.Measured++
-				case results.Unsupported:
-					out.Unsupported++
-				default:
-					out.Failed++
-				}
-				recs = append(recs, r)
-			}
+			return r.out, err
 		}
-		for i := range recs {
-			if err := sink(&recs[i]); err != nil {
-				return out, err
-			}
-		}
+		i = j
 	}
 	if prog != nil {
 		prog.Done()
 	}
 	if ctx.Err() != nil {
-		out.Interrupted = true
+		r.out.Interrupted = true
 	}
-	return out, nil
+	return r.out, nil
+}
+
+// runner is one Run.
+type runner struct {
+	plan        *Plan
+	sink        func(*results.Record) error
+	prog        Progress
+	steps       []Step
+	facts       backing.Facts
+	started     time.Time
+	out         Outcome
+	unsupported map[string]error // variant -> why not (nil: supported), probed once
+}
+
+func (r *runner) env(st Step) *Env {
+	return &Env{FS: r.plan.FS, Variant: st.Variant, MaxDepth: r.plan.MaxDepth}
+}
+
+// supported probes a step's variant once per run; floors always run.
+func (r *runner) supported(st Step) error {
+	if st.Case.Floor {
+		return nil
+	}
+	why, probed := r.unsupported[st.Variant.String()]
+	if !probed {
+		why = probeVariant(r.plan.FS, st.Variant, r.plan.MaxDepth)
+		r.unsupported[st.Variant.String()] = why
+	}
+	return why
+}
+
+// batch makes step i's measurements in one batch of Count samples.
+func (r *runner) batch(ctx context.Context, i int) error {
+	st := r.steps[i]
+	if r.prog != nil {
+		r.prog.Step(i, len(r.steps), st, r.started)
+	}
+	var ms []Measurement
+	err := r.supported(st)
+	if err == nil {
+		ms, err = measure(ctx, st, r.env(st), r.plan.Count)
+	}
+	return r.emit(r.records(st, ms, err))
+}
+
+func (r *runner) emit(recs []results.Record) error {
+	for i := range recs {
+		if err := r.sink(&recs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// records turns a step's measurements, or its failure, into records and
+// counts them.
+func (r *runner) records(st Step, ms []Measurement, err error) []results.Record {
+	p := r.plan
+	base := results.Record{
+		Schema: results.SchemaVersion, RunID: p.RunID, Time: time.Now().UTC(),
+		Host: hostFacts(p.Host), Backing: backingFacts(r.facts), Scenario: st.Scenario.Name(), Params: st.Case.Params,
+	}
+	base.Host.Noise = p.Noise
+	if st.Case.Floor {
+		base.Driver, base.Variant = "floor", "floor"
+	} else {
+		base.Driver, base.Variant, base.MountOptions = st.Variant.Driver, st.Variant.String(), st.Variant.Options
+	}
+	var recs []results.Record
+	if err != nil {
+		status, why := caseFailure(st, err)
+		for _, m := range ms { // keep what was measured before the failure
+			if len(m.Samples) > 0 {
+				r := record(base, m)
+				r.Status, r.Error = results.Failed, err.Error()
+				recs = append(recs, r)
+			}
+		}
+		// The case as a whole: one record per metric when the
+		// scenario can name them, else one named "all".
+		metrics := []string{"all"}
+		if l, ok := st.Scenario.(Lister); ok && status == results.Unsupported {
+			metrics = l.Metrics(st.Case)
+		}
+		for _, metric := range metrics {
+			rec := base
+			rec.Metric, rec.Unit, rec.Status = metric, "n/a", status
+			if status == results.Unsupported {
+				rec.Reason = why
+				r.out.Unsupported++
+			} else {
+				rec.Error = why
+				r.out.Failed++
+			}
+			recs = append(recs, rec)
+		}
+		return recs
+	}
+	for _, m := range ms {
+		rec := record(base, m)
+		switch rec.Status {
+		case results.OK:
+			r.out.Measured++
+		case results.Unsupported:
+			r.out.Unsupported++
+		default:
+			r.out.Failed++
+		}
+		recs = append(recs, rec)
+	}
+	return recs
 }
 
 // record is a measurement's record on base: what was measured and what it

@@ -14,6 +14,9 @@ import (
 func cmdCompare(args []string, stdout io.Writer) error {
 	fset := newFlags("compare")
 	threshold := fset.String("threshold", "10", "smallest change of a median that counts, in percent")
+	fdr := fset.String("fdr", "0.05", "false discovery rate controlled over the timings (Benjamini-Hochberg), more than 0 and below 1")
+	relative := fset.Bool("relative", false, "judge timings by their floor-relative figures (<metric>-vs-floor): the absolute ones, and the floor's own, are shown but do not fail; for runs on a shared or drifting machine")
+	all := fset.Bool("all", false, "list every compared measurement with its p-value, q-value and MDE, unchanged ones too")
 	files, err := parseWithArgs(fset, args)
 	if err != nil {
 		return err
@@ -21,6 +24,10 @@ func cmdCompare(args []string, stdout io.Writer) error {
 	pct, err := strconv.ParseFloat(strings.TrimSuffix(*threshold, "%"), 64)
 	if err != nil || pct < 0 || math.IsNaN(pct) || math.IsInf(pct, 0) {
 		return badInput("--threshold %q: want a percentage, e.g. 10", *threshold)
+	}
+	q, err := strconv.ParseFloat(*fdr, 64)
+	if err != nil || !(q > 0 && q < 1) {
+		return badInput("--fdr %q: want a rate above 0 and below 1, e.g. 0.05", *fdr)
 	}
 	if len(files) != 2 {
 		return badInput("want BASE and NEW results files (results.jsonl or bench.txt), got %d", len(files))
@@ -33,9 +40,17 @@ func cmdCompare(args []string, stdout io.Writer) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
-	res := compare.Compare(base, recs, pct/100)
+	opt := compare.Options{Threshold: pct / 100, FDR: q, Relative: *relative}
+	if pct == 0 {
+		opt.Threshold = -1 // no threshold, not the default one
+	}
+	res := compare.Compare(base, recs, opt)
 	fmt.Fprintf(stdout, "BASE %s\nNEW  %s\n\n", files[0], files[1])
-	if err := res.Write(stdout); err != nil {
+	write := res.Write
+	if *all {
+		write = res.WriteAll
+	}
+	if err := write(stdout); err != nil {
 		return err
 	}
 	if res.Failed() {

@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/noise"
 	"github.com/unionbench/unionbench/internal/sandbox"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/reports/units"
@@ -34,6 +36,7 @@ type runFlags struct {
 	count, maxDepth                                                       int
 	images                                                                []string
 	exec                                                                  string
+	targetCI, budget                                                      string
 }
 
 func cmdRun(args []string, stdout io.Writer) error {
@@ -53,6 +56,8 @@ func cmdRun(args []string, stdout io.Writer) error {
 		f.count, f.countSet = n, true
 		return nil
 	})
+	fs.StringVar(&f.targetCI, "target-ci", "", "interleaved timings (lookup) keep sampling past --count until the 95% CI of each median is within this percent of it, or --budget is spent; 0: exactly --count samples (default 5, or 0 when --count is given)")
+	fs.StringVar(&f.budget, "budget", "", "sampling time per case and driver under --target-ci, e.g. 1s (default 500ms quick, 1.5s full)")
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
 	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults, or as deep as each can with --full)")
@@ -90,6 +95,37 @@ type runPlan struct {
 	images      imagePlan
 }
 
+// planSampling reads --target-ci and --budget: by default the data decide
+// how many samples a timing takes (from --count up), unless --count says
+// how many exactly.
+func planSampling(f *runFlags, p *scenarios.Plan) error {
+	p.Seed = uint64(time.Now().UnixNano())
+	target := fmt.Sprint(100 * scenarios.DefaultTargetCI)
+	if f.countSet {
+		target = "0"
+	}
+	if f.targetCI != "" {
+		target = f.targetCI
+	}
+	pct, err := strconv.ParseFloat(strings.TrimSuffix(target, "%"), 64)
+	if err != nil || !(pct >= 0 && pct < 100) {
+		return badInput("--target-ci %q: want a percentage from 0 (off) to below 100, e.g. 5", target)
+	}
+	p.TargetCI = pct / 100
+	p.Budget = scenarios.DefaultBudget
+	if p.Suite == scenarios.Full {
+		p.Budget = 3 * scenarios.DefaultBudget
+	}
+	if f.budget != "" {
+		d, err := time.ParseDuration(f.budget)
+		if err != nil || d <= 0 || d > time.Hour {
+			return badInput("--budget %q: want a duration above 0 and up to 1h, e.g. 1s", f.budget)
+		}
+		p.Budget = d
+	}
+	return nil
+}
+
 func planRun(f *runFlags) (*runPlan, error) {
 	rp := &runPlan{plan: scenarios.Plan{Suite: scenarios.Quick, Count: 5}}
 	p := &rp.plan
@@ -107,6 +143,9 @@ func planRun(f *runFlags) (*runPlan, error) {
 			return nil, badInput("--count %d: want 1 to 100000 samples", f.count)
 		}
 		p.Count = f.count
+	}
+	if err := planSampling(f, p); err != nil {
+		return nil, err
 	}
 	var err error
 	if f.drivers == "" {
@@ -183,6 +222,13 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	p := &rp.plan
 	p.RunID = newRunID()
 	p.Host = hostinfo.Read()
+	// The host's own noise floor, before anything of ours runs: compare
+	// shows it for both runs and warns when they differ.
+	n, err := noise.Measure(noise.Default)
+	if err != nil {
+		return err
+	}
+	p.Noise = &n
 	outDir := f.out
 	if outDir == "" {
 		outDir = filepath.Join("results", p.RunID)
@@ -247,7 +293,11 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	ctx, interrupt, release := onInterrupt("unionbench run", "stopping after the current measurement")
 	defer release()
 
-	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %d samples, backing %s, results in %s\n", p.RunID, p.Suite, p.Count, rp.kind, outDir)
+	samples := fmt.Sprintf("%d samples", p.Count)
+	if p.TargetCI > 0 {
+		samples = fmt.Sprintf("%d samples (interleaved timings: until the 95%% CI is within %.3g%%, %s a case)", p.Count, 100*p.TargetCI, p.Budget)
+	}
+	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %s, backing %s, results in %s\n", p.RunID, p.Suite, samples, rp.kind, outDir)
 	prog := newProgress(os.Stderr)
 	interrupt.noticeTo(prog)
 	out, err := scenarios.Run(ctx, p, sink, prog)

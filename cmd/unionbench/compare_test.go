@@ -43,25 +43,35 @@ func writeBench(t *testing.T, path string, recs []results.Record) {
 	require.NoError(t, os.WriteFile(path, b.Bytes(), 0o644))
 }
 
-// slowDown returns a copy of recs with one timing 50% slower: the first
-// whose samples are tight enough (max < 1.5 min) that the slower set does
-// not overlap the old one, so five samples a side make it significant.
-func slowDown(t *testing.T, recs []results.Record) ([]results.Record, string) {
+// slowDown returns copies of recs, base and new, with one timing 50%
+// slower in new: the first whose samples are tight enough (max < 1.5 min)
+// that the slower set does not overlap the old one. With more > 1 that
+// timing's samples are first repeated more times on both sides, each
+// copy nudged by 0.01% so that none tie: five samples a side cannot show
+// a change among hundreds of tests at a 5% false discovery rate.
+func slowDown(t *testing.T, recs []results.Record, more int) (base, new []results.Record, key string) {
 	t.Helper()
-	out := slices.Clone(recs)
-	for i := range out {
-		r := &out[i]
+	base, new = slices.Clone(recs), slices.Clone(recs)
+	for i := range new {
+		r := &new[i]
 		if r.Unit != "ns" || r.Failed() || len(r.Samples) < 5 || slices.Max(r.Samples) >= 1.45*slices.Min(r.Samples) {
 			continue
 		}
-		r.Samples = slices.Clone(r.Samples)
+		var grown []float64
+		for k := range more {
+			for _, v := range r.Samples {
+				grown = append(grown, v*(1+1e-4*float64(k)))
+			}
+		}
+		base[i].Samples = grown
+		r.Samples = slices.Clone(grown)
 		for j := range r.Samples {
 			r.Samples[j] *= 1.5
 		}
-		return out, compare.Key(r)
+		return base, new, compare.Key(r)
 	}
 	t.Fatal("no timing in the real run is tight enough to slow down")
-	return nil, ""
+	return nil, nil, ""
 }
 
 // section returns the lines of a titled block of compare's output.
@@ -86,8 +96,7 @@ func TestCompareIdenticalExits0(t *testing.T) {
 }
 
 func TestCompareOneMetricSlowerExits1NamingIt(t *testing.T) {
-	base := readRealRun(t)
-	slow, key := slowDown(t, base)
+	base, slow, key := slowDown(t, readRealRun(t), 8)
 	dir := t.TempDir()
 	for _, f := range []struct {
 		name  string
@@ -105,6 +114,8 @@ func TestCompareOneMetricSlowerExits1NamingIt(t *testing.T) {
 			// beyond the config, but the key is the same.
 			assert.True(t, strings.HasPrefix(regs[0], key+" "), "%q names %q", regs[0], key)
 			assert.Contains(t, regs[0], "+50.0%")
+			assert.Regexp(t, `\s40\+40\s+regressed$`, regs[0], "sample counts beside the verdict")
+			assert.Contains(t, stdout, "FDR q=0.05 over ")
 			assert.Contains(t, stderr, "1 regression(s)")
 			assert.NotContains(t, stdout, "ONLY IN")
 		})
@@ -113,6 +124,26 @@ func TestCompareOneMetricSlowerExits1NamingIt(t *testing.T) {
 	b, n := filepath.Join(dir, "base.jsonl"), filepath.Join(dir, "new.jsonl")
 	_, _, code := unionbench(t, "compare", "--threshold", "60", b, n)
 	assert.Equal(t, 0, code)
+}
+
+// Five samples a side, as the real run has, cannot show even a clean 50%
+// change among all its timings: compare says so rather than guessing.
+func TestCompareFiveSamplesCannotShowIt(t *testing.T) {
+	base, slow, key := slowDown(t, readRealRun(t), 1)
+	dir := t.TempDir()
+	b, n := filepath.Join(dir, "base.jsonl"), filepath.Join(dir, "new.jsonl")
+	writeJSONL(t, b, base)
+	writeJSONL(t, n, slow)
+	stdout, stderr, code := unionbench(t, "compare", "--all", b, n)
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	var line string
+	for _, l := range section(stdout, "UNCHANGED:") {
+		if strings.HasPrefix(l, key+" ") {
+			line = l
+		}
+	}
+	require.NotEmpty(t, line, stdout)
+	assert.Regexp(t, `\+50\.0%\s+0\.00794\s+\S+\s+none\s+5\+5\s+~$`, line, "p of a clean 5+5 split, MDE none")
 }
 
 func TestCompareListsOneSidedAndQuirks(t *testing.T) {
@@ -160,6 +191,7 @@ func TestCompareBadInputExits2(t *testing.T) {
 		"corrupted bench":  {[]string{"compare", real, badBench}, badBench + ":" + strconv.Itoa(benchLines) + ":"},
 		"missing file":     {[]string{"compare", real, filepath.Join(dir, "nope.jsonl")}, "no such file"},
 		"threshold NaN":    {[]string{"compare", "--threshold", "lots", real, real}, `--threshold "lots"`},
+		"fdr of 1":         {[]string{"compare", "--fdr", "1", real, real}, `--fdr "1": want a rate above 0 and below 1`},
 		"one file":         {[]string{"compare", real}, "want BASE and NEW"},
 		"report truncated": {[]string{"report", "-o", filepath.Join(dir, "r"), truncated}, truncated + ":4:"},
 		"report no files":  {[]string{"report"}, "want one or more results files"},

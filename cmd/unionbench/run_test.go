@@ -33,6 +33,8 @@ func TestRunBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 		"count 0":              {args: []string{"--count", "0"}, want: "--count 0: want 1 to 100000"},
 		"count not a number":   {args: []string{"--count", "five"}, want: `"five"`},
 		"quick and full":       {args: []string{"--quick", "--full"}, want: "choose one"},
+		"target-ci of 100":     {args: []string{"--target-ci", "100"}, want: `--target-ci "100": want a percentage from 0 (off) to below 100`},
+		"budget of 0":          {args: []string{"--budget", "0s"}, want: `--budget "0s": want a duration above 0`},
 		"backing too small":    {args: []string{"--scenarios", "copyup", "--sizes", "1GiB", "--backing-size", "1GiB"}, want: "--backing-size 1GiB is too small"},
 		"unknown backing":      {args: []string{"--backing", "zfs"}, want: `unknown backing filesystem "zfs"`},
 		"unknown driver":       {args: []string{"--drivers", "overlay3"}, want: `unknown driver "overlay3"`},
@@ -164,10 +166,11 @@ func TestRunTellsTheKnownStory(t *testing.T) {
 		byKey[r.Key()] = r
 		assert.Equal(t, results.OK, r.Status, r.Key())
 		assert.Contains(t, []results.Better{results.Lower, results.Higher}, r.Better, r.Key())
-		// Counts are exact and timings are not; Cached from /proc/meminfo
-		// counts bytes but is host-wide, so it is sampled as noise.
+		// Counts are exact and timings (and their floor ratios) are not;
+		// Cached from /proc/meminfo counts bytes but is host-wide, so it
+		// is sampled as noise.
 		hostWide := r.Scenario == "pagecache" && strings.HasPrefix(r.Metric, "cache-bytes")
-		assert.Equal(t, r.Unit != "ns" && !hostWide, r.Exact, "%s: counts are exact, timings and host-wide figures are not", r.Key())
+		assert.Equal(t, r.Unit != "ns" && r.Unit != results.FloorRatioUnit && !hostWide, r.Exact, "%s: counts are exact, timings, floor ratios and host-wide figures are not", r.Key())
 		if r.Floor != "" {
 			assert.True(t, floors[r.Scenario+" "+r.Unit+" "+r.Floor], "%s names floor %s, which the run measured", r.Key(), r.Floor)
 		}
@@ -283,4 +286,40 @@ func TestFullSuiteGoesAsDeepAsEachDriverCan(t *testing.T) {
 	rp, err = planRun(&runFlags{backing: "ext4", backingSize: "16GiB", workdir: t.TempDir()})
 	require.NoError(t, err)
 	assert.Equal(t, 0, rp.plan.MaxDepth, "the quick suite keeps the drivers' defaults")
+}
+
+// A lookup run under --target-ci: every timing of it took its samples in
+// rounds with the floor, says why it stopped, and has a floor-relative
+// twin over the same rounds.
+func TestRunInterleavesLookups(t *testing.T) {
+	testenv.NeedRoot(t, whyRoot)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	_, stderr, code := unionbench(t, "run", "--out", out, "--workdir", filepath.Join(dir, "work"), "--backing", "tmpfs",
+		"--drivers", "overlay2,vfs", "--scenarios", "lookup", "--depths", "2", "--count", "5", "--target-ci", "10", "--budget", "300ms")
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	assert.Contains(t, stderr, "until the 95% CI is within 10%")
+	recs, err := results.Read(filepath.Join(out, "results.jsonl"))
+	require.NoError(t, err)
+	byKey := map[string]results.Record{}
+	for _, r := range recs {
+		byKey[r.Key()] = r
+	}
+	ratios := 0
+	for _, r := range recs {
+		require.Equal(t, results.OK, r.Status, r.Key())
+		assert.Len(t, r.Rounds, len(r.Samples), r.Key())
+		assert.GreaterOrEqual(t, len(r.Samples), 5, r.Key())
+		if r.Driver == "floor" {
+			assert.Equal(t, results.StopWithDrivers, r.Stopped, r.Key())
+			continue
+		}
+		assert.Contains(t, []results.Stop{results.StopTargetCI, results.StopBudget, results.StopMax}, r.Stopped, r.Key())
+		if r.Unit == results.FloorRatioUnit {
+			ratios++
+			of := byKey[strings.Replace(r.Key(), "-vs-floor/", "/", 1)]
+			assert.Equal(t, of.Rounds, r.Rounds, "%s: the rounds of %s", r.Key(), of.Key())
+		}
+	}
+	assert.Equal(t, 2*2*4, ratios, "two drivers, cold and warm, four operations")
 }

@@ -1,10 +1,25 @@
 // Package compare pairs the measurements of a baseline and a new set of
 // results (the same driver variant, scenario, metric, parameters and
-// backing filesystem) and decides which changed: a change counts only when
-// the Mann-Whitney U test finds it significant and the medians differ by
-// more than a threshold. It also lists quirk behaviours that changed and
-// every measurement present on one side only, so nothing is dropped
-// silently.
+// backing filesystem) and decides which changed. It also lists quirk
+// behaviours that changed and every measurement present on one side only,
+// so nothing is dropped silently.
+//
+// Exact counts (inodes, bytes, copies) changed when their medians differ.
+// A timing changed only when all three hold:
+//
+//   - the Mann-Whitney U test finds it significant after the
+//     Benjamini-Hochberg correction over every timing of the comparison
+//     (its q-value is at most the false discovery rate, 0.05 by default):
+//     hundreds of tests at p<0.05 each would otherwise flag about 5% of
+//     them by chance alone;
+//   - the medians differ by more than the threshold (10% by default);
+//   - and by at least the measurement's minimum detectable effect (MDE):
+//     the smallest change its sample counts and spreads could show at the
+//     family's Benjamini-Hochberg level, q*max(k,1)/m for k discoveries
+//     among m timings. Method (stats.MinDetectable): each side's samples
+//     are U-tested against themselves scaled by 1+d, d found by bisection
+//     to 0.1%, and the larger of the two sides' d is the pair's. A change
+//     below it is the noise of this pair of runs, whatever its p-value.
 //
 // It is what a kernel-upgrade CI job keys on; it does not explain a change
 // (plot both runs with `unionbench report` for that). Host facts are not
@@ -23,6 +38,49 @@ import (
 // DefaultThreshold is the smallest change of a median that counts: 10%.
 const DefaultThreshold = 0.10
 
+// NoiseFactor is how far apart two runs' noise floors may be before
+// compare warns. The noise floor (internal/noise) is the spread of twelve
+// 200 ms means of a cached stat(2); every timing's spread, and so its MDE,
+// grows with it, so a factor of 2 between the runs means one of them
+// could see changes about half the size the other could, and a change
+// between them may be the machine's. Below 2, twelve windows do not tell
+// two runs apart reliably: the figure itself moves by tens of percent
+// between back-to-back measurements on a shared VM.
+const NoiseFactor = 2.0
+
+// Options are the settings of a comparison; the zero value is the
+// defaults.
+type Options struct {
+	// Threshold is the smallest change of a median that counts, a
+	// fraction (0.10 is 10%); 0 means DefaultThreshold, a negative value
+	// no threshold.
+	Threshold float64
+	// FDR is the false discovery rate controlled over the timings; 0
+	// means stats.DefaultFDR.
+	FDR float64
+	// Relative judges timings by their floor-relative figures: a timing
+	// with a <metric>-vs-floor twin on both sides, and every timing of
+	// the floor itself, is shown but not gated (Row.Ungated), so a
+	// machine that is uniformly slower or faster in NEW fails nothing.
+	// It also misses a kernel change that slows the backing filesystem
+	// itself as much as the union: use it where the runs share a noisy
+	// machine, not to judge the backing fs.
+	Relative bool
+}
+
+func (o Options) withDefaults() Options {
+	switch {
+	case o.Threshold == 0:
+		o.Threshold = DefaultThreshold
+	case o.Threshold < 0:
+		o.Threshold = 0
+	}
+	if o.FDR == 0 {
+		o.FDR = stats.DefaultFDR
+	}
+	return o
+}
+
 // Verdict is what became of one measurement.
 type Verdict string
 
@@ -36,12 +94,34 @@ const (
 
 // Row is one paired measurement.
 type Row struct {
-	Key     string
-	Metric  string
-	Unit    string
-	Change  stats.Change
+	Key    string
+	Metric string
+	Unit   string
+	Change stats.Change
+	// Tested says the row is a timing in the Benjamini-Hochberg family;
+	// Q is then its q-value and MDE its minimum detectable effect.
+	Tested  bool
+	Q       float64
+	MDE     stats.Detectable
 	Verdict Verdict
-	Error   string // NEW's error for NowFails
+	// BelowMDE says the change was significant and beyond the threshold
+	// but smaller than the MDE, so it was not called.
+	BelowMDE bool
+	// Ungated (Options.Relative) says the row is judged through its
+	// floor-relative twin, or is the floor's own: its Verdict is Same,
+	// Absolute what it would have been, tested in a family of its own.
+	Ungated  bool
+	Absolute Verdict
+	Error    string // NEW's error for NowFails
+}
+
+// Detectable is the row's minimum detectable effect in the direction of
+// its change: 0 for exact counts, +Inf when its samples could show none.
+func (r Row) Detectable() float64 {
+	if !r.Tested {
+		return 0
+	}
+	return r.MDE.Toward(r.Change.Delta)
 }
 
 // QuirkChange is a quirk whose observed behaviour differs.
@@ -53,7 +133,17 @@ type QuirkChange struct {
 // Result is a whole comparison.
 type Result struct {
 	Threshold float64
-	Rows      []Row
+	// BaseNoise and NewNoise are the host noise floors the two runs
+	// measured at their start (nil: not measured, older runs);
+	// NoiseWarning is set when they differ by more than NoiseFactor.
+	BaseNoise, NewNoise *results.Noise
+	NoiseWarning        string
+	// Relative is Options.Relative.
+	Relative bool
+	// FDR is the Benjamini-Hochberg correction over the timing rows:
+	// its Q, Tests (m), Discoveries and the Level MDEs are computed at.
+	FDR  stats.FDR
+	Rows []Row
 	// OnlyBase and OnlyNew are measurement keys present on one side.
 	OnlyBase, OnlyNew []string
 	Quirks            []QuirkChange
@@ -81,6 +171,8 @@ type side struct {
 	unsupported  bool
 	better       results.Better
 	exact        bool
+	floor        bool   // the floor's own measurement
+	twin         string // the key of its floor-relative figure
 }
 
 // Key is the pairing key of a record: Record.Key plus the backing
@@ -109,7 +201,9 @@ func pool(recs []results.Record) (keys []string, m map[string]*side, quirks map[
 		k := Key(r)
 		s := m[k]
 		if s == nil {
-			s = &side{metric: r.Scenario + "/" + r.Metric, unit: r.Unit}
+			tw := *r
+			tw.Metric, tw.Unit = r.Metric+results.FloorRatioSuffix, results.FloorRatioUnit
+			s = &side{metric: r.Scenario + "/" + r.Metric, unit: r.Unit, floor: r.Driver == "floor", twin: Key(&tw)}
 			m[k] = s
 			keys = append(keys, k)
 		}
@@ -143,10 +237,12 @@ func observed(r *results.Record) string {
 	return ""
 }
 
-// Compare compares NEW with BASE at a threshold (a fraction: 0.10 is 10%).
-func Compare(base, new []results.Record, threshold float64) *Result {
-	res := &Result{Threshold: threshold}
+// Compare compares NEW with BASE.
+func Compare(base, new []results.Record, opt Options) *Result {
+	opt = opt.withDefaults()
+	res := &Result{Threshold: opt.Threshold, Relative: opt.Relative}
 	bkeys, bm, bq, bqkeys := pool(base)
+	tested := map[int]timing{} // row index: samples of a timing row
 	nkeys, nm, nq, nqkeys := pool(new)
 	for _, k := range bkeys {
 		b, n := bm[k], nm[k]
@@ -171,10 +267,18 @@ func Compare(base, new []results.Record, threshold float64) *Result {
 			// Both sides must say their samples are exact counts: a
 			// record that says so is comparing like with like.
 			row.Change = stats.Compare(b.samples, n.samples, b.exact && n.exact)
-			row.Verdict = verdict(row.Change, n.better, threshold)
+			row.Tested = !row.Change.Exact
+			if row.Change.Exact {
+				row.Verdict = verdict(row.Change, n.better, opt.Threshold, 0)
+			}
+			ungated := opt.Relative && (b.floor || (bm[b.twin] != nil && nm[b.twin] != nil))
+			tested[len(res.Rows)] = timing{b.samples, n.samples, n.better, ungated}
 		}
 		res.Rows = append(res.Rows, row)
 	}
+	res.judgeTimings(tested, opt)
+	res.BaseNoise, res.NewNoise = noiseOf(base), noiseOf(new)
+	res.NoiseWarning = noiseWarning(res.BaseNoise, res.NewNoise)
 	for _, k := range nkeys {
 		if bm[k] == nil {
 			res.OnlyNew = append(res.OnlyNew, k)
@@ -199,10 +303,73 @@ func Compare(base, new []results.Record, threshold float64) *Result {
 	return res
 }
 
+// noiseOf is the first noise floor the records carry.
+func noiseOf(recs []results.Record) *results.Noise {
+	for i := range recs {
+		if recs[i].Host.Noise != nil {
+			return recs[i].Host.Noise
+		}
+	}
+	return nil
+}
+
+func noiseWarning(b, n *results.Noise) string {
+	if b == nil || n == nil {
+		return ""
+	}
+	lo, hi := min(b.Spread, n.Spread), max(b.Spread, n.Spread)
+	if hi <= NoiseFactor*lo {
+		return ""
+	}
+	return fmt.Sprintf("WARNING: the hosts' noise floors differ by more than %gx (BASE %s, NEW %s): a change may be the machine's, not the kernel's",
+		NoiseFactor, pct(b.Spread), pct(n.Spread))
+}
+
+type timing struct {
+	base, new []float64
+	better    results.Better
+	ungated   bool
+}
+
+// judgeTimings runs the Benjamini-Hochberg correction over the gated
+// timing rows, then gives each its q-value, MDE at the family's level,
+// and verdict. Ungated rows (Options.Relative) are a family of their own,
+// so that showing them costs the gated ones no power.
+func (r *Result) judgeTimings(tested map[int]timing, opt Options) {
+	for _, ungated := range []bool{false, true} {
+		var idx []int
+		var p []float64
+		for i := range r.Rows {
+			if r.Rows[i].Tested && tested[i].ungated == ungated {
+				idx = append(idx, i)
+				p = append(p, r.Rows[i].Change.P)
+			}
+		}
+		f := stats.BenjaminiHochberg(p, opt.FDR)
+		if !ungated {
+			r.FDR = f
+		}
+		for j, i := range idx {
+			row := &r.Rows[i]
+			t := tested[i]
+			row.Q = f.QValues[j]
+			row.MDE = stats.MinDetectable(t.base, t.new, f.Level)
+			row.Change.Significant = row.Q <= opt.FDR
+			mde := row.MDE.Toward(row.Change.Delta)
+			row.Verdict = verdict(row.Change, t.better, opt.Threshold, mde)
+			row.BelowMDE = row.Change.Significant && abs(row.Change.Delta) > opt.Threshold && abs(row.Change.Delta) < mde
+			if ungated {
+				row.Ungated, row.Absolute, row.Verdict = true, row.Verdict, Same
+			}
+		}
+	}
+}
+
 // verdict judges a significant change in the direction the records say
-// is better (NEW's, as the one this unionbench wrote last).
-func verdict(c stats.Change, better results.Better, threshold float64) Verdict {
-	if !c.Significant || abs(c.Delta) <= threshold {
+// is better (NEW's, as the one this unionbench wrote last), if it is
+// beyond the threshold and at least the minimum detectable effect.
+func verdict(c stats.Change, better results.Better, threshold, mde float64) Verdict {
+	if !c.Significant || abs(c.Delta) <= threshold || abs(c.Delta) < mde {
 		return Same
 	}
 	worse := c.Delta > 0
@@ -228,6 +395,12 @@ func (r *Result) Summary() string {
 	for _, row := range r.Rows {
 		counts[row.Verdict]++
 	}
-	return fmt.Sprintf("%d compared: %d regressed, %d now fail, %d improved, %d now work, %d unchanged; %d quirk(s) changed; %d only in BASE, %d only in NEW",
-		len(r.Rows), counts[Regressed], counts[NowFails], counts[Improved], counts[NowWorks], counts[Same], len(r.Quirks), len(r.OnlyBase), len(r.OnlyNew))
+	below := 0
+	for _, row := range r.Rows {
+		if row.BelowMDE {
+			below++
+		}
+	}
+	return fmt.Sprintf("%d compared (%d timings tested): %d regressed, %d now fail, %d improved, %d now work, %d unchanged (%d of them significant but below their MDE); %d quirk(s) changed; %d only in BASE, %d only in NEW",
+		len(r.Rows), r.FDR.Tests, counts[Regressed], counts[NowFails], counts[Improved], counts[NowWorks], counts[Same], below, len(r.Quirks), len(r.OnlyBase), len(r.OnlyNew))
 }

@@ -1,12 +1,17 @@
 package compare
 
 import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/units"
 )
 
 // rec is a measured count (exact, lower is better) unless changed.
@@ -31,7 +36,7 @@ func TestDirectionAndFailures(t *testing.T) {
 		rec("image-inodes", "inodes", "vfs", 8000),                 // fewer used: better
 		gone,
 	}
-	res := Compare(base, newer, DefaultThreshold)
+	res := Compare(base, newer, Options{})
 	var verdicts []Verdict
 	for _, r := range res.Rows {
 		verdicts = append(verdicts, r.Verdict)
@@ -61,10 +66,178 @@ func TestVerdictFromTypedFields(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res := Compare([]results.Record{c.base}, []results.Record{c.new}, DefaultThreshold)
+			res := Compare([]results.Record{c.base}, []results.Record{c.new}, Options{})
 			require.Len(t, res.Rows, 1)
 			assert.Equal(t, c.want, res.Rows[0].Verdict)
 			assert.Equal(t, c.exact, res.Rows[0].Change.Exact)
 		})
+	}
+}
+
+// timings are n seeded lognormal samples of median med, the way a cold
+// operation on a shared host spreads (sigma 0.3: a 2x range in 5%).
+func timings(r *rand.Rand, n int, med float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = med * math.Exp(0.3*r.NormFloat64())
+	}
+	return out
+}
+
+func timingRun(r *rand.Rand, cases, n int, scale func(i int) float64) []results.Record {
+	var recs []results.Record
+	for i := range cases {
+		rec := noisy(rec(fmt.Sprintf("op%d", i), "ns", "overlay2", timings(r, n, 1e5*scale(i))...))
+		rec.Scenario = "lookup"
+		recs = append(recs, rec)
+	}
+	return recs
+}
+
+func one(int) float64 { return 1 }
+
+// Two runs of the same distribution over hundreds of measurements: no
+// verdict at all, where testing each at p<0.05 flags about 5% of them.
+func TestNullRunsFlagNothing(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 10))
+	for run := range 5 {
+		res := Compare(timingRun(r, 300, 20, one), timingRun(r, 300, 20, one), Options{Threshold: -1})
+		raw := 0
+		for _, row := range res.Rows {
+			assert.Equal(t, Same, row.Verdict, "run %d %s: %s", run, row.Key, row.Change)
+			if row.Change.P < 0.05 {
+				raw++
+			}
+		}
+		assert.Equal(t, 300, res.FDR.Tests)
+		assert.Greater(t, raw, 3, "run %d: uncorrected p<0.05 would have cried wolf", run)
+	}
+}
+
+// A 20% slowdown of a third of the measurements, 200 samples each (what a
+// cheap lookup gets from --target-ci): found,
+// and nothing else.
+func TestKnownShiftIsFlagged(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 11))
+	slow := func(i int) float64 {
+		if i%3 == 0 {
+			return 1.2
+		}
+		return 1
+	}
+	res := Compare(timingRun(r, 90, 200, one), timingRun(r, 90, 200, slow), Options{})
+	flagged, wrong := 0, 0
+	for i, row := range res.Rows {
+		assert.Less(t, row.Detectable(), 0.2, "%s: 200+200 samples see 20%%", row.Key)
+		switch {
+		case i%3 == 0 && row.Verdict == Regressed:
+			flagged++
+		case i%3 != 0 && row.Verdict != Same:
+			wrong++
+		}
+	}
+	assert.GreaterOrEqual(t, flagged, 27, "at least 90%% of the 30 slowed measurements")
+	assert.Zero(t, wrong)
+	var out strings.Builder
+	require.NoError(t, res.Write(&out))
+	assert.Contains(t, out.String(), "FDR q=0.05 over 90 tests, Benjamini-Hochberg")
+	assert.Regexp(t, `MEASUREMENT\s+BASE\s+NEW\s+DELTA\s+P\s+Q\s+MDE\s+N\s+VERDICT`, out.String())
+}
+
+// A change that is significant and beyond the threshold is still not
+// called when it is below what the samples could detect: a 200-sample
+// BASE against 7 NEW samples 35% slower tests significant, but 7 samples
+// of this spread cannot show a change below about 50% on their own, so
+// that 35% may be the luck of seven draws.
+func TestBelowMDEIsNotCalled(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 12))
+	base := timings(r, 200, 1e5)
+	newer := timings(r, 7, 1.35e5)
+	res := Compare([]results.Record{noisy(rec("op", "ns", "vfs", base...))}, []results.Record{noisy(rec("op", "ns", "vfs", newer...))}, Options{})
+	require.Len(t, res.Rows, 1)
+	row := res.Rows[0]
+	t.Logf("%s q=%.3g MDE %s", row.Change, row.Q, units.Detectable(row.Detectable()))
+	require.LessOrEqual(t, row.Q, 0.05, "the shift is significant")
+	require.Greater(t, row.Change.Delta, DefaultThreshold)
+	assert.Greater(t, row.Detectable(), row.Change.Delta)
+	assert.Equal(t, Same, row.Verdict)
+	assert.True(t, row.BelowMDE)
+	assert.Contains(t, res.Summary(), "1 of them significant but below their MDE")
+}
+
+func TestNoiseFloorsShownAndWarned(t *testing.T) {
+	withNoise := func(spread float64) []results.Record {
+		r := rec("img", "inodes", "vfs", 10)
+		r.Host.Noise = &results.Noise{Spread: spread, MinNs: 300, MaxNs: 300 * (1 + spread), Windows: 12, Probe: "stat(2) of /dev/shm"}
+		return []results.Record{r}
+	}
+	var out strings.Builder
+	calm := Compare(withNoise(0.20), withNoise(0.35), Options{})
+	assert.Empty(t, calm.NoiseWarning, "within a factor of 2")
+	require.NoError(t, calm.Write(&out))
+	assert.Contains(t, out.String(), "host noise floor: BASE 20.0% (stat(2) of /dev/shm: 300-360 ns), NEW 35.0%")
+
+	loud := Compare(withNoise(0.10), withNoise(0.45), Options{})
+	assert.Contains(t, loud.NoiseWarning, "differ by more than 2x (BASE 10.0%, NEW 45.0%)")
+	out.Reset()
+	require.NoError(t, loud.Write(&out))
+	assert.Contains(t, out.String(), "WARNING: the hosts' noise floors differ")
+
+	out.Reset()
+	require.NoError(t, Compare([]results.Record{rec("img", "inodes", "vfs", 10)}, withNoise(0.1), Options{}).Write(&out))
+	assert.Contains(t, out.String(), "host noise floor: BASE not measured, NEW 10.0%")
+}
+
+// A machine 30% slower across the board in NEW: every absolute timing,
+// the floor's included, is flagged; with Relative only the floor-relative
+// figures gate, and they did not move, while a real 30% slowdown of one
+// driver relative to its floor still fails.
+func TestRelativeGatesOnFloorRatios(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 20))
+	run := func(machine, driverOnly float64) []results.Record {
+		var recs []results.Record
+		for i := range 10 {
+			metric := fmt.Sprintf("op%d", i)
+			floor := timings(r, 200, 1e5*machine)
+			drv := timings(r, 200, 3e5*machine*driverOnly)
+			f := noisy(rec(metric, "ns", "floor", floor...))
+			f.Driver = "floor"
+			d := noisy(rec(metric, "ns", "overlay2", drv...))
+			d.Driver = "overlay2"
+			ratio := make([]float64, len(drv))
+			for j := range drv {
+				ratio[j] = drv[j] / floor[j]
+			}
+			rt := noisy(rec(metric+results.FloorRatioSuffix, results.FloorRatioUnit, "overlay2", ratio...))
+			rt.Driver = "overlay2"
+			recs = append(recs, f, d, rt)
+		}
+		return recs
+	}
+	base := run(1, 1)
+	slowMachine := run(1.3, 1)
+	abs := Compare(base, slowMachine, Options{})
+	assert.Len(t, abs.Regressions(), 20, "every absolute timing, floor and driver")
+	rel := Compare(base, slowMachine, Options{Relative: true})
+	assert.Empty(t, rel.Regressions())
+	assert.Equal(t, 10, rel.FDR.Tests, "the ratios alone are the gated family")
+	ungated := 0
+	for _, row := range rel.Rows {
+		if row.Ungated {
+			ungated++
+			assert.Equal(t, Regressed, row.Absolute, "%s: shown as what it would be", row.Key)
+		}
+	}
+	assert.Equal(t, 20, ungated)
+	var out strings.Builder
+	require.NoError(t, rel.WriteAll(&out))
+	assert.Contains(t, out.String(), "(not gated; absolute: regressed)")
+	assert.Contains(t, out.String(), "relative: timings with a floor-relative figure")
+
+	slowDriver := Compare(base, run(1, 1.3), Options{Relative: true})
+	regs := slowDriver.Regressions()
+	assert.Len(t, regs, 10, "each -vs-floor figure of the slowed driver")
+	for _, row := range regs {
+		assert.Contains(t, row.Key, results.FloorRatioSuffix)
 	}
 }

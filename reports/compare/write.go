@@ -5,15 +5,39 @@ import (
 	"io"
 	"text/tabwriter"
 
+	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/reports/units"
 )
 
-// Write prints the comparison for a terminal or a CI log: what regressed
-// first, then what improved, quirk changes, one-sided measurements, and a
-// summary line. Unchanged measurements are only counted, as there are
-// hundreds of them.
-func (r *Result) Write(w io.Writer) error {
+// Write prints the comparison for a terminal or a CI log: how the timings
+// were tested, what regressed first, then what improved, quirk changes,
+// one-sided measurements, and a summary line. Unchanged measurements are
+// only counted, as there are hundreds of them; WriteAll lists them too.
+func (r *Result) Write(w io.Writer) error { return r.write(w, false) }
+
+// WriteAll is Write with every compared measurement listed, unchanged
+// ones included, with its p-value, q-value and MDE.
+func (r *Result) WriteAll(w io.Writer) error { return r.write(w, true) }
+
+// FDRStatement says how the timings were tested, for the top of the
+// output: "FDR q=0.05 over 412 tests, Benjamini-Hochberg (...)".
+func (r *Result) FDRStatement() string {
+	s := fmt.Sprintf("FDR q=%.2g over %d tests, Benjamini-Hochberg (per-test level %.3g; %d discoveries); a timing counts when its q-value is at most %.2g and its median moved beyond %.4g%% and beyond its MDE",
+		r.FDR.Q, r.FDR.Tests, r.FDR.Level, r.FDR.Discoveries, r.FDR.Q, 100*r.Threshold)
+	if r.Relative {
+		s += "; relative: timings with a floor-relative figure, and the floor's own, are shown but not gated"
+	}
+	return s
+}
+
+func (r *Result) write(w io.Writer, all bool) error {
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "%s\n", r.FDRStatement())
+	fmt.Fprintf(tw, "host noise floor: BASE %s, NEW %s\n", describeNoise(r.BaseNoise), describeNoise(r.NewNoise))
+	if r.NoiseWarning != "" {
+		fmt.Fprintln(tw, r.NoiseWarning)
+	}
+	fmt.Fprintln(tw)
 	section := func(title string, vs ...Verdict) {
 		var rows []Row
 		for _, row := range r.Rows {
@@ -27,26 +51,39 @@ func (r *Result) Write(w io.Writer) error {
 			return
 		}
 		fmt.Fprintf(tw, "%s\n", title)
-		fmt.Fprintf(tw, "MEASUREMENT\tBASE\tNEW\tDELTA\tP\tVERDICT\n")
+		fmt.Fprintf(tw, "MEASUREMENT\tBASE\tNEW\tDELTA\tP\tQ\tMDE\tN\tVERDICT\n")
 		for _, row := range rows {
 			switch row.Verdict {
 			case NowFails:
-				fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t%s\n", row.Key, units.Format(row.Change.Old.Median, row.Unit), "failed: "+short(row.Error), row.Verdict)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\t%s\n", row.Key, units.Format(row.Change.Old.Median, row.Unit), "failed: "+short(row.Error), row.Verdict)
 			case NowWorks:
-				fmt.Fprintf(tw, "%s\tfailed\t%s\t\t\t%s\n", row.Key, units.Format(row.Change.New.Median, row.Unit), row.Verdict)
+				fmt.Fprintf(tw, "%s\tfailed\t%s\t\t\t\t\t\t%s\n", row.Key, units.Format(row.Change.New.Median, row.Unit), row.Verdict)
 			default:
-				p := fmt.Sprintf("%.3f", row.Change.P)
-				if row.Change.Exact {
-					p = "exact"
+				p, q, mde := "exact", "exact", "0"
+				if row.Tested {
+					p, q, mde = fmt.Sprintf("%.3g", row.Change.P), fmt.Sprintf("%.3g", row.Q), units.Detectable(row.Detectable())
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", row.Key, units.Format(row.Change.Old.Median, row.Unit),
-					units.Format(row.Change.New.Median, row.Unit), units.Percent(row.Change.Delta), p, row.Verdict)
+				v := string(row.Verdict)
+				switch {
+				case row.Ungated && row.Absolute != Same:
+					v += " (not gated; absolute: " + string(row.Absolute) + ")"
+				case row.Ungated:
+					v += " (not gated)"
+				case row.BelowMDE:
+					v += " (below MDE)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d+%d\t%s\n", row.Key, units.Format(row.Change.Old.Median, row.Unit),
+					units.Format(row.Change.New.Median, row.Unit), units.Percent(row.Change.Delta), p, q, mde,
+					row.Change.Old.N, row.Change.New.N, v)
 			}
 		}
 		fmt.Fprintln(tw)
 	}
-	section(fmt.Sprintf("REGRESSIONS (significant at p<0.05 and beyond %.4g%%):", 100*r.Threshold), Regressed, NowFails)
+	section(fmt.Sprintf("REGRESSIONS (q<=%.2g, beyond %.4g%% and the MDE):", r.FDR.Q, 100*r.Threshold), Regressed, NowFails)
 	section("IMPROVEMENTS:", Improved, NowWorks)
+	if all {
+		section("UNCHANGED:", Same)
+	}
 	if len(r.Quirks) > 0 {
 		fmt.Fprintf(tw, "QUIRKS CHANGED:\nVARIANT/QUIRK\tBASE\tNEW\n")
 		for _, q := range r.Quirks {
@@ -70,9 +107,18 @@ func (r *Result) Write(w io.Writer) error {
 	return tw.Flush()
 }
 
+func describeNoise(n *results.Noise) string {
+	if n == nil {
+		return "not measured"
+	}
+	return fmt.Sprintf("%s (%s: %.0f-%.0f ns)", pct(n.Spread), n.Probe, n.MinNs, n.MaxNs)
+}
+
 func short(s string) string {
 	if r := []rune(s); len(r) > 60 {
 		return string(r[:59]) + "…"
 	}
 	return s
 }
+
+func pct(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }

@@ -78,7 +78,9 @@ const (
 		"their timings say how the code behaves, not how fast it runs, and are never on one axis with native timings."
 	tableNote = "Median and p95 (nearest rank) of every sample set; the 95% confidence interval of the median is distribution-free " +
 		"(it needs at least 6 samples; n/a below that). The ratio to floor is the median over the median of the same operation on the " +
-		"backing filesystem itself. Samples of runs on the same kernel, distro, CPU and backing filesystem are pooled."
+		"backing filesystem itself. MDE is the minimum detectable effect: the smallest change of the median that a rerun with as many " +
+		"samples of the same spread could show in `unionbench compare` (U test at the Benjamini-Hochberg level over the timings); " +
+		"none means no change could. Samples of runs on the same kernel, distro, CPU and backing filesystem are pooled."
 	quirkNote = "Observed behaviour of each driver variant: ✓ is what POSIX allows, ✗ is not."
 )
 

@@ -2,10 +2,12 @@ package render
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
 	"github.com/unionbench/unionbench/reports/dataset"
+	"github.com/unionbench/unionbench/reports/stats"
 	"github.com/unionbench/unionbench/reports/units"
 )
 
@@ -26,11 +28,28 @@ type Cell struct {
 func c(text string) Cell { return Cell{Text: text} }
 
 // MetricColumns are the columns of every measurement table.
-var MetricColumns = []string{"metric", "driver", "parameters", "median", "p95", "95% CI of median", "n", "ratio to floor"}
+var MetricColumns = []string{"metric", "driver", "parameters", "median", "p95", "95% CI of median", "n", "ratio to floor", "MDE"}
+
+// timings counts a group's timing measurements: the family `unionbench
+// compare` corrects over when a rerun of this group is compared with it.
+func timings(g *dataset.Group) int {
+	n := 0
+	for _, m := range g.Measurements {
+		if m.Scenario != "quirks" && !m.Failed() && !m.Exact {
+			n++
+		}
+	}
+	return n
+}
 
 // measurementTable is one scenario of one group: per measurement its
-// median, p95, confidence interval, sample count and ratio to the floor.
+// median, p95, confidence interval, sample count, ratio to the floor and
+// minimum detectable effect: the smallest change of the median a rerun
+// with as many samples and the same spread could show, at the level
+// compare tests each of the group's timings at when nothing changed
+// (stats.DefaultFDR over their count, Benjamini-Hochberg's first step).
 func measurementTable(g *dataset.Group, scenario string) Table {
+	level := stats.DefaultFDR / float64(max(timings(g), 1))
 	t := Table{Header: MetricColumns}
 	for _, m := range g.Scenario(scenario) {
 		row := []Cell{c(m.Metric), c(m.Variant), c(m.ParamString())}
@@ -41,7 +60,7 @@ func measurementTable(g *dataset.Group, scenario string) Table {
 				why, cls = "n/a", "na"
 			}
 			msg := oneLine(strings.Join(m.Errors, "; "))
-			row = append(row, Cell{Text: why + ": " + short(msg, 80), Note: msg, Class: cls}, c("—"), c("—"), c("0"), c("—"))
+			row = append(row, Cell{Text: why + ": " + short(msg, 80), Note: msg, Class: cls}, c("—"), c("—"), c("0"), c("—"), c("—"))
 			t.Rows = append(t.Rows, row)
 			continue
 		}
@@ -59,10 +78,25 @@ func measurementTable(g *dataset.Group, scenario string) Table {
 		if s.Outliers > 0 {
 			med.Note = fmt.Sprintf("%d outlier(s) beyond Tukey's fences; MAD %s", s.Outliers, units.Format(s.MAD, m.Unit))
 		}
-		row = append(row, med, c(units.Format(s.P95, m.Unit)), ci, c(fmt.Sprint(s.N)), ratio)
+		row = append(row, med, c(units.Format(s.P95, m.Unit)), ci, c(fmt.Sprint(s.N)), ratio, mdeCell(m, level))
 		t.Rows = append(t.Rows, row)
 	}
 	return t
+}
+
+// mdeCell is a measurement's minimum detectable effect (the larger of up
+// and down): "exact" for counts, whose every change shows.
+func mdeCell(m *dataset.Measurement, level float64) Cell {
+	if m.Exact {
+		return Cell{Text: "exact", Class: "na"}
+	}
+	mde := stats.MinDetectable(m.Samples, m.Samples, level).Worst()
+	cell := Cell{Text: units.Detectable(mde), Note: fmt.Sprintf("smallest change of the median %d samples of this spread can show at p<=%.3g", len(m.Samples), level)}
+	if math.IsInf(mde, 1) {
+		cell.Class = "na"
+		cell.Note = fmt.Sprintf("%d samples cannot show any change at p<=%.3g", len(m.Samples), level)
+	}
+	return cell
 }
 
 // FormatRatio renders a ratio of medians: 1.234×.

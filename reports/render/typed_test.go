@@ -1,6 +1,9 @@
 package render
 
 import (
+	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -43,10 +46,39 @@ func TestTableFromTypedFields(t *testing.T) {
 	for _, row := range r.Groups[0].Tables[0].Rows {
 		rows[row[0].Text+" "+row[1].Text] = row
 	}
-	ratio := len(MetricColumns) - 1
+	ratio := slices.Index(MetricColumns, "ratio to floor")
 	assert.Equal(t, "3×", rows["w1 overlay2"][ratio].Text, "w1 over plain-copy, its Floor")
 	assert.Equal(t, "—", rows["w2 overlay2"][ratio].Text, "no Floor, no ratio")
 	assert.Equal(t, "n/a: aufs is not in /proc/filesystems", rows["w1 aufs"][3].Text)
 	assert.Equal(t, "na", rows["w1 aufs"][3].Class)
 	assert.True(t, strings.HasPrefix(rows["w1 fuse-overlayfs"][3].Text, "failed: EIO"), rows["w1 fuse-overlayfs"][3].Text)
+}
+
+// The MDE column: exact counts show every change, three timings none, and
+// many tight timings a small one that shrinks as samples are added.
+func TestTableMDE(t *testing.T) {
+	base := results.Record{Schema: results.SchemaVersion, RunID: "r", Backing: results.Backing{Kind: "ext4"},
+		Scenario: "lookup", Driver: "vfs", Variant: "vfs", Unit: "ns", Status: results.OK, Better: results.Lower}
+	rec := func(metric string, exact bool, n int) results.Record {
+		r := base
+		r.Metric, r.Exact = metric, exact
+		for i := range n {
+			r.Samples = append(r.Samples, 1000+float64(i%10)) // a 1% spread
+		}
+		return r
+	}
+	r, err := Build(dataset.New([]results.Record{rec("count", true, 3), rec("few", false, 3), rec("some", false, 30), rec("many", false, 300)}))
+	require.NoError(t, err)
+	col := slices.Index(MetricColumns, "MDE")
+	mde := map[string]string{}
+	for _, row := range r.Groups[0].Tables[0].Rows {
+		mde[row[0].Text] = row[col].Text
+	}
+	assert.Equal(t, "exact", mde["count"])
+	assert.Equal(t, "none", mde["few"])
+	some, err1 := strconv.ParseFloat(strings.TrimSuffix(mde["some"], "%"), 64)
+	many, err2 := strconv.ParseFloat(strings.TrimSuffix(mde["many"], "%"), 64)
+	require.NoError(t, errors.Join(err1, err2), "%v", mde)
+	assert.Less(t, many, some)
+	assert.Less(t, some, 2.0, "30 samples of a 1%% spread see under 2%%")
 }

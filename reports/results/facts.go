@@ -17,6 +17,9 @@ type Host struct {
 	Overlay     map[string]string `json:"overlay_params"` // /sys/module/overlay/parameters
 	Filesystems []string          `json:"filesystems"`    // /proc/filesystems
 	Version     string            `json:"unionbench"`     // unionbench's module version and VCS revision
+	// Noise is the run's own measure of how steady the host was; nil
+	// when not measured.
+	Noise *Noise `json:"noise,omitempty"`
 }
 
 // Backing is the backing filesystem a record was measured on, as it
@@ -36,4 +39,17 @@ type Backing struct {
 	DType        bool     `json:"d_type"`
 	Reflink      bool     `json:"reflink"`
 	Problems     []string `json:"problems,omitempty"` // facts that could not be found out, and why
+}
+
+// Noise is the host's own noise floor as measured at the start of a run
+// (internal/noise): the mean time of one cached stat(2) over Windows
+// windows, and the spread of those means, (max-min)/min. Absent in runs
+// of unionbench before it was measured.
+type Noise struct {
+	Spread   float64 `json:"spread"`
+	MinNs    float64 `json:"min_ns"`
+	MaxNs    float64 `json:"max_ns"`
+	Windows  int     `json:"windows"`
+	WindowNs int64   `json:"window_ns"`
+	Probe    string  `json:"probe"`
 }

@@ -69,9 +69,44 @@ type Record struct {
 	// Exact says the samples are counts (inodes, bytes, layers), not noisy
 	// timings: any difference between two sets is real, and there is no
 	// confidence interval to draw.
-	Exact bool           `json:"exact,omitempty"`
-	Extra map[string]any `json:"extra,omitempty"` // scenario-specific detail (e.g. bytes written to the device)
+	Exact bool `json:"exact,omitempty"`
+	// Rounds, when set, is the sampling round of each sample (as many as
+	// Samples): the floor and every variant of an interleaved case took
+	// one sample each per round, in an order shuffled per round, so
+	// samples of one round saw the same machine. Absent for measurements
+	// sampled in one batch.
+	Rounds []int `json:"rounds,omitempty"`
+	// Stopped says why sampling stopped (StopCount, StopTargetCI, ...);
+	// "" for batch measurements, which take a fixed count.
+	Stopped Stop           `json:"stopped,omitempty"`
+	Extra   map[string]any `json:"extra,omitempty"` // scenario-specific detail (e.g. bytes written to the device)
 }
+
+// FloorRatioSuffix names the floor-relative metric of a timing:
+// "stat-vs-floor" is, per round, a variant's stat sample over its floor's
+// stat sample of the same round (unit FloorRatioUnit, lower is better,
+// Floor empty). The runner writes one after every interleaved timing that
+// has a floor.
+const FloorRatioSuffix = "-vs-floor"
+
+// FloorRatioUnit is the unit of a floor-relative figure: a ratio, but not
+// pagecache's exact "ratio" of counts, so that the two keep apart in
+// benchfmt, whose unit metadata holds for a whole file.
+const FloorRatioUnit = "floor-ratio"
+
+// Stop is why an interleaved measurement stopped sampling.
+type Stop string
+
+const (
+	StopCount    Stop = "count"     // took the fixed number of samples asked for
+	StopTargetCI Stop = "target-ci" // the 95% CI of every timing's median was within the target
+	StopBudget   Stop = "budget"    // its time budget was spent first
+	StopMax      Stop = "max-samples"
+	StopFailed   Stop = "failed" // a sample failed
+	// StopWithDrivers: a floor samples as long as any variant it is the
+	// floor of does, so that every round has a floor sample to divide by.
+	StopWithDrivers Stop = "with-drivers"
+)
 
 // Failed reports whether the measurement was not made (failed or
 // unsupported).
@@ -152,6 +187,9 @@ func (r *Record) Validate() error {
 		}
 	default:
 		return fmt.Errorf("bad status %q: want %q, %q or %q", r.Status, OK, Failed, Unsupported)
+	}
+	if len(r.Rounds) > 0 && len(r.Rounds) != len(r.Samples) {
+		return fmt.Errorf("%d rounds for %d samples", len(r.Rounds), len(r.Samples))
 	}
 	if r.Better != "" && r.Better != Lower && r.Better != Higher {
 		return fmt.Errorf("bad better %q: want %q or %q", r.Better, Lower, Higher)

@@ -2,7 +2,12 @@
 // the median with a distribution-free 95% confidence interval
 // (golang.org/x/perf/benchmath), percentiles, the median absolute
 // deviation and Tukey outliers (github.com/montanaflynn/stats), and the
-// Mann-Whitney U test between two sample sets. It is the only package of
+// Mann-Whitney U test between two sample sets, the Benjamini-Hochberg
+// false discovery rate over a family of those tests (BenjaminiHochberg),
+// and the minimum detectable effect of a pair of sample sets
+// (MinDetectable: the smallest scaling of a set's own samples that the U
+// test at the family's level calls significant, found by bisection). It is
+// the only package of
 // unionbench that imports those two libraries: tests, benchmarks and the
 // command take their medians and percentiles from here, so every figure
 // of a measurement is computed one way.

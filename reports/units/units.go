@@ -21,7 +21,7 @@ func Format(v float64, unit string) string {
 		return Duration(v)
 	case "bytes":
 		return Bytes(v)
-	case "ratio":
+	case "ratio", "floor-ratio": // floor-ratio: results.FloorRatioUnit
 		return strconv.FormatFloat(v, 'g', 4, 64) + "×"
 	case "count":
 		return strconv.FormatFloat(v, 'f', -1, 64)
@@ -69,4 +69,13 @@ func Percent(f float64) string {
 		return "+∞%"
 	}
 	return fmt.Sprintf("%+.1f%%", 100*f)
+}
+
+// Detectable renders a minimum detectable effect, a fraction: "12.3%", or
+// "none" when it is +Inf (no change could be shown).
+func Detectable(f float64) string {
+	if math.IsInf(f, 1) {
+		return "none"
+	}
+	return strconv.FormatFloat(100*f, 'g', 3, 64) + "%"
 }

@@ -143,30 +143,56 @@ func parseCase(c scenarios.Case) (size int64, cold bool, err error) {
 	}
 }
 
-// Measure takes n samples of one case: on the floor, n plain copies; on a
-// driver, n fresh containers on one image built for the case.
-func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Case, n int) ([]scenarios.Measurement, error) {
+// Measure takes n samples of one case (see Prepare).
+func (sc Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Case, n int) ([]scenarios.Measurement, error) {
+	return scenarios.MeasureBySampling(ctx, sc, env, c, n)
+}
+
+// Prepare makes what a case samples: on the floor, a plain tree holding
+// Target's bytes, each Sample one plain copy of them; on a driver, one
+// image built for the case, each Sample a fresh container on it.
+func (Scenario) Prepare(ctx context.Context, env *scenarios.Env, c scenarios.Case) (scenarios.Sampler, error) {
 	size, cold, err := parseCase(c)
 	if err != nil {
 		return nil, err
-	}
-	if n < 1 {
-		return nil, fmt.Errorf("copyup: %d samples: want at least 1", n)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if c.Floor {
-		return measureFloor(ctx, env, size, cold, n)
+		return prepareFloor(ctx, env, size, cold)
 	}
-	ms, err := measureDriver(ctx, env, size, cold, n)
+	return prepareDriver(ctx, env, c, size, cold)
+}
+
+// sampler takes one sample per call with take, into a series.
+type sampler struct {
+	s      *series
+	take   func(ctx context.Context) (sample, error)
+	params []results.Param // a driver case's, to name its floors; nil on the floor
+	close  func() error
+}
+
+func (s *sampler) Sample(ctx context.Context) error {
+	x, err := s.take(ctx)
+	if err != nil {
+		return err
+	}
+	s.s.add(x)
+	return nil
+}
+
+func (s *sampler) Measurements() []scenarios.Measurement {
+	ms := s.s.measurements()
 	for i := range ms {
-		if f := floors[ms[i].Metric]; f != "" {
-			ms[i].Floor = results.CaseKey(f, c.Params...) // the floor case has the same size and cache
+		if f := floors[ms[i].Metric]; f != "" && s.params != nil {
+			ms[i].Floor = results.CaseKey(f, s.params...) // the floor case has the same size and cache
 		}
 	}
-	return ms, err
+	return ms
 }
+
+func (s *sampler) Close() error { return s.close() }
 
 // floors names each copying metric's floor: the same bytes copied and
 // fsynced on the backing fs. second-write, a write to a file already
@@ -219,38 +245,29 @@ func (s *series) measurements() []scenarios.Measurement {
 	return ms
 }
 
-func measureDriver(ctx context.Context, env *scenarios.Env, size int64, cold bool, n int) (_ []scenarios.Measurement, err error) {
+func prepareDriver(ctx context.Context, env *scenarios.Env, c scenarios.Case, size int64, cold bool) (_ scenarios.Sampler, err error) {
 	d, cleanup, err := env.NewDriver()
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = errors.Join(err, cleanup()) }()
 	if env.Progress != nil {
 		env.Progress("building an image with two files of %s", units.FormatSize(size))
 	}
 	top, err := Build(ctx, d, Image(size))
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, cleanup())
 	}
-	s := newSeries("first-write", "second-write", "chmod")
 	buf := make([]byte, 1<<20)
 	containers := 0
-	for range n {
-		if err := ctx.Err(); err != nil {
-			return s.measurements(), err
-		}
-		var x sample
-		err := Undisturbed(func(settled func() error) (err error) {
+	take := func(ctx context.Context) (x sample, err error) {
+		err = Undisturbed(func(settled func() error) (err error) {
 			containers++
 			x, err = copyUpSample(ctx, env.FS, d, top, fmt.Sprintf("c%04d", containers), size, cold, buf, settled)
 			return err
 		})
-		if err != nil {
-			return s.measurements(), err
-		}
-		s.add(x)
+		return x, err
 	}
-	return s.measurements(), nil
+	return &sampler{s: newSeries("first-write", "second-write", "chmod"), take: take, params: c.Params, close: cleanup}, nil
 }
 
 // copyUpSample makes a fresh container on top, mounts it, prepares the
@@ -373,41 +390,33 @@ func chmod(root int, name string) (time.Duration, error) {
 	return took, nil
 }
 
-// measureFloor times n plain copies of Target's bytes into new files on
-// the backing fs.
-func measureFloor(ctx context.Context, env *scenarios.Env, size int64, cold bool, n int) (_ []scenarios.Measurement, err error) {
+// prepareFloor makes the floor's plain tree: each sample times one plain
+// copy of Target's bytes into a new file on the backing fs.
+func prepareFloor(ctx context.Context, env *scenarios.Env, size int64, cold bool) (_ scenarios.Sampler, err error) {
 	dir, err := env.TempDir()
 	if err != nil {
 		return nil, err
 	}
 	// A plain tree with nothing mounted in it: RemoveAll is safe.
-	defer func() { err = errors.Join(err, os.RemoveAll(dir)) }()
+	remove := func() error { return os.RemoveAll(dir) }
 	// Target's bytes, as the image's bottom layer has them.
 	if err := layerspec.Apply(ctx, dir, ImageOf(size, Target)[0], layerspec.FlatFormat{}, nil); err != nil {
-		return nil, err
+		return nil, errors.Join(err, remove())
 	}
 	root, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+		return nil, errors.Join(&os.PathError{Op: "open", Path: dir, Err: err}, remove())
 	}
-	defer unix.Close(root)
-	s := newSeries("copy-fsync")
 	buf := make([]byte, 1<<20)
-	for range n {
-		if err := ctx.Err(); err != nil {
-			return s.measurements(), err
-		}
-		var x sample
-		err := Undisturbed(func(settled func() error) (err error) {
+	take := func(context.Context) (x sample, err error) {
+		err = Undisturbed(func(settled func() error) (err error) {
 			x, err = floorSample(env.FS, root, cold, buf, settled)
 			return err
 		})
-		if err != nil {
-			return s.measurements(), err
-		}
-		s.add(x)
+		return x, err
 	}
-	return s.measurements(), nil
+	closeAll := func() error { return errors.Join(unix.Close(root), remove()) }
+	return &sampler{s: newSeries("copy-fsync"), take: take, close: closeAll}, nil
 }
 
 // floorSample prepares the cache and times one copy of Target into a new

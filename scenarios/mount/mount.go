@@ -55,13 +55,17 @@ func (Scenario) Cases(s scenarios.Suite) []scenarios.Case {
 	return out
 }
 
-// Measure times n mounts and n unmounts of one container.
-func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Case, n int) (ms []scenarios.Measurement, err error) {
+// Measure times n mounts and n unmounts of one container (see Prepare).
+func (sc Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Case, n int) ([]scenarios.Measurement, error) {
+	return scenarios.MeasureBySampling(ctx, sc, env, c, n)
+}
+
+// Prepare builds a container on an image of the case's depth; each
+// Sample times one mount and one unmount of it. There is no floor, so
+// the runner interleaves the variants of a depth with each other only.
+func (Scenario) Prepare(ctx context.Context, env *scenarios.Env, c scenarios.Case) (scenarios.Sampler, error) {
 	if c.Floor {
 		return nil, errors.New("mount: there is no floor case")
-	}
-	if n < 1 {
-		return nil, fmt.Errorf("mount: %d samples: want at least 1", n)
 	}
 	if err := c.CheckParams("mount", "depth"); err != nil {
 		return nil, err
@@ -77,26 +81,32 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = errors.Join(err, s.Close()) }()
-	mount, unmount := scenarios.Timing("mount", n), scenarios.Timing("unmount", n)
-	for range n {
-		if err := ctx.Err(); err != nil {
-			return []scenarios.Measurement{mount, unmount}, err
-		}
-		start := time.Now()
-		_, err := s.Driver.Mount(ctx, s.Container)
-		took := time.Since(start)
-		if err != nil {
-			return []scenarios.Measurement{mount, unmount}, err
-		}
-		mount.Samples = append(mount.Samples, float64(took.Nanoseconds()))
-		start = time.Now()
-		err = s.Driver.Unmount(s.Container)
-		took = time.Since(start)
-		if err != nil {
-			return []scenarios.Measurement{mount, unmount}, err
-		}
-		unmount.Samples = append(unmount.Samples, float64(took.Nanoseconds()))
-	}
-	return []scenarios.Measurement{mount, unmount}, nil
+	return &sampler{s: s, ms: []scenarios.Measurement{scenarios.Timing("mount", 0), scenarios.Timing("unmount", 0)}}, nil
 }
+
+type sampler struct {
+	s  *lookup.Stack
+	ms []scenarios.Measurement // mount, unmount
+}
+
+func (s *sampler) Sample(ctx context.Context) error {
+	start := time.Now()
+	_, err := s.s.Driver.Mount(ctx, s.s.Container)
+	took := time.Since(start)
+	if err != nil {
+		return err
+	}
+	s.ms[0].Samples = append(s.ms[0].Samples, float64(took.Nanoseconds()))
+	start = time.Now()
+	err = s.s.Driver.Unmount(s.s.Container)
+	took = time.Since(start)
+	if err != nil {
+		return err
+	}
+	s.ms[1].Samples = append(s.ms[1].Samples, float64(took.Nanoseconds()))
+	return nil
+}
+
+func (s *sampler) Measurements() []scenarios.Measurement { return s.ms }
+
+func (s *sampler) Close() error { return s.s.Close() }

@@ -1,0 +1,161 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/hostinfo"
+	"github.com/unionbench/unionbench/internal/noise"
+	"github.com/unionbench/unionbench/internal/testenv"
+	"github.com/unionbench/unionbench/reports/compare"
+	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/scenarios"
+)
+
+// slowedDriver is the driver whose timings the A/A benchmark slows by
+// slowdown in one run.
+const (
+	slowedDriver = "overlay2"
+	slowdown     = 1.2
+)
+
+// BenchmarkAA is the A/A test of `unionbench compare`: three quick runs
+// back to back on this machine with `unionbench run`'s defaults (ext4
+// backing, --target-ci 5%, 500 ms a case), each on a fresh backing fs, and
+// every pair compared with compare's defaults. flagged-N-M is the
+// measurements flagged between runs N and M: 0 is the goal, as nothing
+// changed.
+//
+// Then the known slowdown: run 2 with every timing of overlay2 (and its
+// floor-relative ratios) scaled by 1.2 is compared with run 1.
+// slowdown-found-% is the share of overlay2's timings whose MDE is below
+// 20% that compare flagged as regressed (goal >= 90%), others-flagged
+// what it flagged besides (goal 0); the benchmark fails when either goal
+// is missed. relative-flagged-N-M is the same pairs under compare
+// --relative (judged by the floor-relative figures), reported beside.
+//
+// UNIONBENCH_DRIVERS narrows the drivers, UNIONBENCH_SCENARIOS the
+// scenarios (comma-separated; default all). Each run's results go to
+// aa-run-N.jsonl in UNIONBENCH_OUT (default: the test's temporary
+// directory, logged), so the pairs can be compared by hand.
+func BenchmarkAA(b *testing.B) {
+	needRoot(b)
+	variants := testenv.Drivers(b)
+	scs := scenarios.All()
+	if v := os.Getenv("UNIONBENCH_SCENARIOS"); v != "" {
+		var err error
+		if scs, err = scenarios.ParseList(v); err != nil {
+			b.Fatalf("UNIONBENCH_SCENARIOS: %v", err)
+		}
+	}
+	var runs [3][]results.Record
+	for i := range runs {
+		runs[i] = aaRun(b, i, scs, variants)
+	}
+	for _, pair := range [][2]int{{0, 1}, {1, 2}, {0, 2}} {
+		for _, mode := range []struct {
+			name string
+			opt  compare.Options
+		}{{"", compare.Options{}}, {"relative-", compare.Options{Relative: true}}} {
+			res := compare.Compare(runs[pair[0]], runs[pair[1]], mode.opt)
+			flagged := 0
+			for _, row := range res.Rows {
+				if row.Verdict != compare.Same {
+					flagged++
+					b.Logf("%srun %d vs %d: %s %s %s", mode.name, pair[0]+1, pair[1]+1, row.Key, row.Change, row.Verdict)
+				}
+			}
+			b.ReportMetric(float64(flagged), fmt.Sprintf("%sflagged-%d-%d", mode.name, pair[0]+1, pair[1]+1))
+			b.Logf("%srun %d vs %d: %s; %s", mode.name, pair[0]+1, pair[1]+1, res.FDRStatement(), res.Summary())
+			if res.NoiseWarning != "" && mode.name == "" {
+				b.Log(res.NoiseWarning)
+			}
+		}
+	}
+
+	slowed := slowDown(runs[1], slowedDriver, slowdown)
+	res := compare.Compare(runs[0], slowed, compare.Options{})
+	eligible, found, others := 0, 0, 0
+	for _, row := range res.Rows {
+		ours := strings.Contains(row.Key, "/driver="+slowedDriver+"/") && row.Tested
+		switch {
+		case ours && row.Detectable() < slowdown-1:
+			eligible++
+			if row.Verdict == compare.Regressed {
+				found++
+			}
+		case !ours && row.Verdict != compare.Same:
+			others++
+			b.Logf("flagged besides the slowdown: %s %s %s", row.Key, row.Change, row.Verdict)
+		}
+	}
+	share := 0.0
+	if eligible > 0 {
+		share = float64(found) / float64(eligible)
+	}
+	b.ReportMetric(float64(eligible), "slowdown-eligible")
+	b.ReportMetric(100*share, "slowdown-found-%")
+	b.ReportMetric(float64(others), "others-flagged")
+	if eligible == 0 || share < 0.9 || others > 0 {
+		b.Errorf("a %.0f%% slowdown of %s: %d of its %d timings with an MDE below %.0f%% flagged (want >= 90%%), %d other measurements flagged (want 0)",
+			100*(slowdown-1), slowedDriver, found, eligible, 100*(slowdown-1), others)
+	}
+}
+
+// aaRun is one quick run with `unionbench run`'s defaults.
+func aaRun(b *testing.B, i int, scs []scenarios.Scenario, variants []drivers.Variant) []results.Record {
+	b.Helper()
+	fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: backing.Ext4, Size: 16 << 30})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := noise.Measure(noise.Default)
+	if err != nil {
+		b.Fatal(errors.Join(err, fs.Close()))
+	}
+	p := scenarios.Plan{RunID: fmt.Sprintf("aa-%d", i+1), Scenarios: scs, Variants: variants, Suite: scenarios.Quick, Count: 5,
+		TargetCI: scenarios.DefaultTargetCI, Budget: scenarios.DefaultBudget, Seed: uint64(time.Now().UnixNano()),
+		FS: fs, Host: hostinfo.Read(), Noise: &n}
+	path := fmt.Sprintf("%s/aa-run-%d.jsonl", testenv.OutDir(b), i+1)
+	w, err := results.Create(path)
+	if err != nil {
+		b.Fatal(errors.Join(err, fs.Close()))
+	}
+	var recs []results.Record
+	start := time.Now()
+	_, err = scenarios.Run(context.Background(), &p, func(r *results.Record) error {
+		recs = append(recs, *r)
+		return w.Write(r)
+	}, nil)
+	err = errors.Join(err, w.Close(), fs.Close())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("run %d: %d records in %s, host noise %.0f%%: %s", i+1, len(recs), time.Since(start).Round(time.Second), 100*n.Spread, path)
+	return recs
+}
+
+// slowDown is recs with every timing of driver (ns samples and the
+// floor-relative ratios) scaled by f.
+func slowDown(recs []results.Record, driver string, f float64) []results.Record {
+	out := slices.Clone(recs)
+	for i := range out {
+		r := &out[i]
+		if r.Driver != driver || r.Exact || r.Status != results.OK || (r.Unit != "ns" && r.Unit != results.FloorRatioUnit) {
+			continue
+		}
+		r.Samples = slices.Clone(r.Samples)
+		for j := range r.Samples {
+			r.Samples[j] *= f
+		}
+	}
+	return out
+}

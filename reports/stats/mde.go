@@ -1,0 +1,89 @@
+package stats
+
+import (
+	"math"
+	"slices"
+
+	"golang.org/x/perf/benchmath"
+)
+
+// Detectable is the minimum detectable effect of a pair of sample sets:
+// the smallest relative change of the median, up (slower, bigger) and
+// down, that the Mann-Whitney U test at a given level would have called
+// significant with these sample sizes and spreads. +Inf when no change
+// could be (too few samples: 4+4 never reach p<0.05), or when the samples
+// are not all positive (the shift below is a scaling).
+type Detectable struct {
+	Up, Down float64
+}
+
+// Toward is the minimum detectable effect in the direction of delta (Up
+// for delta >= 0).
+func (d Detectable) Toward(delta float64) float64 {
+	if delta < 0 {
+		return d.Down
+	}
+	return d.Up
+}
+
+// Worst is the larger of the two directions.
+func (d Detectable) Worst() float64 { return max(d.Up, d.Down) }
+
+// mdeTolerance is how closely the bisection pins the effect: 0.1% of the
+// median, far below any threshold compare uses.
+const mdeTolerance = 0.001
+
+// MinDetectable finds the minimum detectable effect of old and new at
+// p-value level (see Detectable) by bisection on scaled samples: each
+// side's samples are U-tested against themselves scaled by 1+d (or 1-d),
+// and the smallest d whose p-value reaches level is that side's effect;
+// the pair's is the larger of the two sides', as the noisier or smaller
+// set limits what the pair can show. Testing a set against itself keeps
+// out whatever difference the pair happens to have, so the effect
+// depends only on the sample counts and spreads, never on the change
+// being judged. Scaling only moves samples up (or down), so the p-value
+// falls monotonically with d and bisection pins d to mdeTolerance.
+func MinDetectable(old, new []float64, level float64) Detectable {
+	o, n := selfDetectable(old, level), selfDetectable(new, level)
+	return Detectable{Up: max(o.Up, n.Up), Down: max(o.Down, n.Down)}
+}
+
+func selfDetectable(s []float64, level float64) Detectable {
+	if len(s) == 0 || slices.Min(s) <= 0 {
+		return Detectable{math.Inf(1), math.Inf(1)}
+	}
+	base := benchmath.NewSample(slices.Clone(s), &benchmath.DefaultThresholds)
+	scaled := make([]float64, len(s))
+	reaches := func(factor float64) bool {
+		for i, v := range s {
+			scaled[i] = v * factor
+		}
+		sn := benchmath.NewSample(scaled, &benchmath.DefaultThresholds)
+		return benchmath.AssumeNothing.Compare(base, sn).P <= level
+	}
+	// The largest shifts worth trying put every scaled sample beyond
+	// every unscaled one: the most separated two sets can be.
+	spread := slices.Max(s) / slices.Min(s)
+	return Detectable{
+		Up:   bisect(func(d float64) bool { return reaches(1 + d) }, 2*spread-1),
+		Down: bisect(func(d float64) bool { return reaches(1 - d) }, 1-0.5/spread),
+	}
+}
+
+// bisect is the smallest d in (0, top] for which ok holds, ok being
+// monotone; +Inf when ok(top) does not hold.
+func bisect(ok func(float64) bool, top float64) float64 {
+	if top <= 0 || !ok(top) {
+		return math.Inf(1)
+	}
+	lo, hi := 0.0, top
+	for hi-lo > mdeTolerance {
+		mid := (lo + hi) / 2
+		if ok(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
