@@ -283,3 +283,21 @@ func TestAufsRulesCountADeleteAndRecreateInOneLayerAsAMarker(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"c"}, names(posix, "o"))
 }
+
+// TestAufsRulesOpaqueEmptiesOnlyItsOwnLayer: an opaque entry after this
+// layer's own writes in the directory removes them from the branch (Apply,
+// whiteouts too), but under aufs's rule a lower marker still lets the
+// layers between show, a file this layer deleted among them.
+func TestAufsRulesOpaqueEmptiesOnlyItsOwnLayer(t *testing.T) {
+	layers := []*Layer{
+		{Entries: []Entry{{Path: "o", Kind: Opaque}, {Path: "o/a", Kind: File, Size: 1, Seed: 1}}},
+		{Entries: []Entry{{Path: "o/b", Kind: File, Size: 1, Seed: 2}}},
+		{Entries: []Entry{{Path: "o/b", Kind: Delete}, {Path: "o/new", Kind: File, Size: 1, Seed: 3}, {Path: "o", Kind: Opaque}}},
+	}
+	aufs, err := AufsRules.Flatten(layers)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b"}, names(aufs, "o"))
+	posix, err := Flatten(layers)
+	require.NoError(t, err)
+	assert.Empty(t, names(posix, "o"))
+}

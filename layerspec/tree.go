@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -76,19 +77,24 @@ func (r Rules) Flatten(layers []*Layer) (Tree, error) {
 		if err := l.Validate(); err != nil {
 			return nil, fmt.Errorf("layer %d: %w", li, err)
 		}
-		// graves keep what this layer's deletes removed, for a directory
-		// the same layer creates again (see reborn).
-		graves := map[string]Tree{}
+		// start is the union as the layers below show it, and deleted
+		// the paths this layer deleted: what LowestOpaqueWins needs (see
+		// reopened).
+		var start Tree
+		deleted := map[string]bool{}
+		if r.LowestOpaqueWins {
+			start = maps.Clone(t)
+		}
 		for i := range l.Entries {
 			e := &l.Entries[i]
 			for _, d := range t.implicitParents(e.Path) {
-				r.reborn(t, graves, d)
+				if deleted[d] {
+					r.reopened(t, start, d)
+				}
 			}
 			switch e.Kind {
 			case Delete:
-				if r.LowestOpaqueWins && graves[e.Path] == nil {
-					graves[e.Path] = t.subtree(e.Path)
-				}
+				deleted[e.Path] = true
 				t.removeSubtree(e.Path)
 			case Dir, Opaque:
 				old := t[e.Path]
@@ -96,12 +102,17 @@ func (r Rules) Flatten(layers []*Layer) (Tree, error) {
 					t.removeSubtree(e.Path)
 					old = &Node{Type: "dir"}
 					t[e.Path] = old
-					r.reborn(t, graves, e.Path)
-				} else if e.Kind == Opaque && !(r.LowestOpaqueWins && old.opaque) {
+					if deleted[e.Path] {
+						r.reopened(t, start, e.Path)
+					}
+				} else if e.Kind == Opaque {
 					t.removeChildren(e.Path)
+					if old.opaque {
+						r.reopened(t, start, e.Path)
+					}
 				}
 				n := &Node{Type: "dir", Mode: e.Perm(), UID: e.UID, GID: e.GID, Xattrs: mergeXattrs(old.Xattrs, e.Xattrs),
-					opaque: old.opaque || e.Kind == Opaque}
+					opaque: t[e.Path].opaque || e.Kind == Opaque}
 				t[e.Path] = n
 			case File:
 				t.removeSubtree(e.Path)
@@ -120,35 +131,25 @@ func (r Rules) Flatten(layers []*Layer) (Tree, error) {
 	return t, nil
 }
 
-// reborn is a directory d made in a layer that deleted it before: Apply
-// writes it as an opaque directory where the whiteout was. Under
-// LowestOpaqueWins a lower marker it had still wins, so what the delete
-// removed (the entries between the markers) shows again.
-func (r Rules) reborn(t Tree, graves map[string]Tree, d string) {
-	g := graves[d]
-	if !r.LowestOpaqueWins || g == nil {
+// reopened is directory d made opaque again in a layer: by an Opaque
+// entry, or by being made where the same layer deleted it, which Apply
+// writes as an opaque directory with no whiteout left (as a Docker layer
+// diff has it). Either way Apply empties what this layer put in d before,
+// whiteouts too. Under LowestOpaqueWins a marker below (start, the union
+// of the layers below, has d opaque) still bounds d, so d shows again what
+// those layers put in it, and d counts as opaque from here on.
+func (r Rules) reopened(t Tree, start Tree, d string) {
+	if !r.LowestOpaqueWins {
 		return
 	}
-	delete(graves, d)
-	if n := g[d]; n != nil && n.Type == "dir" && n.opaque {
-		for p, n := range g {
-			if p != d {
+	if below := start[d]; below != nil && below.Type == "dir" && below.opaque {
+		for p, n := range start {
+			if strings.HasPrefix(p, d+"/") {
 				t[p] = n
 			}
 		}
 	}
 	t[d].opaque = true
-}
-
-// subtree copies the nodes at and under p.
-func (t Tree) subtree(p string) Tree {
-	out := Tree{}
-	for k, n := range t {
-		if k == p || strings.HasPrefix(k, p+"/") {
-			out[k] = n
-		}
-	}
-	return out
 }
 
 // implicitParents creates the missing parent directories of p and returns
