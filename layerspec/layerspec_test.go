@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -215,4 +216,88 @@ func TestImplicitParentStopsAtLowerOpaqueAncestor(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, &Node{Type: "dir", Mode: 0o755}, got["p/q"], "%T", f)
 	}
+}
+
+// names lists a flattened tree's paths under dir, sorted.
+func names(t Tree, dir string) []string {
+	var out []string
+	for p := range t {
+		if strings.HasPrefix(p, dir+"/") {
+			out = append(out, strings.TrimPrefix(p, dir+"/"))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestAufsRulesLetTheLowestOpaqueMarkerWin is the opaque-twice image of
+// scenarios/quirks: POSIX shows only the newest refill, aufs's rule the
+// entries of both refills, never what the lowest marker hides.
+func TestAufsRulesLetTheLowestOpaqueMarkerWin(t *testing.T) {
+	layers := []*Layer{
+		{Entries: []Entry{{Path: "o/a", Kind: File, Size: 1, Seed: 1}}},
+		{Entries: []Entry{{Path: "o", Kind: Opaque}, {Path: "o/b", Kind: File, Size: 1, Seed: 2}}},
+		{Entries: []Entry{{Path: "o", Kind: Dir, Mode: 0o700}}}, // re-declared, not opaque
+		{Entries: []Entry{{Path: "o", Kind: Opaque}, {Path: "o/c", Kind: File, Size: 1, Seed: 3}}},
+	}
+	posix, err := Flatten(layers)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"c"}, names(posix, "o"))
+	aufs, err := AufsRules.Flatten(layers)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b", "c"}, names(aufs, "o"))
+	assert.Equal(t, posix["o"].Mode, aufs["o"].Mode, "the directory's attributes are the newest layer's under both rules")
+}
+
+// TestAufsRulesStartOverAfterADelete: a whiteout of the directory stops
+// aufs's lookup, so the marker below it no longer counts and the newest
+// opaque marker hides everything again.
+func TestAufsRulesStartOverAfterADelete(t *testing.T) {
+	layers := []*Layer{
+		{Entries: []Entry{{Path: "o", Kind: Opaque}, {Path: "o/a", Kind: File, Size: 1, Seed: 1}}},
+		{Entries: []Entry{{Path: "o", Kind: Delete}}},
+		{Entries: []Entry{{Path: "o", Kind: Opaque}, {Path: "o/c", Kind: File, Size: 1, Seed: 3}}},
+	}
+	aufs, err := AufsRules.Flatten(layers)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"c"}, names(aufs, "o"))
+	posix, err := Flatten(layers)
+	require.NoError(t, err)
+	assert.Equal(t, names(posix, "o"), names(aufs, "o"))
+}
+
+// TestAufsRulesCountADeleteAndRecreateInOneLayerAsAMarker: Apply writes a
+// directory deleted and made again in one layer as an opaque directory
+// with no whiteout left (as a Docker layer diff has it), so aufs's lookup
+// passes it and the lowest marker, layer 0's, still wins.
+func TestAufsRulesCountADeleteAndRecreateInOneLayerAsAMarker(t *testing.T) {
+	layers := []*Layer{
+		{Entries: []Entry{{Path: "o", Kind: Opaque}, {Path: "o/a", Kind: File, Size: 1, Seed: 1}}},
+		{Entries: []Entry{{Path: "o", Kind: Delete}, {Path: "o/b", Kind: File, Size: 1, Seed: 2}}},
+		{Entries: []Entry{{Path: "o", Kind: Opaque}, {Path: "o/c", Kind: File, Size: 1, Seed: 3}}},
+	}
+	aufs, err := AufsRules.Flatten(layers)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b", "c"}, names(aufs, "o"))
+	posix, err := Flatten(layers)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"c"}, names(posix, "o"))
+}
+
+// TestAufsRulesOpaqueEmptiesOnlyItsOwnLayer: an opaque entry after this
+// layer's own writes in the directory removes them from the branch (Apply,
+// whiteouts too), but under aufs's rule a lower marker still lets the
+// layers between show, a file this layer deleted among them.
+func TestAufsRulesOpaqueEmptiesOnlyItsOwnLayer(t *testing.T) {
+	layers := []*Layer{
+		{Entries: []Entry{{Path: "o", Kind: Opaque}, {Path: "o/a", Kind: File, Size: 1, Seed: 1}}},
+		{Entries: []Entry{{Path: "o/b", Kind: File, Size: 1, Seed: 2}}},
+		{Entries: []Entry{{Path: "o/b", Kind: Delete}, {Path: "o/new", Kind: File, Size: 1, Seed: 3}, {Path: "o", Kind: Opaque}}},
+	}
+	aufs, err := AufsRules.Flatten(layers)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a", "b"}, names(aufs, "o"))
+	posix, err := Flatten(layers)
+	require.NoError(t, err)
+	assert.Empty(t, names(posix, "o"))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -29,6 +30,9 @@ type Node struct {
 
 	entry *Entry // in a flattened tree: the entry that made a file, to hash lazily
 	inode int    // identity shared by hard links
+	// opaque: in a flattened tree, some layer since the directory was
+	// last created made it opaque (what Rules.LowestOpaqueWins needs).
+	opaque bool
 }
 
 // Tree maps a relative path to its node; the root itself is not included.
@@ -38,28 +42,77 @@ type Tree map[string]*Node
 // following the same rules Apply gives every format: later entries win, a
 // delete removes a subtree, an opaque directory hides what is below it, and a
 // directory created implicitly keeps the attributes it already had.
-func Flatten(layers []*Layer) (Tree, error) {
+func Flatten(layers []*Layer) (Tree, error) { return Rules{}.Flatten(layers) }
+
+// Rules are the merge rules of a union filesystem where they depart from
+// the POSIX reading Flatten gives every layer format. The zero value is
+// that reading.
+type Rules struct {
+	// LowestOpaqueWins models aufs: a directory made opaque in more than
+	// one layer hides only what lies below its lowest opaque marker, so
+	// the entries of the layers between two markers show. aufs's lookup
+	// of a directory not in its dentry cache (au_lkup_dentry,
+	// fs/aufs/dentry.c, aufs6.1) tests "is this a directory" on the
+	// dentry being looked up, still negative, so it does not stop at the
+	// first opaque branch; every opaque branch it passes overwrites the
+	// recorded one (au_set_dbdiropq in au_do_lookup), and readdir and the
+	// lookups of children stop at that lowest one (au_dbtaildir). A
+	// whiteout of the directory still stops the lookup, so a directory
+	// deleted in one layer and created in a later one starts over; but one
+	// deleted and created again in the same layer is, on disk, an opaque
+	// directory with no whiteout (Apply, as Docker's layer diffs), so it
+	// is one more marker and the lowest still wins.
+	LowestOpaqueWins bool
+}
+
+// AufsRules are the rules an aufs mount follows, the Rules doc says why.
+var AufsRules = Rules{LowestOpaqueWins: true}
+
+// Flatten computes the tree a union with these rules shows of layers
+// (bottom first).
+func (r Rules) Flatten(layers []*Layer) (Tree, error) {
 	t := Tree{}
 	inode := 0
 	for li, l := range layers {
 		if err := l.Validate(); err != nil {
 			return nil, fmt.Errorf("layer %d: %w", li, err)
 		}
+		// start is the union as the layers below show it, and deleted
+		// the paths this layer deleted: what LowestOpaqueWins needs (see
+		// reopened).
+		var start Tree
+		deleted := map[string]bool{}
+		if r.LowestOpaqueWins {
+			start = maps.Clone(t)
+		}
 		for i := range l.Entries {
 			e := &l.Entries[i]
-			t.implicitParents(e.Path)
+			for _, d := range t.implicitParents(e.Path) {
+				if deleted[d] {
+					r.reopened(t, start, d)
+				}
+			}
 			switch e.Kind {
 			case Delete:
+				deleted[e.Path] = true
 				t.removeSubtree(e.Path)
 			case Dir, Opaque:
 				old := t[e.Path]
 				if old == nil || old.Type != "dir" {
 					t.removeSubtree(e.Path)
 					old = &Node{Type: "dir"}
+					t[e.Path] = old
+					if deleted[e.Path] {
+						r.reopened(t, start, e.Path)
+					}
 				} else if e.Kind == Opaque {
 					t.removeChildren(e.Path)
+					if old.opaque {
+						r.reopened(t, start, e.Path)
+					}
 				}
-				n := &Node{Type: "dir", Mode: e.Perm(), UID: e.UID, GID: e.GID, Xattrs: mergeXattrs(old.Xattrs, e.Xattrs)}
+				n := &Node{Type: "dir", Mode: e.Perm(), UID: e.UID, GID: e.GID, Xattrs: mergeXattrs(old.Xattrs, e.Xattrs),
+					opaque: t[e.Path].opaque || e.Kind == Opaque}
 				t[e.Path] = n
 			case File:
 				t.removeSubtree(e.Path)
@@ -78,7 +131,30 @@ func Flatten(layers []*Layer) (Tree, error) {
 	return t, nil
 }
 
-func (t Tree) implicitParents(p string) {
+// reopened is directory d made opaque again in a layer: by an Opaque
+// entry, or by being made where the same layer deleted it, which Apply
+// writes as an opaque directory with no whiteout left (as a Docker layer
+// diff has it). Either way Apply empties what this layer put in d before,
+// whiteouts too. Under LowestOpaqueWins a marker below (start, the union
+// of the layers below, has d opaque) still bounds d, so d shows again what
+// those layers put in it, and d counts as opaque from here on.
+func (r Rules) reopened(t Tree, start Tree, d string) {
+	if !r.LowestOpaqueWins {
+		return
+	}
+	if below := start[d]; below != nil && below.Type == "dir" && below.opaque {
+		for p, n := range start {
+			if strings.HasPrefix(p, d+"/") {
+				t[p] = n
+			}
+		}
+	}
+	t[d].opaque = true
+}
+
+// implicitParents creates the missing parent directories of p and returns
+// them, top first.
+func (t Tree) implicitParents(p string) []string {
 	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
 		if n := t[dir]; n == nil || n.Type != "dir" {
 			// Create from the top down: collect and walk back.
@@ -88,13 +164,16 @@ func (t Tree) implicitParents(p string) {
 					missing = append(missing, d)
 				}
 			}
+			var made []string
 			for i := len(missing) - 1; i >= 0; i-- {
 				t.removeSubtree(missing[i])
 				t[missing[i]] = &Node{Type: "dir", Mode: 0o755}
+				made = append(made, missing[i])
 			}
-			return
+			return made
 		}
 	}
+	return nil
 }
 
 func (t Tree) removeSubtree(p string) {
