@@ -27,7 +27,13 @@ type badCase struct {
 // directory as it found it (args may name paths under dir via {dir}).
 func checkBad(t *testing.T, c badCase) {
 	t.Helper()
-	dir := t.TempDir()
+	checkBadIn(t, t.TempDir(), c)
+}
+
+// checkBadIn is checkBad in a directory the caller prepared; it returns
+// the one line of stderr for further checks.
+func checkBadIn(t *testing.T, dir string, c badCase) (stderr string) {
+	t.Helper()
 	var args []string
 	for _, a := range c.args {
 		args = append(args, strings.ReplaceAll(a, "{dir}", dir))
@@ -40,6 +46,7 @@ func checkBad(t *testing.T, c badCase) {
 	assert.Equal(t, 1, strings.Count(stderr, "\n"), "%v: one line: %q", args, stderr)
 	assert.Contains(t, stderr, strings.ReplaceAll(c.want, "{dir}", dir), "%v", args)
 	assert.Equal(t, before, tree(t, dir), "%v: bad input must not create anything", args)
+	return stderr
 }
 
 // tree lists every path under dir with its size, to compare before/after.
