@@ -114,11 +114,18 @@ func walk(dir string) (int, error) {
 // measureWalk: walk-cold and walk-warm (readdir + lstat of the whole
 // tree), stat-warm (lstat of every path from a list: lookups alone).
 func measureWalk(ctx context.Context, s *setup, n int) ([]scenarios.Measurement, error) {
+	return inContainer(ctx, s, n, walkSamples)
+}
+
+// inContainer takes a case's samples in one container (the flat tree for
+// a floor), removing it whatever the samples did.
+func inContainer(ctx context.Context, s *setup, n int,
+	samples func(context.Context, *setup, string, int) ([]scenarios.Measurement, error)) ([]scenarios.Measurement, error) {
 	dir, remove, err := s.container(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ms, err := walkSamples(ctx, s, dir, n)
+	ms, err := samples(ctx, s, dir, n)
 	return ms, errors.Join(err, remove())
 }
 
@@ -355,12 +362,7 @@ const (
 // writable layer and in a directory of the backing fs bind-mounted into
 // the container (a volume). The floor runs them in the plain tree.
 func measureVolume(ctx context.Context, s *setup, n int) ([]scenarios.Measurement, error) {
-	dir, remove, err := s.container(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ms, err := volumeSamples(ctx, s, dir, n)
-	return ms, errors.Join(err, remove())
+	return inContainer(ctx, s, n, volumeSamples)
 }
 
 func volumeSamples(ctx context.Context, s *setup, dir string, n int) ([]scenarios.Measurement, error) {
