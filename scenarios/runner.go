@@ -260,7 +260,7 @@ func (r *runner) records(st Step, ms []Measurement, err error) []results.Record 
 	}
 	var recs []results.Record
 	if err != nil {
-		status, why := caseFailure(st, err)
+		status, why := caseFailure(err)
 		for _, m := range ms { // keep what was measured before the failure
 			if len(m.Samples) > 0 {
 				r := record(base, m)
@@ -329,7 +329,7 @@ func record(base results.Record, m Measurement) results.Record {
 // caseFailure is the status and the error or reason of a case that failed
 // as a whole: unsupported when a driver cannot run it (errors.Is
 // drivers.ErrNotSupported), failed otherwise.
-func caseFailure(st Step, err error) (results.Status, string) {
+func caseFailure(err error) (results.Status, string) {
 	if !errors.Is(err, drivers.ErrNotSupported) {
 		return results.Failed, err.Error()
 	}
