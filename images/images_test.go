@@ -223,3 +223,55 @@ func importAll(t *testing.T, d drivers.Driver, p string) error {
 	_, err = im.Import(context.Background(), d, "img")
 	return err
 }
+
+// ImportIDs names each layer as told (the parity test makes them under
+// Docker's cache ids), and refuses a list of ids that is not one per layer
+// before it makes anything.
+func TestImportIDs(t *testing.T) {
+	dir := t.TempDir()
+	var tars []string
+	for i, l := range []*layerspec.Layer{
+		{Entries: []layerspec.Entry{{Path: "etc", Kind: layerspec.Dir}, {Path: "etc/a", Kind: layerspec.File, Size: 10, Seed: 1}}},
+		{Entries: []layerspec.Entry{{Path: "etc", Kind: layerspec.Dir}, {Path: "etc/a", Kind: layerspec.Delete}, {Path: "etc/b", Kind: layerspec.File, Size: 20, Seed: 2}}},
+	} {
+		p := filepath.Join(dir, fmt.Sprintf("layer%d.tar", i))
+		f, err := os.Create(p)
+		require.NoError(t, err)
+		require.NoError(t, layerspec.WriteTar(f, l))
+		require.NoError(t, f.Close())
+		tars = append(tars, p)
+	}
+	save := filepath.Join(dir, "save.tar")
+	require.NoError(t, imagetest.WriteDockerSave(save, tars))
+	im := open(t, save)
+	reg, _ := drivers.Lookup("overlay2")
+	d := drivertest.New(t, "overlay2", reg.Factory, drivers.Options{})
+	ctx := context.Background()
+
+	_, err := im.ImportIDs(ctx, d, []string{"only-one"})
+	require.ErrorContains(t, err, "1 layer ids for 2 layers")
+	_, err = d.Depth("only-one")
+	require.ErrorIs(t, err, drivers.ErrUnknownLayer, "nothing made for a wrong id list")
+
+	ids := []string{strings.Repeat("a", 64), strings.Repeat("b", 64)}
+	top, err := im.ImportIDs(ctx, d, ids)
+	require.NoError(t, err)
+	assert.Equal(t, ids[1], top)
+	for i, id := range ids {
+		depth, err := d.Depth(id)
+		require.NoError(t, err, id)
+		assert.Equal(t, i+1, depth, id)
+	}
+	_, err = d.Depth(images.LayerID("img", 0))
+	assert.ErrorIs(t, err, drivers.ErrUnknownLayer, "no prefix-named layer")
+	require.NoError(t, drivers.NewContainer(ctx, d, "c", top))
+	merged, err := d.Mount(ctx, "c")
+	require.NoError(t, err)
+	assert.NoFileExists(t, filepath.Join(merged, "etc/a"))
+	assert.FileExists(t, filepath.Join(merged, "etc/b"))
+	require.NoError(t, d.Unmount("c"))
+	require.NoError(t, drivers.RemoveContainer(d, "c"))
+	for i := len(ids) - 1; i >= 0; i-- {
+		require.NoError(t, d.Remove(ids[i]))
+	}
+}

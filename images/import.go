@@ -18,24 +18,38 @@ func LayerID(prefix string, i int) string { return fmt.Sprintf("%s-l%03d", prefi
 
 // Import creates the image's layers in d, bottom first, each applied from
 // its own tar stream in the driver's format (as Docker's pull does), and
-// returns the id of the top layer. On failure the layers it made are
-// removed again and the error names the image file, the layer and, for
-// a bad entry, the entry.
+// returns the id of the top layer. Layer i is named LayerID(prefix, i).
+// On failure the layers it made are removed again and the error names
+// the image file, the layer and, for a bad entry, the entry.
 func (im *Image) Import(ctx context.Context, d drivers.Driver, prefix string) (string, error) {
+	ids := make([]string, len(im.Layers))
+	for i := range ids {
+		ids[i] = LayerID(prefix, i)
+	}
+	return im.ImportIDs(ctx, d, ids)
+}
+
+// ImportIDs is Import with every layer's id given, ids[i] naming layer i:
+// for a caller whose ids must match another store's, such as the parity
+// test making the layers under Docker's cache ids. Remove does not know
+// these ids; remove the layers with d.Remove, top first.
+func (im *Image) ImportIDs(ctx context.Context, d drivers.Driver, ids []string) (string, error) {
+	if len(ids) != len(im.Layers) {
+		return "", fmt.Errorf("import %s into %s: %d layer ids for %d layers", im.Path, d.Name(), len(ids), len(im.Layers))
+	}
 	parent := ""
 	var made []string
 	for i := range im.Layers {
 		l := &im.Layers[i]
-		id := LayerID(prefix, i)
-		if err := importLayer(ctx, d, l, id, parent); err != nil {
+		if err := importLayer(ctx, d, l, ids[i], parent); err != nil {
 			var errs []error
 			for j := len(made) - 1; j >= 0; j-- {
 				errs = append(errs, d.Remove(made[j]))
 			}
 			return "", errors.Join(append([]error{err}, errs...)...)
 		}
-		made = append(made, id)
-		parent = id
+		made = append(made, ids[i])
+		parent = ids[i]
 	}
 	return parent, nil
 }
