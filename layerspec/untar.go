@@ -172,7 +172,10 @@ func (t *untar) entry(h *tar.Header, r io.Reader) error {
 		return err
 	}
 	if strings.HasPrefix(base, AufsWhiteoutPrefix) {
-		return t.whiteout(pfd, parent, base)
+		if err := t.whiteout(pfd, parent, base); err != nil {
+			return err
+		}
+		return t.keepMarkerHeader(pfd, base, h)
 	}
 	t.unpacked[rel] = true
 	switch h.Typeflag {
@@ -333,6 +336,27 @@ func (t *untar) whiteout(pfd int, parent, base string) error {
 		return err
 	}
 	return t.format.Opaque(gpfd, path.Base(parent))
+}
+
+// keepMarkerHeader gives an aufs-format marker (.wh.<name>, .wh..wh..opq),
+// which AufsFormat made as an empty 0444 root file, what the tar's entry
+// says: Docker's aufs and fuse-overlayfs drivers extract a layer with
+// plain Untar in the AUFS whiteout format, which keeps the markers as the
+// tar's own files, with the header's mode, owner, xattrs and times (a
+// Docker-built layer's whiteouts are 0000, other tools' 0644 or 0444).
+// Only a regular-file marker is given them: any other type stays the
+// format's empty file.
+func (t *untar) keepMarkerHeader(pfd int, base string, h *tar.Header) error {
+	if _, aufs := t.format.(AufsFormat); !aufs {
+		return nil
+	}
+	if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+		return nil
+	}
+	if err := t.setHeaderAttrs(pfd, base, h, false); err != nil {
+		return err
+	}
+	return t.setTimesAt(pfd, base, h.ModTime)
 }
 
 func (t *untar) removeNotUnpacked(fd int, dir string) error {
