@@ -7,15 +7,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
 	"github.com/unionbench/unionbench/drivers"
 	_ "github.com/unionbench/unionbench/drivers/all"
+	"github.com/unionbench/unionbench/images"
+	"github.com/unionbench/unionbench/images/imagetest"
 	"github.com/unionbench/unionbench/internal/dockerd"
 	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/internal/testenv"
@@ -24,52 +28,160 @@ import (
 // parityDoc lists every difference from Docker that is deliberate.
 const parityDoc = "../../docs/docker-parity.md"
 
-// TestDockerParity is the oracle test: for each driver, Docker's driver
-// root, merged view and mount options against unionbench's for the same
-// image and container.
+// summaryEnv names a file the test also writes its summary line to: `go
+// test ./...` shows nothing of a package that passes, so CI (.ci/run)
+// points this at a file and prints it after the run.
+const summaryEnv = "UNIONBENCH_PARITY_SUMMARY"
+
+// parityImage is one image the test loads into Docker and makes in
+// unionbench under Docker's ids.
+type parityImage struct {
+	archive string   // the docker save archive `docker load` reads
+	ref     string   // what `docker create` names: a tag or the image id
+	diffIDs []string // "sha256:<hex>" of each layer tar, bottom first
+	// build makes the image's layers in d, layer i under ids[i], bottom
+	// first.
+	build func(ctx context.Context, d drivers.Driver, ids []string) error
+}
+
+// syntheticImage is testImage written as a `docker save` archive for
+// Docker, and the same layerspec layers created directly in unionbench.
+func syntheticImage(t *testing.T) parityImage {
+	t.Helper()
+	archive, err := writeArchive(filepath.Join(t.TempDir(), "image.tar"), testImage())
+	require.NoError(t, err)
+	return parityImage{
+		archive: archive.Path,
+		ref:     imageTag,
+		diffIDs: archive.DiffIDs,
+		build: func(ctx context.Context, d drivers.Driver, ids []string) error {
+			parent := ""
+			for i, l := range testImage() {
+				if err := d.Create(ctx, ids[i], parent, l); err != nil {
+					return err
+				}
+				parent = ids[i]
+			}
+			return nil
+		},
+	}
+}
+
+// debianImage is the real test image (imagetest: a Debian bookworm
+// minbase rootfs and the layers over it), the same `docker save` archive
+// for both sides: unionbench imports it through the images package, as
+// `unionbench run --image` does, from the layers' own tar streams.
+func debianImage(t *testing.T) parityImage {
+	t.Helper()
+	built := imagetest.Build(t)
+	im, err := images.Open(built.DockerSave, t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, im.Close()) })
+	var diffIDs []string
+	for _, d := range im.Config.RootFS.DiffIDs {
+		diffIDs = append(diffIDs, d.String())
+	}
+	return parityImage{
+		archive: built.DockerSave,
+		ref:     im.ID.String(), // the image id: whatever the archive tags it
+		diffIDs: diffIDs,
+		build: func(ctx context.Context, d drivers.Driver, ids []string) error {
+			_, err := im.ImportIDs(ctx, d, ids)
+			return err
+		},
+	}
+}
+
+// TestDockerParity is the oracle test: for each image and driver,
+// Docker's driver root, merged view and mount options against
+// unionbench's for the same image and container.
 func TestDockerParity(t *testing.T) {
 	testenv.NeedRoot(t, "the parity test runs dockerd and mounts")
 	allow, err := readAllowances(parityDoc)
 	require.NoError(t, err)
-	archive, err := writeArchive(filepath.Join(t.TempDir(), "image.tar"), testImage())
-	require.NoError(t, err)
 
 	var compared, undocumented int
 	used := make([]bool, len(allow))
-	ran := map[string]bool{}
-	for _, driver := range dockerd.Drivers {
-		t.Run(driver, func(t *testing.T) {
-			diffs, n := runParity(t, driver, archive)
-			compared += n
-			for _, d := range diffs {
-				documented := false
-				for i, a := range allow {
-					if a.matches(driver, d) {
-						used[i], documented = true, true
+	ran := map[parityRun]bool{}
+	for _, img := range []struct {
+		name, title string
+		make        func(*testing.T) parityImage
+	}{
+		{"synthetic", "synthetic image", syntheticImage},
+		{"debian", "Debian test image", debianImage},
+	} {
+		t.Run(img.name, func(t *testing.T) {
+			image := img.make(t)
+			for _, driver := range dockerd.Drivers {
+				t.Run(driver, func(t *testing.T) {
+					diffs, n := runParity(t, driver, image)
+					compared += n
+					for _, d := range diffs {
+						documented := false
+						for i, a := range allow {
+							if a.matches(driver, d) {
+								used[i], documented = true, true
+							}
+						}
+						if !documented {
+							undocumented++
+							t.Errorf("undocumented difference from Docker's %s (%s): %s", driver, img.title, d)
+						}
 					}
-				}
-				if !documented {
-					undocumented++
-					t.Errorf("undocumented difference from Docker's %s: %s", driver, d)
-				}
+					ran[parityRun{img.title, driver}] = !t.Skipped()
+				})
 			}
-			ran[driver] = !t.Skipped()
 		})
 	}
-	fmt.Printf("parity: %d entries compared, %d undocumented differences\n", compared, undocumented)
-	if len(ran) == len(dockerd.Drivers) && !t.Failed() {
+	line := fmt.Sprintf("parity: %d entries compared (%s), %d undocumented differences", compared, ranWhat(ran), undocumented)
+	fmt.Println(line)
+	if p := os.Getenv(summaryEnv); p != "" {
+		if !filepath.IsAbs(p) {
+			t.Fatalf("%s=%q: want an absolute file path", summaryEnv, p)
+		}
+		require.NoError(t, os.WriteFile(p, []byte(line+"\n"), 0o644))
+	}
+	complete := len(ran) == 2*len(dockerd.Drivers)
+	for _, ok := range ran {
+		complete = complete && ok
+	}
+	if complete && !t.Failed() {
 		for i, a := range allow {
-			if !used[i] && (a.driver == "*" || ran[a.driver]) {
+			if !used[i] {
 				t.Errorf("%s lists a difference that no longer occurs: %q", parityDoc, a.line)
 			}
 		}
 	}
 }
 
-// runParity builds the image and a container in Docker and in unionbench
-// with driver and returns every difference and how many entries it
-// compared.
-func runParity(t *testing.T, driver string, archive imageArchive) ([]difference, int) {
+// parityRun is one comparison: an image's title and a driver.
+type parityRun struct{ image, driver string }
+
+// ranWhat says which images and how many drivers the comparison covered:
+// "synthetic image + Debian test image, 4 drivers".
+func ranWhat(ran map[parityRun]bool) string {
+	var imgs []string
+	drv := map[string]bool{}
+	for r, ok := range ran {
+		if ok {
+			if !slices.Contains(imgs, r.image) {
+				imgs = append(imgs, r.image)
+			}
+			drv[r.driver] = true
+		}
+	}
+	if len(imgs) == 0 {
+		return "no image"
+	}
+	// The synthetic image first, as the test runs them.
+	slices.SortFunc(imgs, func(a, b string) int { return strings.Compare(b, a) })
+	return fmt.Sprintf("%s, %d drivers", strings.Join(imgs, " + "), len(drv))
+}
+
+// runParity loads image into a dockerd of driver and creates a container,
+// makes the same layers and container in unionbench under Docker's ids,
+// and returns every difference and how many entries it compared.
+func runParity(t *testing.T, driver string, image parityImage) ([]difference, int) {
 	ctx := t.Context()
 	reg, ok := drivers.Lookup(driver)
 	require.True(t, ok, driver)
@@ -79,30 +191,28 @@ func runParity(t *testing.T, driver string, archive imageArchive) ([]difference,
 	}
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, ours.Cleanup()) })
+	clock := newPhases()
 
 	dock := dockerd.StartT(t, driver)
-	_, err = dock.Docker(ctx, "load", "--quiet", "--input", archive.Path)
+	_, err = dock.Docker(ctx, "load", "--quiet", "--input", image.archive)
 	require.NoError(t, err)
-	out, err := dock.Docker(ctx, "create", "--network", "none", imageTag)
+	out, err := dock.Docker(ctx, "create", "--network", "none", image.ref)
 	require.NoError(t, err)
 	container := strings.TrimSpace(string(out))
+	clock.done("docker")
 
 	// The layer store's names for the driver's layer ids.
 	layerdb := filepath.Join(dock.DataRoot, "image", driver, "layerdb")
 	var cacheIDs []string
-	for _, chain := range chainIDs(archive.DiffIDs) {
+	for _, chain := range chainIDs(image.diffIDs) {
 		cacheIDs = append(cacheIDs, readTrim(t, filepath.Join(layerdb, "sha256", strings.TrimPrefix(chain, "sha256:"), "cache-id")))
 	}
 	mountID := readTrim(t, filepath.Join(layerdb, "mounts", container, "mount-id"))
 	require.Equal(t, drivers.InitID(mountID), readTrim(t, filepath.Join(layerdb, "mounts", container, "init-id")))
 
 	// The same layers under the same ids in unionbench.
-	parent := ""
-	for i, l := range testImage() {
-		require.NoError(t, ours.Create(ctx, cacheIDs[i], parent, l))
-		parent = cacheIDs[i]
-	}
-	require.NoError(t, drivers.NewContainer(ctx, ours, mountID, parent))
+	require.NoError(t, image.build(ctx, ours, cacheIDs))
+	require.NoError(t, drivers.NewContainer(ctx, ours, mountID, cacheIDs[len(cacheIDs)-1]))
 	// Docker's create mounts the container once, for volumes and the
 	// working directory (daemon createContainerOSSpecificSettings): not the
 	// driver's doing, so NewContainer does not, but a first mount changes
@@ -111,6 +221,7 @@ func runParity(t *testing.T, driver string, archive imageArchive) ([]difference,
 	_, err = ours.Mount(ctx, mountID)
 	require.NoError(t, err)
 	require.NoError(t, ours.Unmount(mountID))
+	clock.done("unionbench")
 
 	var diffs []difference
 	total := 0
@@ -120,9 +231,8 @@ func runParity(t *testing.T, driver string, archive imageArchive) ([]difference,
 	ourDir, err := ours.Mount(ctx, mountID)
 	require.NoError(t, err)
 	dockDir, unmountDocker := mountAsDocker(t, driver, dock.DriverRoot(), mountID)
-	dm, err := snapshot(dockDir, func(s string) string { return s })
-	require.NoError(t, err)
-	om, err := snapshot(ourDir, func(s string) string { return s })
+	same := func(s string) string { return s }
+	dm, om, err := snapshotBoth(dockDir, same, ourDir, same)
 	require.NoError(t, err)
 	add(compare("merged", dm, om))
 	if driver != "vfs" { // vfs mounts nothing
@@ -130,23 +240,40 @@ func runParity(t *testing.T, driver string, archive imageArchive) ([]difference,
 			mountOptions(t, dockDir, dock.DriverRoot()),
 			mountOptions(t, ourDir, ours.Root())))
 	}
+	clock.done("merged")
 
 	// The driver roots, with both containers unmounted again.
 	require.NoError(t, ours.Unmount(mountID))
 	unmountDocker()
-	dt, err := snapshot(dock.DriverRoot(), shortIDs(t, dock.DriverRoot()))
-	require.NoError(t, err)
-	ot, err := snapshot(ours.Root(), shortIDs(t, ours.Root()))
+	dt, ot, err := snapshotBoth(dock.DriverRoot(), shortIDs(t, dock.DriverRoot()), ours.Root(), shortIDs(t, ours.Root()))
 	require.NoError(t, err)
 	add(compare("root", dt, ot))
+	clock.done("root")
 	for _, line := range strings.Split(dock.LogTail(400), "\n") {
 		if strings.Contains(line, "xattr") || strings.Contains(line, "level=error") {
 			t.Log("dockerd: " + line)
 		}
 	}
-	t.Logf("%s: %d entries compared, %d differences", driver, total, len(diffs))
+	t.Logf("%s: %d entries compared, %d differences (%s)", driver, total, len(diffs), clock)
 	return diffs, total
 }
+
+// phases times the steps of one comparison, for the log: a real rootfs
+// must stay quick to compare.
+type phases struct {
+	last  time.Time
+	steps []string
+}
+
+func newPhases() *phases { return &phases{last: time.Now()} }
+
+func (p *phases) done(step string) {
+	now := time.Now()
+	p.steps = append(p.steps, fmt.Sprintf("%s %v", step, now.Sub(p.last).Round(10*time.Millisecond)))
+	p.last = now
+}
+
+func (p *phases) String() string { return strings.Join(p.steps, ", ") }
 
 func readTrim(t *testing.T, p string) string {
 	t.Helper()

@@ -39,12 +39,17 @@ type tree map[string]entry
 // ids to layer ids).
 func snapshot(dir string, rename func(string) string) (tree, error) {
 	t := tree{}
+	// A file with more than one link is hashed once: legacy overlay's
+	// layers hard-link their parent's whole tree, so a Debian rootfs would
+	// otherwise be read once per layer. A file of one link is never shared
+	// and always read.
+	linked := map[inode]string{}
 	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(dir, p)
-		e, err := readEntry(p, rename)
+		e, err := readEntry(p, rename, linked)
 		if err != nil {
 			return err
 		}
@@ -54,7 +59,24 @@ func snapshot(dir string, rename func(string) string) (tree, error) {
 	return t, err
 }
 
-func readEntry(p string, rename func(string) string) (entry, error) {
+// inode names one file of a filesystem.
+type inode struct{ dev, ino uint64 }
+
+// snapshotBoth snapshots Docker's tree and ours at once: the two read
+// different files, and a Debian rootfs takes seconds to hash.
+func snapshotBoth(dockerDir string, dockerRename func(string) string, ourDir string, ourRename func(string) string) (docker, ours tree, err error) {
+	var derr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		docker, derr = snapshot(dockerDir, dockerRename)
+	}()
+	ours, err = snapshot(ourDir, ourRename)
+	<-done
+	return docker, ours, errors.Join(derr, err)
+}
+
+func readEntry(p string, rename func(string) string, linked map[inode]string) (entry, error) {
 	var st unix.Stat_t
 	if err := unix.Lstat(p, &st); err != nil {
 		return nil, &os.PathError{Op: "lstat", Path: p, Err: err}
@@ -73,9 +95,16 @@ func readEntry(p string, rename func(string) string) (entry, error) {
 		// Holes are what a copy keeps or fills; allocated size would
 		// differ with the backing fs, so only whether there are any.
 		e["sparse"] = fmt.Sprint(st.Blocks*512 < st.Size)
-		content, err := fileDigest(p, rename)
-		if err != nil {
-			return nil, err
+		id := inode{uint64(st.Dev), st.Ino}
+		content, ok := linked[id]
+		if !ok || st.Nlink < 2 {
+			var err error
+			if content, err = fileDigest(p, rename); err != nil {
+				return nil, err
+			}
+			if st.Nlink > 1 {
+				linked[id] = content
+			}
 		}
 		e["content"] = content
 	case unix.S_IFLNK:
