@@ -100,8 +100,11 @@ func TestDockerParity(t *testing.T) {
 	allow, err := readAllowances(parityDoc)
 	require.NoError(t, err)
 
-	var compared, undocumented int
-	used := make([]bool, len(allow))
+	var (
+		mu                     sync.Mutex // the drivers' subtests run in parallel
+		compared, undocumented int
+		used                   = make([]bool, len(allow))
+	)
 	ran := map[parityRun]bool{}
 	for _, img := range []struct {
 		name, title string
@@ -114,7 +117,14 @@ func TestDockerParity(t *testing.T) {
 			image := img.make(t)
 			for _, driver := range dockerd.Drivers {
 				t.Run(driver, func(t *testing.T) {
+					// Each driver has its own dockerd and roots; a Debian
+					// rootfs makes each comparison take tens of seconds,
+					// mostly Docker's load, so they run side by side (go
+					// test's -parallel, GOMAXPROCS by default).
+					t.Parallel()
 					diffs, n := runParity(t, driver, image)
+					mu.Lock()
+					defer mu.Unlock()
 					compared += n
 					for _, d := range diffs {
 						documented := false
@@ -128,7 +138,7 @@ func TestDockerParity(t *testing.T) {
 							t.Errorf("undocumented difference from Docker's %s (%s): %s", driver, img.title, d)
 						}
 					}
-					ran[parityRun{img.title, driver}] = !t.Skipped()
+					ran[parityRun{img.title, driver}] = true
 				})
 			}
 		})
@@ -234,6 +244,15 @@ func runParity(t *testing.T, driver string, image parityImage) ([]difference, in
 	same := func(s string) string { return s }
 	dm, om, err := snapshotBoth(dockDir, same, ourDir, same)
 	require.NoError(t, err)
+	if driver == "fuse-overlayfs" {
+		// The link count of a hard-linked lower file in a fuse-overlayfs
+		// view is what the daemon reports, 1 or 2 from one read of the
+		// same layers to the next (seen on Debian's usr/bin/perlbug, on
+		// either side); the layers' own link counts are compared in the
+		// driver roots (docs/docker-parity.md).
+		dm.drop("nlink")
+		om.drop("nlink")
+	}
 	add(compare("merged", dm, om))
 	if driver != "vfs" { // vfs mounts nothing
 		add(compare("mount",

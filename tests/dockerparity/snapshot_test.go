@@ -34,6 +34,13 @@ type entry map[string]string
 // tree is a snapshot of a directory: relative path (normalized) -> entry.
 type tree map[string]entry
 
+// drop removes a field the comparison cannot use from every entry.
+func (t tree) drop(field string) {
+	for _, e := range t {
+		delete(e, field)
+	}
+}
+
 // snapshot reads every entry under dir without following symlinks. rename
 // rewrites path components, small metadata files and link targets (short
 // ids to layer ids).
