@@ -137,7 +137,7 @@ func Build(t testing.TB) Image {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	if err := tools.build(ctx, tmp); err != nil {
+	if err := tools.build(ctx, tmp, t.Logf); err != nil {
 		os.RemoveAll(tmp)
 		if errors.Is(err, dockerd.ErrNotInstalled) {
 			testenv.Skip(t, "building the test image: %v", err)
@@ -158,12 +158,19 @@ func Build(t testing.TB) Image {
 type buildTools struct{ mmdebstrap, skopeo string }
 
 // build makes the image's three forms in dir: save.tar, oci/ and
-// oci-zstd.tar.
-func (b buildTools) build(ctx context.Context, dir string) (err error) {
+// oci-zstd.tar. It logs how long each tool took, which says where a slow
+// build spent its time (the network, the daemon or the copies).
+func (b buildTools) build(ctx context.Context, dir string, logf func(string, ...any)) (err error) {
+	step := time.Now()
+	took := func(what string) {
+		logf("test image: %s took %v", what, time.Since(step).Round(100*time.Millisecond))
+		step = time.Now()
+	}
 	rootfs := filepath.Join(dir, "rootfs.tar")
 	if err := run(ctx, b.mmdebstrap, "--quiet", "--variant=minbase", "--include=libcap2-bin", "bookworm", rootfs); err != nil {
 		return err
 	}
+	took("mmdebstrap")
 	defer func() { err = errors.Join(err, os.Remove(rootfs)) }()
 	// os.TempDir is the sandbox's scratch directory: short enough for
 	// containerd's socket paths, and gone with the sandbox even if the
@@ -172,7 +179,14 @@ func (b buildTools) build(ctx context.Context, dir string) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, d.Stop()) }()
+	// The daemon is stopped as soon as the archive is saved (skopeo needs
+	// no daemon); on a failure before that, here.
+	stop := d.Stop
+	defer func() {
+		if stop != nil {
+			err = errors.Join(err, stop())
+		}
+	}()
 	if err := d.Import(ctx, rootfs, "unionbench-base"); err != nil {
 		return err
 	}
@@ -183,14 +197,23 @@ func (b buildTools) build(ctx context.Context, dir string) (err error) {
 	if err := d.Save(ctx, Tag, save); err != nil {
 		return err
 	}
+	err, stop = stop(), nil
+	if err != nil {
+		return err
+	}
+	took("dockerd start, import, build, save and stop")
 	// skopeo's signature policy is for pulls; these are local files, and
 	// the host's /etc/containers is not the tests' to depend on.
 	src := "docker-archive:" + save
 	if err := run(ctx, b.skopeo, "--insecure-policy", "copy", "--quiet", src, "oci:"+filepath.Join(dir, "oci")+":unionbench"); err != nil {
 		return err
 	}
-	return run(ctx, b.skopeo, "--insecure-policy", "copy", "--quiet", "--dest-compress-format", "zstd",
-		src, "oci-archive:"+filepath.Join(dir, "oci-zstd.tar")+":unionbench")
+	if err := run(ctx, b.skopeo, "--insecure-policy", "copy", "--quiet", "--dest-compress-format", "zstd",
+		src, "oci-archive:"+filepath.Join(dir, "oci-zstd.tar")+":unionbench"); err != nil {
+		return err
+	}
+	took("skopeo copy (gzip layout, zstd layout tar)")
+	return nil
 }
 
 // run runs a build program; its error carries the command and its output.
