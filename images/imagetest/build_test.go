@@ -106,41 +106,65 @@ func TestDockerWroteTheFormats(t *testing.T) {
 	assert.True(t, has(last, "etc/unionbench-release"), "etc/unionbench-release")
 }
 
-// TestSkopeoCompressed checks the media types skopeo wrote: gzip layers in
-// the layout directory, zstd in the layout tar (--dest-compress-format).
+// TestSkopeoCompressed checks what skopeo wrote: gzip layers in the layout
+// directory and zstd in the layout tar (--dest-compress-format zstd), by
+// the manifests' media types and by the blobs' own magic numbers.
 func TestSkopeoCompressed(t *testing.T) {
 	im := Build(t)
 	dir := map[string][]byte{}
 	require.NoError(t, filepath.Walk(im.OCIDir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || fi.IsDir() || fi.Size() > 1<<20 {
+		if err != nil || fi.IsDir() {
 			return err
 		}
 		rel, _ := filepath.Rel(im.OCIDir, p)
-		dir[rel], err = os.ReadFile(p)
+		dir[rel], err = readHead(p, fi.Size())
 		return err
 	}))
-	small := tarFiles(t, im.OCITar, func(string) bool { return true })
+	gzipMagic, zstdMagic := []byte{0x1f, 0x8b}, []byte{0x28, 0xb5, 0x2f, 0xfd}
 	for form, want := range map[string]struct {
 		files map[string][]byte
 		mt    string
+		magic []byte
 	}{
-		"layout directory": {dir, "application/vnd.oci.image.layer.v1.tar+gzip"},
-		"layout tar":       {small, "application/vnd.oci.image.layer.v1.tar+zstd"},
+		"layout directory": {dir, "application/vnd.oci.image.layer.v1.tar+gzip", gzipMagic},
+		"layout tar":       {tarFiles(t, im.OCITar, func(string) bool { return true }), "application/vnd.oci.image.layer.v1.tar+zstd", zstdMagic},
 	} {
 		var index struct{ Manifests []struct{ Digest string } }
 		require.NoError(t, json.Unmarshal(want.files["index.json"], &index), form)
 		require.Len(t, index.Manifests, 1, form)
-		var manifest struct{ Layers []struct{ MediaType string } }
-		require.NoError(t, json.Unmarshal(want.files["blobs/"+strings.Replace(index.Manifests[0].Digest, ":", "/", 1)], &manifest), form)
+		var manifest struct {
+			Layers []struct{ MediaType, Digest string }
+		}
+		require.NoError(t, json.Unmarshal(want.files[blobPath(index.Manifests[0].Digest)], &manifest), form)
 		require.Len(t, manifest.Layers, LayerCount, form)
 		for i, l := range manifest.Layers {
 			assert.Equal(t, want.mt, l.MediaType, "%s layer %d", form, i)
+			assert.True(t, bytes.HasPrefix(want.files[blobPath(l.Digest)], want.magic), "%s layer %d starts % x", form, i, want.files[blobPath(l.Digest)])
 		}
 	}
 }
 
-// tarFiles reads the entries of the tar at p that keep says to keep (all
-// of them under 1 MiB when keep is always true: an OCI layout's JSON).
+func blobPath(digest string) string { return "blobs/" + strings.Replace(digest, ":", "/", 1) }
+
+// readHead reads a file whole if it is small (an OCI layout's JSON) and
+// its first bytes otherwise (a layer blob, for its magic number).
+func readHead(p string, size int64) ([]byte, error) {
+	if size <= 1<<20 {
+		return os.ReadFile(p)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, 4)
+	_, err = io.ReadFull(f, b)
+	return b, err
+}
+
+// tarFiles reads the regular files of the tar at p that keep says to keep:
+// layer.tar entries whole, others whole up to 1 MiB and their first bytes
+// beyond that (a layer blob of an OCI layout, for its magic number).
 func tarFiles(t *testing.T, p string, keep func(string) bool) map[string][]byte {
 	t.Helper()
 	f, err := os.Open(p)
@@ -155,10 +179,14 @@ func tarFiles(t *testing.T, p string, keep func(string) bool) map[string][]byte 
 		}
 		require.NoError(t, err, p)
 		name := strings.TrimPrefix(h.Name, "./")
-		if h.Typeflag != tar.TypeReg || !keep(name) || (h.Size > 1<<20 && !strings.HasSuffix(name, "/layer.tar")) {
+		if h.Typeflag != tar.TypeReg || !keep(name) {
 			continue
 		}
-		b, err := io.ReadAll(tr)
+		var r io.Reader = tr
+		if h.Size > 1<<20 && !strings.HasSuffix(name, "/layer.tar") {
+			r = io.LimitReader(tr, 4)
+		}
+		b, err := io.ReadAll(r)
 		require.NoError(t, err, p)
 		out[name] = b
 	}
