@@ -23,7 +23,10 @@
 #   busybox-static: the rootfs internal/dockerd imports to docker build
 #     a multi-layer test image with RUN steps
 #   mmdebstrap: images/imagetest makes the real-image tests' base layer
-#     from Debian's archive (mmdebstrap --variant=minbase bookworm)
+#     from Debian's archive (mmdebstrap --variant=minbase bookworm), which
+#     docker.io then imports and builds the test image on
+#   skopeo: images/imagetest copies the test image's `docker save`
+#     archive to OCI layouts (gzip and zstd layers)
 set -euo pipefail
 
 log() { printf 'install-deps: %s\n' "$*" >&2; }
@@ -41,7 +44,7 @@ UB_SRC=$src "$src/scripts/provision.sh"
 log "installing the test tools"
 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
 	fuse-overlayfs fuse3 xfsprogs btrfs-progs e2fsprogs tar kmod util-linux \
-	shellcheck ruby chromium cpio qemu-system-x86 dpkg docker.io busybox-static mmdebstrap >/dev/null
+	shellcheck ruby chromium cpio qemu-system-x86 dpkg docker.io busybox-static mmdebstrap skopeo >/dev/null
 
 export PATH="/usr/local/go/bin:$PATH"
 log "downloading the Go modules"
@@ -49,7 +52,7 @@ log "downloading the Go modules"
 
 missing=()
 for prog in fuse-overlayfs mkfs.ext4 mkfs.xfs mkfs.btrfs losetup modprobe tar \
-	shellcheck ruby chromium cpio qemu-system-x86_64 dpkg-deb dockerd busybox mmdebstrap go; do
+	shellcheck ruby chromium cpio qemu-system-x86_64 dpkg-deb dockerd busybox mmdebstrap skopeo go; do
 	command -v "$prog" >/dev/null || missing+=("$prog")
 done
 [ ${#missing[@]} = 0 ] || die "still missing after installing: ${missing[*]}"
