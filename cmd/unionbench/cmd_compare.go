@@ -15,7 +15,8 @@ func cmdCompare(args []string, stdout io.Writer) error {
 	fset := newFlags("compare")
 	threshold := fset.String("threshold", "10", "smallest change of a median that counts, in percent")
 	fdr := fset.String("fdr", "0.05", "false discovery rate controlled over the timings (Benjamini-Hochberg), more than 0 and below 1")
-	relative := fset.Bool("relative", false, "judge timings by their floor-relative figures (<metric>-vs-floor): the absolute ones, and the floor's own, are shown but do not fail; for runs on a shared or drifting machine")
+	absolute := fset.Bool("absolute", false, "gate the absolute timings, the floor's own too, instead of their floor-relative figures (<metric>-vs-floor, the default, which a uniformly slower or faster machine does not move); for runs of one quiet machine, or to judge the backing fs itself")
+	relative := fset.Bool("relative", true, "judge timings by their floor-relative figures: the default (--relative=false is --absolute)")
 	all := fset.Bool("all", false, "list every compared measurement with its p-value, q-value and MDE, unchanged ones too")
 	files, err := parseWithArgs(fset, args)
 	if err != nil {
@@ -40,7 +41,7 @@ func cmdCompare(args []string, stdout io.Writer) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
-	opt := compare.Options{Threshold: pct / 100, FDR: q, Relative: *relative}
+	opt := compare.Options{Threshold: pct / 100, FDR: q, Absolute: *absolute || !*relative}
 	if pct == 0 {
 		opt.Threshold = -1 // no threshold, not the default one
 	}

@@ -5,7 +5,14 @@
 // so nothing is dropped silently.
 //
 // Exact counts (inodes, bytes, copies) changed when their medians differ.
-// A timing changed only when all three hold:
+// Timings are judged by their floor-relative figures (<metric>-vs-floor,
+// each sample the driver's over the floor's of the same sampling round),
+// where a timing has one on both sides: a machine that is uniformly slower
+// or faster in NEW, the drift of a shared VM between two runs, moves the
+// driver and its floor alike and so not their ratio. The absolute timing,
+// and the floor's own, are shown beside it but do not gate
+// (Options.Absolute gates them instead). A gated timing changed only when
+// all three hold:
 //
 //   - the Mann-Whitney U test finds it significant after the
 //     Benjamini-Hochberg correction over every timing of the comparison
@@ -58,14 +65,15 @@ type Options struct {
 	// FDR is the false discovery rate controlled over the timings; 0
 	// means stats.DefaultFDR.
 	FDR float64
-	// Relative judges timings by their floor-relative figures: a timing
+	// Absolute gates the absolute timings. By default (false) a timing
 	// with a <metric>-vs-floor twin on both sides, and every timing of
-	// the floor itself, is shown but not gated (Row.Ungated), so a
-	// machine that is uniformly slower or faster in NEW fails nothing.
-	// It also misses a kernel change that slows the backing filesystem
-	// itself as much as the union: use it where the runs share a noisy
-	// machine, not to judge the backing fs.
-	Relative bool
+	// the floor itself, is shown but not gated (Row.Ungated): the ratio
+	// gates, so a machine that is uniformly slower or faster in NEW fails
+	// nothing. The default misses a kernel change that slows the backing
+	// filesystem itself as much as the union (the floor's own change is
+	// shown, not gated): set Absolute to judge the backing fs, on runs of
+	// one quiet machine.
+	Absolute bool
 }
 
 func (o Options) withDefaults() Options {
@@ -107,7 +115,7 @@ type Row struct {
 	// BelowMDE says the change was significant and beyond the threshold
 	// but smaller than the MDE, so it was not called.
 	BelowMDE bool
-	// Ungated (Options.Relative) says the row is judged through its
+	// Ungated (unless Options.Absolute) says the row is judged through its
 	// floor-relative twin, or is the floor's own: its Verdict is Same,
 	// Absolute what it would have been, tested in a family of its own.
 	Ungated  bool
@@ -138,7 +146,8 @@ type Result struct {
 	// NoiseWarning is set when they differ by more than NoiseFactor.
 	BaseNoise, NewNoise *results.Noise
 	NoiseWarning        string
-	// Relative is Options.Relative.
+	// Relative says the floor-relative figures gated (not
+	// Options.Absolute).
 	Relative bool
 	// FDR is the Benjamini-Hochberg correction over the timing rows:
 	// its Q, Tests (m), Discoveries and the Level MDEs are computed at.
@@ -240,7 +249,7 @@ func observed(r *results.Record) string {
 // Compare compares NEW with BASE.
 func Compare(base, new []results.Record, opt Options) *Result {
 	opt = opt.withDefaults()
-	res := &Result{Threshold: opt.Threshold, Relative: opt.Relative}
+	res := &Result{Threshold: opt.Threshold, Relative: !opt.Absolute}
 	bkeys, bm, bq, bqkeys := pool(base)
 	tested := map[int]timing{} // row index: samples of a timing row
 	nkeys, nm, nq, nqkeys := pool(new)
@@ -271,7 +280,7 @@ func Compare(base, new []results.Record, opt Options) *Result {
 			if row.Change.Exact {
 				row.Verdict = verdict(row.Change, n.better, opt.Threshold, 0)
 			}
-			ungated := opt.Relative && (b.floor || (bm[b.twin] != nil && nm[b.twin] != nil))
+			ungated := !opt.Absolute && (b.floor || (bm[b.twin] != nil && nm[b.twin] != nil))
 			tested[len(res.Rows)] = timing{b.samples, n.samples, n.better, ungated}
 		}
 		res.Rows = append(res.Rows, row)
@@ -333,7 +342,7 @@ type timing struct {
 
 // judgeTimings runs the Benjamini-Hochberg correction over the gated
 // timing rows, then gives each its q-value, MDE at the family's level,
-// and verdict. Ungated rows (Options.Relative) are a family of their own,
+// and verdict. Ungated rows (the default, unless Options.Absolute) are a family of their own,
 // so that showing them costs the gated ones no power.
 func (r *Result) judgeTimings(tested map[int]timing, opt Options) {
 	for _, ungated := range []bool{false, true} {

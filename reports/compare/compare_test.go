@@ -189,7 +189,7 @@ func TestNoiseFloorsShownAndWarned(t *testing.T) {
 }
 
 // A machine 30% slower across the board in NEW: every absolute timing,
-// the floor's included, is flagged; with Relative only the floor-relative
+// the floor's included, is flagged under Absolute; by default only the floor-relative
 // figures gate, and they did not move, while a real 30% slowdown of one
 // driver relative to its floor still fails.
 func TestRelativeGatesOnFloorRatios(t *testing.T) {
@@ -216,9 +216,9 @@ func TestRelativeGatesOnFloorRatios(t *testing.T) {
 	}
 	base := run(1, 1)
 	slowMachine := run(1.3, 1)
-	abs := Compare(base, slowMachine, Options{})
+	abs := Compare(base, slowMachine, Options{Absolute: true})
 	assert.Len(t, abs.Regressions(), 20, "every absolute timing, floor and driver")
-	rel := Compare(base, slowMachine, Options{Relative: true})
+	rel := Compare(base, slowMachine, Options{})
 	assert.Empty(t, rel.Regressions())
 	assert.Equal(t, 10, rel.FDR.Tests, "the ratios alone are the gated family")
 	ungated := 0
@@ -234,7 +234,7 @@ func TestRelativeGatesOnFloorRatios(t *testing.T) {
 	assert.Contains(t, out.String(), "(not gated; absolute: regressed)")
 	assert.Contains(t, out.String(), "relative: timings with a floor-relative figure")
 
-	slowDriver := Compare(base, run(1, 1.3), Options{Relative: true})
+	slowDriver := Compare(base, run(1, 1.3), Options{})
 	regs := slowDriver.Regressions()
 	assert.Len(t, regs, 10, "each -vs-floor figure of the slowed driver")
 	for _, row := range regs {

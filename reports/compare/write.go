@@ -25,7 +25,9 @@ func (r *Result) FDRStatement() string {
 	s := fmt.Sprintf("FDR q=%.2g over %d tests, Benjamini-Hochberg (per-test level %.3g; %d discoveries); a timing counts when its q-value is at most %.2g and its median moved beyond %.4g%% and beyond its MDE",
 		r.FDR.Q, r.FDR.Tests, r.FDR.Level, r.FDR.Discoveries, r.FDR.Q, 100*r.Threshold)
 	if r.Relative {
-		s += "; relative: timings with a floor-relative figure, and the floor's own, are shown but not gated"
+		s += "; relative: timings with a floor-relative figure, and the floor's own, are shown but not gated (--absolute gates them)"
+	} else {
+		s += "; absolute: every timing gated, the floor's own too"
 	}
 	return s
 }

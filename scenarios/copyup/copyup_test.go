@@ -132,3 +132,31 @@ func TestUndisturbedRetriesAfterAForeignDrop(t *testing.T) {
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, tries, 2)
 }
+
+// Each driver timing is paired with the floor operation doing the same
+// work: a copy for a copying operation, a plain write or chmod for one
+// that copies nothing, so the ratio divides like by like.
+func TestFloorsDivideLikeByLike(t *testing.T) {
+	fs := scenariotest.NewFS(t, backing.Tmpfs, 1<<30)
+	c := sizeCase(4<<10, "warm", false)
+	floors := func(variant string) map[string]string {
+		out := map[string]string{}
+		for _, m := range scenariotest.Measure(t, New(), scenariotest.Env(t, fs, variant), c, 2) {
+			out[m.Metric] = m.Floor
+		}
+		return out
+	}
+	assert.Equal(t, map[string]string{
+		"first-write": "copy-fsync/size=4KiB/cache=warm", "second-write": "write/size=4KiB/cache=warm", "chmod": "copy-fsync/size=4KiB/cache=warm",
+	}, floors("overlay2"))
+	assert.Equal(t, map[string]string{
+		"first-write": "write/size=4KiB/cache=warm", "second-write": "write/size=4KiB/cache=warm", "chmod": "chmod/size=4KiB/cache=warm",
+	}, floors("vfs"), "vfs copies nothing")
+	assert.Equal(t, "chmod/size=4KiB/cache=warm", floors("overlay2+metacopy=on+redirect_dir=on")["chmod"], "metacopy: chmod copies no data")
+
+	ms := scenariotest.Measure(t, New(), scenariotest.Env(t, fs, ""), sizeCase(4<<10, "warm", true), 3)
+	scenariotest.RequireSamples(t, ms, 3, "copy-fsync", "write", "chmod")
+	med := scenariotest.Medians(ms)
+	assert.Less(t, med["write"], med["copy-fsync"], "a one-byte write to the copy is less than the copy")
+	scenariotest.AssertNothingLeft(t, fs)
+}

@@ -36,12 +36,18 @@ func measure(t *testing.T, fs *backing.FS, driver string, depth, n int) (mount, 
 
 func TestCases(t *testing.T) {
 	var names []string
+	floors := 0
 	for _, c := range New().Cases(scenarios.Quick) {
-		assert.False(t, c.Floor)
+		if c.Floor {
+			floors++
+			assert.Empty(t, c.Params, "one bind mount, whatever the depth")
+			continue
+		}
 		names = append(names, c.Name())
 	}
+	assert.Equal(t, 1, floors)
 	assert.Equal(t, []string{"depth=1", "depth=16", "depth=64"}, names)
-	assert.Len(t, New().Cases(scenarios.Full), 10)
+	assert.Len(t, New().Cases(scenarios.Full), 11)
 }
 
 func TestMountTimeByDriver(t *testing.T) {
@@ -53,9 +59,18 @@ func TestMountTimeByDriver(t *testing.T) {
 		assert.Greater(t, deep, shallow, "overlay2 resolves one lowerdir per layer: 64 take longer than 1")
 	})
 	t.Run("vfs", func(t *testing.T) {
-		mount, unmount := measure(t, fs, "vfs", 16, 7)
-		assert.Less(t, mount, 1e6, "vfs mounts nothing: its Mount is a map lookup")
-		assert.Less(t, unmount, 1e6)
+		_, err := New().Measure(context.Background(), scenariotest.Env(t, fs, "vfs"), depthCase(16), 1)
+		require.ErrorIs(t, err, drivers.ErrNotSupported, "vfs mounts nothing: there is no mount to time")
+	})
+	t.Run("floor", func(t *testing.T) {
+		ms := scenariotest.Measure(t, New(), scenariotest.Env(t, fs, ""), scenarios.Case{Floor: true}, 7)
+		require.Len(t, ms, 2)
+		scenariotest.RequireSamples(t, ms, 7)
+		scenariotest.AssertNothingLeft(t, fs)
+		bind := scenariotest.Median(ms[0].Samples)
+		ovl, _ := measure(t, fs, "overlay2", 16, 7)
+		t.Logf("floor: bind mount %.0f ns, unmount %.0f ns", bind, scenariotest.Median(ms[1].Samples))
+		assert.Less(t, bind, ovl, "a bind mount is less work than an overlay of 16 lowers")
 	})
 	for _, driver := range []string{"overlay", "fuse-overlayfs"} {
 		t.Run(driver, func(t *testing.T) { measure(t, fs, driver, 16, 3) })

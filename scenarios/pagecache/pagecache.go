@@ -50,6 +50,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -139,14 +140,23 @@ func parseCase(c scenarios.Case) (count int, size int64, err error) {
 	return count, size, nil
 }
 
-// Measure takes n samples of one case.
-func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Case, n int) (_ []scenarios.Measurement, err error) {
+// Measure takes n samples of one case (see Prepare).
+func (sc Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Case, n int) ([]scenarios.Measurement, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("pagecache: %d samples: want at least 1", n)
+	}
+	return scenarios.MeasureBySampling(ctx, sc, env, c, n)
+}
+
+// Prepare builds the case's image and mounted containers (or the floor's
+// plain file); each Sample drops the caches, reads through every reader
+// and counts. The runner takes the floor's and every variant's samples in
+// rounds, so drift of the machine, and whatever else the host caches,
+// moves them alike.
+func (Scenario) Prepare(ctx context.Context, env *scenarios.Env, c scenarios.Case) (scenarios.Sampler, error) {
 	count, size, err := parseCase(c)
 	if err != nil {
 		return nil, err
-	}
-	if n < 1 {
-		return nil, fmt.Errorf("pagecache: %d samples: want at least 1", n)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -163,14 +173,13 @@ func (Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if err != nil {
 		return nil, err
 	}
-	defer func() { err = errors.Join(err, s.close()) }()
-	ms, err := s.sample(ctx, env.FS, n)
-	for i := range ms {
-		if !c.Floor { // the floor reads one plain file as often, with the same parameters
-			ms[i].Floor = results.CaseKey(ms[i].Metric, c.Params...)
+	smp := newSampler(s, env.FS)
+	if !c.Floor { // the floor reads one plain file as often, with the same parameters
+		for _, m := range smp.ms() {
+			m.Floor = results.CaseKey(m.Metric, c.Params...)
 		}
 	}
-	return ms, err
+	return smp, nil
 }
 
 // setup is what a case reads and counts: one directory descriptor per
@@ -295,50 +304,68 @@ func driverSetup(ctx context.Context, env *scenarios.Env, count int, size int64)
 	return s, nil
 }
 
-// sample takes n samples: drop caches, note Cached, read through every
-// reader, note Cached again, count the owners' resident pages.
-func (s *setup) sample(ctx context.Context, fs *backing.FS, n int) ([]scenarios.Measurement, error) {
-	count := float64(len(s.readers))
-	read := scenarios.Timing("read", n)
+// sampler takes one sample per Sample: drop caches, note Cached, read
+// through every reader, note Cached again, count the owners' resident
+// pages.
+type sampler struct {
+	s                                           *setup
+	fs                                          *backing.FS
+	buf                                         []byte
+	read, cache, perContainer, resident, copies scenarios.Measurement
+	imageCache                                  []float64
+}
+
+func newSampler(s *setup, fs *backing.FS) *sampler {
 	// The backing files' resident pages (cachestat) are exact counts of
 	// what is cached. Cached: in /proc/meminfo is host-wide: whatever else
 	// the host caches or drops in between moves it, so it is sampled as a
 	// noisy figure, not an exact one.
-	cache := scenarios.Count("cache-bytes", "bytes")
-	cache.Exact = false
-	perContainer := scenarios.Count("cache-bytes-per-container", "bytes")
-	perContainer.Exact = false
-	resident := scenarios.Count("resident-bytes", "bytes")
-	copies := scenarios.Count("cache-copies", "ratio")
-	var imageCache []float64
-	all := func() []scenarios.Measurement {
-		if fs.Image != "" && len(imageCache) > 0 {
-			cache.Extra = map[string]any{"loop-image-cache-bytes": imageCache}
-		}
-		return []scenarios.Measurement{read, cache, perContainer, resident, copies}
+	smp := &sampler{s: s, fs: fs, buf: make([]byte, 1<<20),
+		read:         scenarios.Timing("read", 0),
+		cache:        scenarios.Count("cache-bytes", "bytes"),
+		perContainer: scenarios.Count("cache-bytes-per-container", "bytes"),
+		resident:     scenarios.Count("resident-bytes", "bytes"),
+		copies:       scenarios.Count("cache-copies", "ratio"),
 	}
-	buf := make([]byte, 1<<20)
-	for range n {
-		if err := ctx.Err(); err != nil {
-			return all(), err
-		}
-		var x result
-		err := copyup.Undisturbed(func(settled func() error) (err error) {
-			x, err = s.once(fs, buf, settled)
-			return err
-		})
-		if err != nil {
-			return all(), err
-		}
-		read.Samples = append(read.Samples, float64(x.read.Nanoseconds())/count)
-		cache.Samples = append(cache.Samples, float64(x.cached))
-		perContainer.Samples = append(perContainer.Samples, float64(x.cached)/count)
-		resident.Samples = append(resident.Samples, float64(x.resident))
-		copies.Samples = append(copies.Samples, float64(x.resident)/float64(s.size))
-		imageCache = append(imageCache, float64(x.imageCached))
-	}
-	return all(), nil
+	smp.cache.Exact, smp.perContainer.Exact = false, false
+	return smp
 }
+
+func (p *sampler) ms() []*scenarios.Measurement {
+	return []*scenarios.Measurement{&p.read, &p.cache, &p.perContainer, &p.resident, &p.copies}
+}
+
+func (p *sampler) Sample(context.Context) error {
+	var x result
+	err := copyup.Undisturbed(func(settled func() error) (err error) {
+		x, err = p.s.once(p.fs, p.buf, settled)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	count := float64(len(p.s.readers))
+	p.read.Samples = append(p.read.Samples, float64(x.read.Nanoseconds())/count)
+	p.cache.Samples = append(p.cache.Samples, float64(x.cached))
+	p.perContainer.Samples = append(p.perContainer.Samples, float64(x.cached)/count)
+	p.resident.Samples = append(p.resident.Samples, float64(x.resident))
+	p.copies.Samples = append(p.copies.Samples, float64(x.resident)/float64(p.s.size))
+	p.imageCache = append(p.imageCache, float64(x.imageCached))
+	return nil
+}
+
+func (p *sampler) Measurements() []scenarios.Measurement {
+	if p.fs.Image != "" && len(p.imageCache) > 0 {
+		p.cache.Extra = map[string]any{"loop-image-cache-bytes": slices.Clone(p.imageCache)}
+	}
+	var out []scenarios.Measurement
+	for _, m := range p.ms() {
+		out = append(out, *m)
+	}
+	return out
+}
+
+func (p *sampler) Close() error { return p.s.close() }
 
 // result is one sample's figures.
 type result struct {
