@@ -117,8 +117,8 @@ func benchImport(b *testing.B, fs *backing.FS, v drivers.Variant, archive string
 	b.ReportMetric(mb/docker, "docker-MB/s")
 	b.ReportMetric(ratio, "docker-ratio")
 	b.ReportMetric(median(s.cli)*1e3, "docker-cli-ms")
-	b.Logf("%s: median import %v, docker load %v, docker-ratio %.2f over %d iterations",
-		v, seconds(ours), seconds(docker), ratio, b.N)
+	b.Logf("%s: median import %v, docker load %v, docker-ratio %.2f over %d iterations (import %v, docker load %v)",
+		v, seconds(ours), seconds(docker), ratio, b.N, durations(s.ours), durations(s.docker))
 	if v.Driver == "overlay2" && ratio < 1 {
 		b.Errorf("overlay2 import is slower than docker load: median %v against docker's %v (docker-ratio %.2f < 1)",
 			seconds(ours), seconds(docker), ratio)
@@ -284,6 +284,15 @@ func ratios(num, den []float64) []float64 {
 	out := make([]float64, 0, len(num))
 	for i := range min(len(num), len(den)) {
 		out = append(out, num[i]/den[i])
+	}
+	return out
+}
+
+// durations is samples in seconds as durations, for logs.
+func durations(samples []float64) []time.Duration {
+	out := make([]time.Duration, len(samples))
+	for i, s := range samples {
+		out[i] = seconds(s)
 	}
 	return out
 }
