@@ -100,9 +100,19 @@ func (a *applier) close() {
 
 // forget drops cached fds of rel and everything below it, after rel was
 // removed or replaced.
+//
+// It is called for every entry a layer replaces, every file included, so
+// it must not scan the cache each time (that made importing a Debian base
+// layer quadratic in its directories): dir caches a directory only once
+// its parent is cached, and forget drops a subtree whole, so when rel is
+// not cached nothing below it is either.
 func (a *applier) forget(rel string) {
+	if _, ok := a.dirs[rel]; !ok || rel == "" {
+		return
+	}
+	prefix := rel + "/"
 	for p, fd := range a.dirs {
-		if p != "" && (p == rel || strings.HasPrefix(p, rel+"/")) {
+		if p == rel || strings.HasPrefix(p, prefix) {
 			unix.Close(fd)
 			delete(a.dirs, p)
 		}

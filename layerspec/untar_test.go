@@ -44,6 +44,28 @@ func layerTar(t *testing.T, entries ...tarEntry) *bytes.Buffer {
 	return &b
 }
 
+// A directory the layer replaces is written to anew afterwards, through
+// fresh fds rather than ones of the removed tree (the applier caches a
+// directory's fd and must drop it, and those below it, when it goes).
+func TestTarReplacedDirectoryIsWrittenAnew(t *testing.T) {
+	dir := t.TempDir()
+	l := layerTar(t,
+		tarEntry{name: "a/b/c/old", typ: tar.TypeReg, data: "old"}, // a, a/b, a/b/c made implicitly
+		tarEntry{name: "a/b/c", typ: tar.TypeReg, data: "file"},    // a/b/c replaced by a file
+		tarEntry{name: "a/b/x", typ: tar.TypeReg, data: "x"},       // a/b still the same directory
+		tarEntry{name: "a", typ: tar.TypeSymlink, link: "elsewhere"},
+		tarEntry{name: "a/", typ: tar.TypeDir, mode: 0o755}, // the symlink replaced by a new directory
+		tarEntry{name: "a/b/new", typ: tar.TypeReg, data: "new"},
+	)
+	require.NoError(t, Apply(context.Background(), dir, FromTar("test", l), OverlayFormat{}, nil))
+	got, err := os.ReadFile(filepath.Join(dir, "a/b/new"))
+	require.NoError(t, err)
+	assert.Equal(t, "new", string(got))
+	for _, gone := range []string{"a/b/c", "a/b/x", "a/b/c/old"} {
+		assert.NoFileExists(t, filepath.Join(dir, gone), "the replaced tree is gone")
+	}
+}
+
 // A layer tar's whiteouts and opaque markers become each format's own.
 func TestTarWhiteoutsInEachFormat(t *testing.T) {
 	if os.Geteuid() != 0 {

@@ -45,9 +45,11 @@ var (
 
 // Daemon is one running dockerd.
 type Daemon struct {
-	Driver   string // the storage driver (--storage-driver)
-	Dir      string // the scratch directory: everything of this daemon is under it
-	DataRoot string // --data-root: <Dir>/data
+	Driver string // the storage driver (--storage-driver)
+	// Dir is the scratch directory: everything of this daemon is under it
+	// but, with DataRootIn, the data root.
+	Dir      string
+	DataRoot string // --data-root: <Dir>/data, or a new directory under DataRootIn's
 	ExecRoot string // --exec-root: <Dir>/exec
 	Socket   string // the API socket: <Dir>/docker.sock
 
@@ -58,11 +60,32 @@ type Daemon struct {
 	err    error // the daemon's exit, once exited is closed
 }
 
+// Option changes how Start sets a daemon up.
+type Option func(*options)
+
+type options struct {
+	dataRootIn string // "": <Dir>/data
+}
+
+// DataRootIn puts the daemon's --data-root in a new directory under dir
+// rather than in its scratch directory, so that it can be on a filesystem
+// of the caller's choosing (the backing fs a benchmark measures, whose
+// mount point is too long a path for containerd's sockets). Docker keeps
+// its TMPDIR there too (<data-root>/tmp: `docker load` unpacks the archive
+// into it). Stop unmounts and removes it as it does the scratch directory.
+func DataRootIn(dir string) Option {
+	return func(o *options) { o.dataRootIn = dir }
+}
+
 // Start starts dockerd with storage driver driver in a new directory under
 // parent, and returns once its API answers. On failure nothing is left.
 // parent must be short (say, under 40 bytes): containerd puts its sockets
 // about 60 bytes below it.
-func Start(ctx context.Context, parent, driver string) (_ *Daemon, err error) {
+func Start(ctx context.Context, parent, driver string, opts ...Option) (_ *Daemon, err error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	daemon, derr := exec.LookPath(DaemonProgram)
 	client := clientProgram
 	if _, cerr := os.Stat(client); derr != nil || cerr != nil {
@@ -87,9 +110,14 @@ func Start(ctx context.Context, parent, driver string) (_ *Daemon, err error) {
 		log:      filepath.Join(dir, "dockerd.log"),
 		exited:   make(chan struct{}),
 	}
+	if o.dataRootIn != "" {
+		if d.DataRoot, err = os.MkdirTemp(o.dataRootIn, "docker-data-"); err != nil {
+			return nil, errors.Join(fmt.Errorf("dockerd for %s: data root: %w", driver, err), os.RemoveAll(dir))
+		}
+	}
 	logf, err := os.Create(d.log)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("dockerd for %s: %w", driver, err), os.RemoveAll(dir))
+		return nil, errors.Join(fmt.Errorf("dockerd for %s: %w", driver, err), d.removeDirs())
 	}
 	defer logf.Close()
 	d.cmd = exec.Command(daemon,
@@ -108,7 +136,7 @@ func Start(ctx context.Context, parent, driver string) (_ *Daemon, err error) {
 	// the sandbox's PID namespace ends with its first process.
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
-		return nil, errors.Join(fmt.Errorf("dockerd for %s: %w", driver, err), os.RemoveAll(dir))
+		return nil, errors.Join(fmt.Errorf("dockerd for %s: %w", driver, err), d.removeDirs())
 	}
 	go func() { d.err = d.cmd.Wait(); close(d.exited) }()
 	defer func() {
@@ -179,8 +207,8 @@ func (d *Daemon) LogTail(n int) string {
 
 // Stop stops the daemon (SIGTERM, then SIGKILL after stopTimeout; dockerd
 // stops the containerd it started itself), unmounts whatever is still
-// mounted under its directory, deepest first, and removes the directory.
-// It is safe to call twice.
+// mounted under its directory and its data root, deepest first, and
+// removes them. It is safe to call twice.
 func (d *Daemon) Stop() error {
 	var errs []error
 	if d.cmd != nil && d.cmd.Process != nil {
@@ -200,10 +228,24 @@ func (d *Daemon) Stop() error {
 		// that outlived the daemon would hold the exec root.
 		_ = unix.Kill(-d.cmd.Process.Pid, unix.SIGKILL)
 	}
-	if err := unmountUnder(d.Dir); err != nil {
-		errs = append(errs, err)
-	} else if err := os.RemoveAll(d.Dir); err != nil {
-		errs = append(errs, fmt.Errorf("dockerd for %s: remove %s: %w", d.Driver, d.Dir, err))
+	errs = append(errs, d.removeDirs())
+	return errors.Join(errs...)
+}
+
+// removeDirs unmounts what is mounted under the scratch directory and a
+// data root of DataRootIn's, and removes them.
+func (d *Daemon) removeDirs() error {
+	dirs := []string{d.Dir}
+	if !strings.HasPrefix(d.DataRoot, d.Dir+string(filepath.Separator)) {
+		dirs = append(dirs, d.DataRoot)
+	}
+	var errs []error
+	for _, dir := range dirs {
+		if err := unmountUnder(dir); err != nil {
+			errs = append(errs, err)
+		} else if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, fmt.Errorf("dockerd for %s: remove %s: %w", d.Driver, dir, err))
+		}
 	}
 	return errors.Join(errs...)
 }

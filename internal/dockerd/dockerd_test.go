@@ -40,6 +40,25 @@ func TestStartStop(t *testing.T) {
 	require.NoError(t, d.Stop(), "a second Stop is harmless")
 }
 
+// TestDataRootIn: the data root goes where it is asked (a benchmark's
+// backing fs), Docker uses it, and Stop removes it while leaving the
+// directory it was made in.
+func TestDataRootIn(t *testing.T) {
+	in := t.TempDir()
+	d := StartT(t, "vfs", DataRootIn(in))
+	assert.Equal(t, in, filepath.Dir(d.DataRoot))
+	out, err := d.Docker(t.Context(), "info", "--format", "{{.DockerRootDir}}")
+	require.NoError(t, err)
+	assert.Equal(t, d.DataRoot, strings.TrimSpace(string(out)))
+	assert.DirExists(t, d.DriverRoot())
+	assert.NoDirExists(t, filepath.Join(d.Dir, "data"), "nothing of the data root in the scratch directory")
+
+	require.NoError(t, d.Stop())
+	assert.NoDirExists(t, d.DataRoot)
+	assert.NoDirExists(t, d.Dir)
+	assert.DirExists(t, in)
+}
+
 // TestUnknownDriverFailsWithTheLog: a daemon that cannot start says why
 // (its log's last lines) and leaves nothing.
 func TestUnknownDriverFailsWithTheLog(t *testing.T) {
