@@ -122,6 +122,14 @@ func (r *runner) interleave(ctx context.Context, pr Preparer, i, j int) error {
 		}
 		if f != nil {
 			if uses[f]--; uses[f] == 0 {
+				// No variant compared with it could run (every one
+				// unsupported or failed): the floor is still measured,
+				// on its own, as a floor nothing uses is.
+				if f.active() && len(f.rounds) == 0 && ctx.Err() == nil {
+					if err := r.family(ctx, pr, nil, f, &round); err != nil {
+						return err
+					}
+				}
 				if err := finishFloor(f); err != nil {
 					return err
 				}

@@ -106,7 +106,13 @@ func TestCompareOneMetricSlowerExits1NamingIt(t *testing.T) {
 			b, n := filepath.Join(dir, "base."+f.name), filepath.Join(dir, "new."+f.name)
 			f.write(t, b, base)
 			f.write(t, n, slow)
+			// The slowed metric is the floor's own, which only
+			// --absolute gates: by default the floor-relative figures
+			// judge, and a floor that is slower alone fails nothing.
 			stdout, stderr, code := unionbench(t, "compare", b, n)
+			require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+			assert.Contains(t, stdout, "relative: timings with a floor-relative figure, and the floor's own, are shown but not gated")
+			stdout, stderr, code = unionbench(t, "compare", "--absolute", b, n)
 			require.Equal(t, 1, code, "%s\n%s", stdout, stderr)
 			regs := section(stdout, "REGRESSIONS")
 			require.Len(t, regs, 1, stdout)
@@ -122,7 +128,7 @@ func TestCompareOneMetricSlowerExits1NamingIt(t *testing.T) {
 	}
 	// Beyond the threshold only: at 60% the same change passes.
 	b, n := filepath.Join(dir, "base.jsonl"), filepath.Join(dir, "new.jsonl")
-	_, _, code := unionbench(t, "compare", "--threshold", "60", b, n)
+	_, _, code := unionbench(t, "compare", "--absolute", "--threshold", "60", b, n)
 	assert.Equal(t, 0, code)
 }
 
@@ -134,7 +140,7 @@ func TestCompareFiveSamplesCannotShowIt(t *testing.T) {
 	b, n := filepath.Join(dir, "base.jsonl"), filepath.Join(dir, "new.jsonl")
 	writeJSONL(t, b, base)
 	writeJSONL(t, n, slow)
-	stdout, stderr, code := unionbench(t, "compare", "--all", b, n)
+	stdout, stderr, code := unionbench(t, "compare", "--all", "--absolute", b, n)
 	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
 	var line string
 	for _, l := range section(stdout, "UNCHANGED:") {

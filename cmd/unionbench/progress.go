@@ -51,7 +51,11 @@ func stepName(st scenarios.Step) string {
 	if st.Case.Floor {
 		who = "floor"
 	}
-	return st.Scenario.Name() + " " + who + " " + st.Case.Name()
+	name := st.Scenario.Name() + " " + who
+	if c := st.Case.Name(); c != "" { // a floor of no parameters (mount's)
+		name += " " + c
+	}
+	return name
 }
 
 // eta is the time the remaining steps take at the average pace so far,

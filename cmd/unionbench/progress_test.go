@@ -16,11 +16,12 @@ import (
 	"github.com/unionbench/unionbench/internal/testenv"
 )
 
-// tinyRun is a cheap real run: two mount steps on vfs, on tmpfs. The
-// second (64 layers copied for each of 3 samples) takes long enough, some
-// hundreds of milliseconds, for the bar to be drawn more than once.
+// tinyRun is a cheap real run: mount's floor and two mount steps of
+// overlay2, on tmpfs. The second (300 mounts of 64 lowers, about 1 ms
+// each) takes long enough, some hundreds of milliseconds, for the bar to
+// be drawn more than once.
 func tinyRun(dir string) []string {
-	return []string{"run", "--drivers", "vfs", "--scenarios", "mount", "--depths", "1,64", "--count", "3",
+	return []string{"run", "--drivers", "overlay2", "--scenarios", "mount", "--depths", "1,64", "--count", "300",
 		"--backing", "tmpfs", "--workdir", filepath.Join(dir, "work"), "--out", filepath.Join(dir, "out")}
 }
 
@@ -68,9 +69,9 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	out := underTerminal(t, &pty.Winsize{Rows: 40, Cols: 160}, tinyRun(t.TempDir())...)
 
 	assert.Contains(t, out, "\x1b[", "the bar is redrawn in place with escape sequences")
-	assert.Regexp(t, `mount vfs depth=(1|64) +\[[=>-]{10,}\] +[0-2]/2 ETA (\?|\d)`, out, "scenario, driver, case, bar, n/total and ETA on one line")
-	assert.Contains(t, out, "2/2 ETA 0s", "the last frame shows every step done")
-	assert.NotContains(t, out, "[1/2]", "no plain progress lines on a terminal")
+	assert.Regexp(t, `mount overlay2 depth=(1|64) +\[[=>-]{10,}\] +[0-3]/3 ETA (\?|\d)`, out, "scenario, driver, case, bar, n/total and ETA on one line")
+	assert.Contains(t, out, "3/3 ETA 0s", "the last frame shows every step done")
+	assert.NotContains(t, out, "[1/3]", "no plain progress lines on a terminal")
 	summary := strings.Index(out, "SCENARIO")
 	require.Positive(t, summary, "the summary table is printed: %q", out)
 	assert.NotContains(t, out[summary:], "ETA", "no bar frame is drawn into or after the summary")
@@ -89,10 +90,11 @@ func TestProgressPlainLinesOnAPipe(t *testing.T) {
 	require.NoError(t, cmd.Run(), "stderr: %s", stderr.String())
 	assert.NotContains(t, stderr.String(), "\x1b")
 	assert.NotContains(t, stderr.String(), "\r")
-	steps := regexp.MustCompile(`(?m)^\[(\d)/2\] mount vfs depth=(\d+) \(ETA ([^)]+)\)$`).FindAllStringSubmatch(stderr.String(), -1)
+	assert.Regexp(t, `(?m)^\[1/3\] mount floor \(ETA \?\)$`, stderr.String(), "first step, the floor: no ETA yet")
+	steps := regexp.MustCompile(`(?m)^\[(\d)/3\] mount overlay2 depth=(\d+) \(ETA ([^)]+)\)$`).FindAllStringSubmatch(stderr.String(), -1)
 	require.Len(t, steps, 2, "one line per step: %s", stderr.String())
-	assert.Equal(t, []string{"1", "1", "?"}, steps[0][1:], "first step: no ETA yet")
-	assert.Equal(t, []string{"2", "64"}, steps[1][1:3])
+	assert.Equal(t, []string{"2", "1"}, steps[0][1:3])
+	assert.Equal(t, []string{"3", "64"}, steps[1][1:3])
 	assert.Regexp(t, `^\d`, steps[1][3], "an ETA once a step has finished")
 	assert.Regexp(t, `report: .*/out/report/report\.html\n$`, stdout.String(), "run ends with the report's path")
 }
@@ -103,6 +105,6 @@ func TestProgressPlainLinesOnAnUnsizedTerminal(t *testing.T) {
 	testenv.NeedRoot(t, whyRoot)
 	out := underTerminal(t, nil, tinyRun(t.TempDir())...)
 	assert.NotContains(t, out, "\x1b[")
-	assert.Contains(t, out, "[1/2] mount vfs depth=1 (ETA ?)\r\n")
-	assert.Contains(t, out, "[2/2] mount vfs depth=64 (ETA ")
+	assert.Contains(t, out, "[1/3] mount floor (ETA ?)\r\n")
+	assert.Contains(t, out, "[3/3] mount overlay2 depth=64 (ETA ")
 }
