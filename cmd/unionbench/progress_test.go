@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/unionbench/unionbench/internal/testenv"
+	"github.com/unionbench/unionbench/reports/results"
 )
 
 // tinyRun is a cheap real run: mount's floor and two mount steps of
@@ -107,4 +108,32 @@ func TestProgressPlainLinesOnAnUnsizedTerminal(t *testing.T) {
 	assert.NotContains(t, out, "\x1b[")
 	assert.Contains(t, out, "[1/3] mount floor (ETA ?)\r\n")
 	assert.Contains(t, out, "[3/3] mount overlay2 depth=64 (ETA ")
+}
+
+// A floor is measured even when no variant compared with it can run: vfs
+// mounts nothing, so a mount run of vfs alone has only the floor's bind
+// mount to time.
+func TestFloorMeasuredWhenNoVariantRuns(t *testing.T) {
+	testenv.NeedRoot(t, whyRoot)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	stdout, stderr, code := unionbench(t, "run", "--drivers", "vfs", "--scenarios", "mount", "--depths", "1", "--count", "3",
+		"--backing", "tmpfs", "--workdir", filepath.Join(dir, "work"), "--out", out)
+	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
+	recs, err := results.Read(filepath.Join(out, "results.jsonl"))
+	require.NoError(t, err)
+	floors, unsupported := 0, 0
+	for _, r := range recs {
+		switch {
+		case r.Driver == "floor":
+			floors++
+			assert.Equal(t, results.OK, r.Status, r.Key())
+			assert.Len(t, r.Samples, 3, r.Key())
+		case r.Status == results.Unsupported:
+			unsupported++
+			assert.Contains(t, r.Reason, "vfs mounts nothing")
+		}
+	}
+	assert.Equal(t, 2, floors, "the bind mount and its unmount")
+	assert.Positive(t, unsupported)
 }
