@@ -190,6 +190,20 @@ func missing(driver, scenario, why string) string {
 
 // byNumber returns the measurements sorted by an integer parameter,
 // dropping those without it.
+// depthSweep is driver's measurements of metric at numeric depths, in
+// depth order, or why there are not at least two of them to compare.
+func depthSweep(g *dataset.Group, driver, scenario, metric string, where ...results.Param) ([]*dataset.Measurement, string) {
+	ms, why := measured(g, driver, scenario, metric, where...)
+	ms = byNumber(ms, "depth")
+	switch len(ms) {
+	case 0:
+		return nil, missing(driver, scenario, why)
+	case 1:
+		return nil, fmt.Sprintf("%s %s measured at one depth only", driver, scenario)
+	}
+	return ms, ""
+}
+
 func byNumber(ms []*dataset.Measurement, key string) []*dataset.Measurement {
 	var out []*dataset.Measurement
 	for _, m := range ms {
@@ -221,14 +235,8 @@ func byParam(ms []*dataset.Measurement, key, value string) *dataset.Measurement 
 var coldLookup = []results.Param{results.P("cache", "cold")}
 
 func judgeAufsLookup(g *dataset.Group) Finding {
-	aufs, why := measured(g, "aufs", "lookup", "stat", coldLookup...)
-	aufs = byNumber(aufs, "depth")
-	if len(aufs) < 2 {
-		if len(aufs) == 1 {
-			why = "aufs lookup measured at one depth only"
-		} else {
-			why = missing("aufs", "lookup", why)
-		}
+	aufs, why := depthSweep(g, "aufs", "lookup", "stat", coldLookup...)
+	if why != "" {
 		return Finding{Verdict: NotMeasured, Why: why}
 	}
 	lo, hi := aufs[0], aufs[len(aufs)-1]
@@ -522,14 +530,8 @@ func onlyVariant(ms []*dataset.Measurement, v string) []*dataset.Measurement {
 }
 
 func judgeMountDepth(g *dataset.Group) Finding {
-	ms, why := measured(g, "overlay2", "mount", "mount")
-	ms = byNumber(ms, "depth")
-	if len(ms) < 2 {
-		if len(ms) == 1 {
-			why = "overlay2 mount measured at one depth only"
-		} else {
-			why = missing("overlay2", "mount", why)
-		}
+	ms, why := depthSweep(g, "overlay2", "mount", "mount")
+	if why != "" {
 		return Finding{Verdict: NotMeasured, Why: why}
 	}
 	lo, hi := ms[0], ms[len(ms)-1]
