@@ -29,6 +29,7 @@ require (
 	github.com/vbauerster/cupwriter v0.0.5 // indirect
 	go.yaml.in/yaml/v4 v4.0.0-rc.3 // indirect
 	golang.org/x/sync v0.23.0 // indirect
+	gonum.org/v1/gonum v0.16.0 // indirect
 )
 
 require (

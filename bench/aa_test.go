@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +44,9 @@ const (
 // beside.
 //
 // UNIONBENCH_DRIVERS narrows the drivers, UNIONBENCH_SCENARIOS the
-// scenarios (comma-separated; default all). Each run's results go to
+// scenarios (comma-separated; default all). UNIONBENCH_AA_REUSE=DIR
+// judges the aa-run-N.jsonl of an earlier run in DIR instead of
+// measuring (to work on compare itself). Each run's results go to
 // aa-run-N.jsonl in UNIONBENCH_OUT (default: the test's temporary
 // directory, logged), so the pairs can be compared by hand.
 func BenchmarkAA(b *testing.B) {
@@ -60,6 +61,15 @@ func BenchmarkAA(b *testing.B) {
 	}
 	var runs [3][]results.Record
 	for i := range runs {
+		if dir := os.Getenv("UNIONBENCH_AA_REUSE"); dir != "" {
+			// Judging the runs of an earlier BenchmarkAA again, as they
+			// were measured: for working on compare itself.
+			var err error
+			if runs[i], err = results.Read(fmt.Sprintf("%s/aa-run-%d.jsonl", dir, i+1)); err != nil {
+				b.Fatalf("UNIONBENCH_AA_REUSE: %v", err)
+			}
+			continue
+		}
 		runs[i] = aaRun(b, i, scs, variants)
 	}
 	for _, pair := range [][2]int{{0, 1}, {1, 2}, {0, 2}} {
@@ -83,16 +93,18 @@ func BenchmarkAA(b *testing.B) {
 		}
 	}
 
-	slowed := slowDown(runs[1], slowedDriver, slowdown)
+	slowed, scaled := slowDown(runs[1], slowedDriver, slowdown)
 	res := compare.Compare(runs[0], slowed, compare.Options{})
 	eligible, found, others := 0, 0, 0
 	for _, row := range res.Rows {
-		ours := strings.Contains(row.Key, "/driver="+slowedDriver+"/") && row.Tested && !row.Ungated
+		ours := scaled[row.Key] && row.Tested && !row.Ungated
 		switch {
 		case ours && row.Detectable() < slowdown-1:
 			eligible++
 			if row.Verdict == compare.Regressed {
 				found++
+			} else {
+				b.Logf("slowdown missed: %s %s q=%.3g MDE %.1f%%", row.Key, row.Change, row.Q, 100*row.Detectable())
 			}
 		case !ours && row.Verdict != compare.Same:
 			others++
@@ -124,7 +136,7 @@ func aaRun(b *testing.B, i int, scs []scenarios.Scenario, variants []drivers.Var
 		b.Fatal(errors.Join(err, fs.Close()))
 	}
 	p := scenarios.Plan{RunID: fmt.Sprintf("aa-%d", i+1), Scenarios: scs, Variants: variants, Suite: scenarios.Quick, Count: 5,
-		TargetCI: scenarios.DefaultTargetCI, Budget: scenarios.DefaultBudget, Seed: uint64(time.Now().UnixNano()),
+		TargetCI: scenarios.DefaultTargetCI, Budget: scenarios.DefaultBudget, Passes: scenarios.DefaultPasses, Seed: uint64(time.Now().UnixNano()),
 		FS: fs, Host: hostinfo.Read(), Noise: &n}
 	path := fmt.Sprintf("%s/aa-run-%d.jsonl", testenv.OutDir(b), i+1)
 	w, err := results.Create(path)
@@ -146,8 +158,10 @@ func aaRun(b *testing.B, i int, scs []scenarios.Scenario, variants []drivers.Var
 }
 
 // slowDown is recs with every timing of driver (ns samples, and the
-// floor-relative ratios of timings, not of byte counts) scaled by f.
-func slowDown(recs []results.Record, driver string, f float64) []results.Record {
+// floor-relative ratios of timings, not of byte counts) scaled by f, and
+// the compare keys of what it scaled.
+func slowDown(recs []results.Record, driver string, f float64) ([]results.Record, map[string]bool) {
+	scaled := map[string]bool{}
 	out := slices.Clone(recs)
 	timing := map[string]bool{} // scenario/metric of driver's timings
 	for _, r := range recs {
@@ -166,6 +180,7 @@ func slowDown(recs []results.Record, driver string, f float64) []results.Record 
 		for j := range r.Samples {
 			r.Samples[j] *= f
 		}
+		scaled[compare.Key(r)] = true
 	}
-	return out
+	return out, scaled
 }

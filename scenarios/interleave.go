@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
 
+	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/reports/stats"
 )
@@ -61,6 +63,9 @@ func (r *runner) interleave(ctx context.Context, pr Preparer, i, j int) error {
 	byCase := map[string][]int{} // case name -> step indexes
 	for k := i; k < j; k++ {
 		st := r.steps[k]
+		if r.skip[k] {
+			continue // unsupported in an earlier pass
+		}
 		if st.Case.Floor {
 			floors = append(floors, &member{idx: k, step: st})
 			continue
@@ -85,7 +90,7 @@ func (r *runner) interleave(ctx context.Context, pr Preparer, i, j int) error {
 			uses[f]++
 		}
 	}
-	round := 0
+	round := &r.round
 	finishFloor := func(f *member) error {
 		if f.stop == "" {
 			f.stop = results.StopWithDrivers
@@ -95,7 +100,7 @@ func (r *runner) interleave(ctx context.Context, pr Preparer, i, j int) error {
 	// Floors no variant case is compared with are sampled on their own.
 	for _, f := range floors {
 		if uses[f] == 0 {
-			if err := r.family(ctx, pr, nil, f, &round); err != nil {
+			if err := r.family(ctx, pr, nil, f, round); err != nil {
 				return err
 			}
 			if err := finishFloor(f); err != nil {
@@ -112,12 +117,15 @@ func (r *runner) interleave(ctx context.Context, pr Preparer, i, j int) error {
 			ms = append(ms, &member{idx: k, step: r.steps[k]})
 		}
 		f := floorOf(ms[0].step.Case)
-		if err := r.family(ctx, pr, ms, f, &round); err != nil {
+		if err := r.family(ctx, pr, ms, f, round); err != nil {
 			return err
 		}
 		for _, m := range ms {
 			if err := r.emit(r.finish(m, f)); err != nil {
 				return err
+			}
+			if m.s == nil && errors.Is(m.err, drivers.ErrNotSupported) {
+				r.skip[m.idx] = true
 			}
 		}
 		if f != nil {
@@ -126,7 +134,7 @@ func (r *runner) interleave(ctx context.Context, pr Preparer, i, j int) error {
 				// unsupported or failed): the floor is still measured,
 				// on its own, as a floor nothing uses is.
 				if f.active() && len(f.rounds) == 0 && ctx.Err() == nil {
-					if err := r.family(ctx, pr, nil, f, &round); err != nil {
+					if err := r.family(ctx, pr, nil, f, round); err != nil {
 						return err
 					}
 				}
@@ -169,7 +177,8 @@ func (r *runner) family(ctx context.Context, pr Preparer, ms []*member, floor *m
 			continue // a floor prepared by an earlier family
 		}
 		if r.prog != nil {
-			r.prog.Step(m.idx, len(r.steps), m.step, r.started)
+			at, total := r.progressOf(m.idx)
+			r.prog.Step(at, total, m.step, r.started)
 		}
 		if m.err = r.supported(m.step); m.err != nil {
 			continue
@@ -241,19 +250,23 @@ func sampleOnce(ctx context.Context, s Sampler, st Step) (err error) {
 }
 
 // stopped says whether a member has sampled enough, and why ("" if not).
+// Each pass has its share of the plan's Count, Budget and MaxSamples, and
+// aims at TargetCI*sqrt(Passes): the pooled median of P passes, each
+// within that, has a confidence interval about sqrt(P) times narrower.
 func (r *runner) stopped(m *member) results.Stop {
 	p := r.plan
-	n := len(m.rounds)
+	n, passes := len(m.rounds), p.passes()
+	count := (p.Count + passes - 1) / passes
 	if p.TargetCI <= 0 {
-		if n >= p.Count {
+		if n >= count {
 			return results.StopCount
 		}
 		return ""
 	}
-	if n < p.Count {
+	if n < count {
 		return "" // Count is the least a target may stop at
 	}
-	if withinCI(m.s.Measurements(), p.TargetCI) {
+	if withinCI(m.s.Measurements(), p.TargetCI*math.Sqrt(float64(passes))) {
 		return results.StopTargetCI
 	}
 	budget, most := p.Budget, p.MaxSamples
@@ -263,6 +276,8 @@ func (r *runner) stopped(m *member) results.Stop {
 	if most <= 0 {
 		most = DefaultMaxSamples
 	}
+	budget /= time.Duration(passes)
+	most = max((most+passes-1)/passes, count)
 	switch {
 	case m.spent >= budget:
 		return results.StopBudget

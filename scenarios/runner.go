@@ -49,7 +49,22 @@ type Plan struct {
 	// Seed seeds the per-round shuffle of the sampling order (recorded
 	// nowhere: the rounds themselves are).
 	Seed uint64
+	// Passes is how many times the interleaved scenarios (Preparer) are
+	// measured, one pass of all of them after the other, each case
+	// prepared afresh every pass (0 or 1: once). Count, Budget and
+	// MaxSamples are shared out among the passes, and each pass aims at
+	// TargetCI*sqrt(Passes), so that the pooled samples meet TargetCI at
+	// about the cost of one pass. A burst of samples sees one mount and
+	// one stretch of the machine; several passes minutes apart show how
+	// much a measurement moves between mounts and moments, which is what
+	// moves it between two runs (compare tests the pass medians).
+	Passes int
 }
+
+// DefaultPasses is `unionbench run`'s Plan.Passes.
+const DefaultPasses = 3
+
+func (p *Plan) passes() int { return max(p.Passes, 1) }
 
 // Step is one measurement the runner will make.
 type Step struct {
@@ -157,7 +172,24 @@ type Progress interface {
 // samples in one batch.
 func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Progress) (Outcome, error) {
 	r := &runner{plan: p, sink: sink, prog: prog, steps: p.Steps(), facts: p.FS.Describe(), started: time.Now(),
-		unsupported: map[string]error{}}
+		unsupported: map[string]error{}, skip: map[int]bool{}}
+	for r.pass = 1; r.pass <= p.passes() && ctx.Err() == nil; r.pass++ {
+		if err := r.runPass(ctx); err != nil {
+			return r.out, err
+		}
+	}
+	if prog != nil {
+		prog.Done()
+	}
+	if ctx.Err() != nil {
+		r.out.Interrupted = true
+	}
+	return r.out, nil
+}
+
+// runPass is one pass over the steps: every interleaved scenario, and in
+// the first pass the batch ones, which are measured once.
+func (r *runner) runPass(ctx context.Context) error {
 	for i := 0; i < len(r.steps); {
 		if ctx.Err() != nil {
 			break
@@ -173,23 +205,17 @@ func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Pr
 		var err error
 		if pr, ok := sc.(Preparer); ok {
 			err = r.interleave(ctx, pr, i, j)
-		} else {
+		} else if r.pass == 1 {
 			for k := i; k < j && err == nil && ctx.Err() == nil; k++ {
 				err = r.batch(ctx, k)
 			}
 		}
 		if err != nil {
-			return r.out, err
+			return err
 		}
 		i = j
 	}
-	if prog != nil {
-		prog.Done()
-	}
-	if ctx.Err() != nil {
-		r.out.Interrupted = true
-	}
-	return r.out, nil
+	return nil
 }
 
 // runner is one Run.
@@ -202,6 +228,18 @@ type runner struct {
 	started     time.Time
 	out         Outcome
 	unsupported map[string]error // variant -> why not (nil: supported), probed once
+	pass        int              // the pass being run, from 1
+	round       int              // the next sampling round, counted over the whole run
+	// skip holds the steps a pass found unsupported: later passes do not
+	// try them again, nor write the same "not supported" again.
+	skip map[int]bool
+}
+
+// passed says whether records of st carry their pass: those of an
+// interleaved scenario in a run of several passes.
+func (r *runner) passed(st Step) bool {
+	_, ok := st.Scenario.(Preparer)
+	return ok && r.plan.passes() > 1
 }
 
 func (r *runner) env(st Step) *Env {
@@ -225,7 +263,8 @@ func (r *runner) supported(st Step) error {
 func (r *runner) batch(ctx context.Context, i int) error {
 	st := r.steps[i]
 	if r.prog != nil {
-		r.prog.Step(i, len(r.steps), st, r.started)
+		at, total := r.progressOf(i)
+		r.prog.Step(at, total, st, r.started)
 	}
 	var ms []Measurement
 	err := r.supported(st)
@@ -253,6 +292,9 @@ func (r *runner) records(st Step, ms []Measurement, err error) []results.Record 
 		Host: hostFacts(p.Host), Backing: backingFacts(r.facts), Scenario: st.Scenario.Name(), Params: st.Case.Params,
 	}
 	base.Host.Noise = p.Noise
+	if r.passed(st) {
+		base.Pass = r.pass
+	}
 	if st.Case.Floor {
 		base.Driver, base.Variant = "floor", "floor"
 	} else {
@@ -379,4 +421,24 @@ func measure(ctx context.Context, st Step, env *Env, n int) (ms []Measurement, e
 		}
 	}()
 	return st.Scenario.Measure(ctx, env, st.Case, n)
+}
+
+// progressOf places step i of the current pass in the whole run's work:
+// every step in the first pass, the interleaved ones again in each later
+// one.
+func (r *runner) progressOf(i int) (at, total int) {
+	var rank, interleaved int
+	for k, st := range r.steps {
+		if _, ok := st.Scenario.(Preparer); ok {
+			if k < i {
+				rank++
+			}
+			interleaved++
+		}
+	}
+	total = len(r.steps) + (r.plan.passes()-1)*interleaved
+	if r.pass <= 1 {
+		return i, total
+	}
+	return len(r.steps) + (r.pass-2)*interleaved + rank, total
 }

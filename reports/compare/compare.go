@@ -5,6 +5,11 @@
 // so nothing is dropped silently.
 //
 // Exact counts (inodes, bytes, copies) changed when their medians differ.
+// Byte counts that move between identical samples (a copy-up's device
+// bytes, meminfo's Cached) are tested as timings are, but gate as they
+// are, not through their floor ratio (bytes do not drift with the speed
+// of the machine), and a change of the median within the record's
+// resolution (results.ResolutionExtra: whole blocks) is not called.
 // Timings are judged by their floor-relative figures (<metric>-vs-floor,
 // each sample the driver's over the floor's of the same sampling round),
 // where a timing has one on both sides: a machine that is uniformly slower
@@ -14,19 +19,35 @@
 // (Options.Absolute gates them instead). A gated timing changed only when
 // all three hold:
 //
-//   - the Mann-Whitney U test finds it significant after the
-//     Benjamini-Hochberg correction over every timing of the comparison
-//     (its q-value is at most the false discovery rate, 0.05 by default):
-//     hundreds of tests at p<0.05 each would otherwise flag about 5% of
-//     them by chance alone;
+//   - it is significant after the Benjamini-Hochberg correction over
+//     every timing of the comparison (its q-value is at most the false
+//     discovery rate, 0.05 by default): hundreds of tests at p<0.05 each
+//     would otherwise flag about 5% of them by chance alone. Its p-value
+//     is the larger of two tests', both of which must call the change:
+//     the Mann-Whitney U test on the pooled samples, and, when both runs
+//     took it in several passes (run --passes), the t test on the
+//     logarithms of the pass medians (stats.ComparePasses). The samples
+//     of one burst share one mount and one stretch of the machine, so
+//     the U test alone takes what moves between runs for a change; the
+//     pass medians scatter by just that;
 //   - the medians differ by more than the threshold (10% by default);
-//   - and by at least the measurement's minimum detectable effect (MDE):
-//     the smallest change its sample counts and spreads could show at the
+//   - and by at least the measurement's critical effect: the smallest
+//     change its sample counts and spreads could call significant at the
 //     family's Benjamini-Hochberg level, q*max(k,1)/m for k discoveries
 //     among m timings. Method (stats.MinDetectable): each side's samples
 //     are U-tested against themselves scaled by 1+d, d found by bisection
-//     to 0.1%, and the larger of the two sides' d is the pair's. A change
-//     below it is the noise of this pair of runs, whatever its p-value.
+//     to 0.1%, and the larger of the two sides' d is the pair's; with
+//     passes, the pass test's own (PassChange.Detectable) when larger. A
+//     change below it is the noise of this pair of runs, whatever its
+//     p-value.
+//
+// Each tested row also carries its minimum detectable effect (MDE): the
+// change this pair of runs finds with probability stats.Power (90%), the
+// critical effect carried to that power (Detectable.AtPower, and the pass
+// test's DetectableAt). A change exactly at the critical effect is found
+// only half of the time; a measurement whose MDE is below 20% finds a
+// real 20% change nine times in ten, so that is the figure that says
+// which measurements can carry a conclusion.
 //
 // It is what a kernel-upgrade CI job keys on; it does not explain a change
 // (plot both runs with `unionbench report` for that). Host facts are not
@@ -35,6 +56,7 @@ package compare
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -108,12 +130,21 @@ type Row struct {
 	Change stats.Change
 	// Tested says the row is a timing in the Benjamini-Hochberg family;
 	// Q is then its q-value and MDE its minimum detectable effect.
-	Tested  bool
-	Q       float64
-	MDE     stats.Detectable
+	Tested bool
+	// Passes is the test of the pass medians, when both sides have two
+	// passes or more (nil: the samples alone were tested).
+	Passes  *stats.PassChange
+	Q float64
+	// MDE is the minimum detectable effect at stats.Power, Critical the
+	// smallest change that could be significant at all (see the package
+	// comment).
+	MDE, Critical stats.Detectable
 	Verdict Verdict
+	// Resolution is the measurement's (results.Record.Resolution): a
+	// change of the median of at most this much is not called.
+	Resolution float64
 	// BelowMDE says the change was significant and beyond the threshold
-	// but smaller than the MDE, so it was not called.
+	// but smaller than the critical effect, so it was not called.
 	BelowMDE bool
 	// Ungated (unless Options.Absolute) says the row is judged through its
 	// floor-relative twin, or is the floor's own: its Verdict is Same,
@@ -121,6 +152,15 @@ type Row struct {
 	Ungated  bool
 	Absolute Verdict
 	Error    string // NEW's error for NowFails
+}
+
+// P is the p-value the row is tested at: the U test's, or the pass
+// test's when that is larger.
+func (r Row) P() float64 {
+	if r.Passes != nil && r.Passes.P > r.Change.P {
+		return r.Passes.P
+	}
+	return r.Change.P
 }
 
 // Detectable is the row's minimum detectable effect in the direction of
@@ -176,12 +216,18 @@ func (r *Result) Failed() bool { return len(r.Regressions()) > 0 || len(r.Quirks
 type side struct {
 	metric, unit string
 	samples      []float64
+	passes       map[int][]float64 // samples by pass, of records that have one
 	errs         []string
 	unsupported  bool
 	better       results.Better
 	exact        bool
 	floor        bool   // the floor's own measurement
 	twin         string // the key of its floor-relative figure
+	// ofTiming says a floor-relative figure is a timing's: a byte
+	// count's ratio to the floor's cancels no drift (bytes do not get
+	// faster), so the count itself gates.
+	ofTiming   bool
+	resolution float64 // results.Record.Resolution, the largest of the records'
 }
 
 // Key is the pairing key of a record: Record.Key plus the backing
@@ -226,9 +272,35 @@ func pool(recs []results.Record) (keys []string, m map[string]*side, quirks map[
 		if len(s.samples) == 0 {
 			s.better, s.exact = r.Better, r.Exact
 		}
+		s.resolution = max(s.resolution, r.Resolution())
 		s.samples = append(s.samples, r.Samples...)
+		if r.Pass > 0 {
+			if s.passes == nil {
+				s.passes = map[int][]float64{}
+			}
+			s.passes[r.Pass] = append(s.passes[r.Pass], r.Samples...)
+		}
+	}
+	for _, s := range m {
+		if t := m[s.twin]; t != nil && s.unit == "ns" {
+			t.ofTiming = true
+		}
 	}
 	return keys, m, quirks, qkeys
+}
+
+// ratioGates says whether a measurement is judged through something else
+// by default (not Options.Absolute), and so only shown: a timing through
+// its floor-relative figure (when both sides have one), the floor's own
+// timings, and a byte count's floor ratio, as its count gates.
+func ratioGates(b *side, bm, nm map[string]*side) bool {
+	switch b.unit {
+	case results.FloorRatioUnit:
+		return !b.ofTiming
+	case "ns":
+		return b.floor || (bm[b.twin] != nil && nm[b.twin] != nil)
+	}
+	return false
 }
 
 // observed is a quirk record's observed behaviour; a probe that could not
@@ -277,10 +349,14 @@ func Compare(base, new []results.Record, opt Options) *Result {
 			// record that says so is comparing like with like.
 			row.Change = stats.Compare(b.samples, n.samples, b.exact && n.exact)
 			row.Tested = !row.Change.Exact
+			if pc, ok := stats.ComparePasses(b.byPass(), n.byPass()); ok && row.Tested {
+				row.Passes = &pc
+			}
 			if row.Change.Exact {
 				row.Verdict = verdict(row.Change, n.better, opt.Threshold, 0)
 			}
-			ungated := !opt.Absolute && (b.floor || (bm[b.twin] != nil && nm[b.twin] != nil))
+			ungated := !opt.Absolute && ratioGates(b, bm, nm)
+			row.Resolution = max(b.resolution, n.resolution)
 			tested[len(res.Rows)] = timing{b.samples, n.samples, n.better, ungated}
 		}
 		res.Rows = append(res.Rows, row)
@@ -310,6 +386,16 @@ func Compare(base, new []results.Record, opt Options) *Result {
 	slices.Sort(res.OnlyBase)
 	slices.Sort(res.OnlyNew)
 	return res
+}
+
+// byPass is the side's samples pass by pass, in pass order.
+func (s *side) byPass() [][]float64 {
+	keys := slices.Sorted(maps.Keys(s.passes))
+	out := make([][]float64, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, s.passes[k])
+	}
+	return out
 }
 
 // noiseOf is the first noise floor the records carry.
@@ -351,7 +437,7 @@ func (r *Result) judgeTimings(tested map[int]timing, opt Options) {
 		for i := range r.Rows {
 			if r.Rows[i].Tested && tested[i].ungated == ungated {
 				idx = append(idx, i)
-				p = append(p, r.Rows[i].Change.P)
+				p = append(p, r.Rows[i].P())
 			}
 		}
 		f := stats.BenjaminiHochberg(p, opt.FDR)
@@ -362,16 +448,29 @@ func (r *Result) judgeTimings(tested map[int]timing, opt Options) {
 			row := &r.Rows[i]
 			t := tested[i]
 			row.Q = f.QValues[j]
-			row.MDE = stats.MinDetectable(t.base, t.new, f.Level)
+			row.Critical = stats.MinDetectable(t.base, t.new, f.Level)
+			row.MDE = row.Critical.AtPower(f.Level, stats.Power)
+			if row.Passes != nil {
+				row.Critical = larger(row.Critical, row.Passes.Detectable(f.Level))
+				row.MDE = larger(row.MDE, row.Passes.DetectableAt(f.Level, stats.Power))
+			}
 			row.Change.Significant = row.Q <= opt.FDR
-			mde := row.MDE.Toward(row.Change.Delta)
+			mde := row.Critical.Toward(row.Change.Delta)
 			row.Verdict = verdict(row.Change, t.better, opt.Threshold, mde)
+			if abs(row.Change.New.Median-row.Change.Old.Median) <= row.Resolution {
+				row.Verdict = Same
+			}
 			row.BelowMDE = row.Change.Significant && abs(row.Change.Delta) > opt.Threshold && abs(row.Change.Delta) < mde
 			if ungated {
 				row.Ungated, row.Absolute, row.Verdict = true, row.Verdict, Same
 			}
 		}
 	}
+}
+
+// larger is the larger of two effects, direction by direction.
+func larger(a, b stats.Detectable) stats.Detectable {
+	return stats.Detectable{Up: max(a.Up, b.Up), Down: max(a.Down, b.Down)}
 }
 
 // verdict judges a significant change in the direction the records say
@@ -410,6 +509,6 @@ func (r *Result) Summary() string {
 			below++
 		}
 	}
-	return fmt.Sprintf("%d compared (%d timings tested): %d regressed, %d now fail, %d improved, %d now work, %d unchanged (%d of them significant but below their MDE); %d quirk(s) changed; %d only in BASE, %d only in NEW",
+	return fmt.Sprintf("%d compared (%d timings tested): %d regressed, %d now fail, %d improved, %d now work, %d unchanged (%d of them significant but below their critical effect); %d quirk(s) changed; %d only in BASE, %d only in NEW",
 		len(r.Rows), r.FDR.Tests, counts[Regressed], counts[NowFails], counts[Improved], counts[NowWorks], counts[Same], below, len(r.Quirks), len(r.OnlyBase), len(r.OnlyNew))
 }

@@ -162,7 +162,7 @@ func TestBelowMDEIsNotCalled(t *testing.T) {
 	assert.Greater(t, row.Detectable(), row.Change.Delta)
 	assert.Equal(t, Same, row.Verdict)
 	assert.True(t, row.BelowMDE)
-	assert.Contains(t, res.Summary(), "1 of them significant but below their MDE")
+	assert.Contains(t, res.Summary(), "1 of them significant but below their critical effect")
 }
 
 func TestNoiseFloorsShownAndWarned(t *testing.T) {
@@ -240,4 +240,84 @@ func TestRelativeGatesOnFloorRatios(t *testing.T) {
 	for _, row := range regs {
 		assert.Contains(t, row.Key, results.FloorRatioSuffix)
 	}
+}
+
+// passedRecords is one run of cases measured in three passes: each pass
+// a record of its own, its median moved by a per-pass offset of spread
+// between (a fresh mount, another stretch of the machine), 100 samples
+// of 5% spread within.
+func passedRecords(r *rand.Rand, cases int, between float64, scale func(i int) float64) []results.Record {
+	var recs []results.Record
+	for i := range cases {
+		for pass := 1; pass <= 3; pass++ {
+			med := 1e5 * scale(i) * math.Exp(between*r.NormFloat64())
+			s := make([]float64, 100)
+			for j := range s {
+				s[j] = med * math.Exp(0.05*r.NormFloat64())
+			}
+			rec := noisy(rec(fmt.Sprintf("op%d", i), "ns", "overlay2", s...))
+			rec.Scenario, rec.Pass = "lookup", pass
+			recs = append(recs, rec)
+		}
+	}
+	return recs
+}
+
+// Measurements whose figure moves 10% between mounts: the pooled U test
+// would flag most of 100 identical pairs, the pass test none; a 40%
+// change of passes that agree within 1% is still called.
+func TestPassesKeepMountToMountScatterFromFailing(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 30))
+	res := Compare(passedRecords(r, 100, 0.10, one), passedRecords(r, 100, 0.10, one), Options{})
+	require.Len(t, res.Rows, 100, "the passes of a measurement are pooled into one row")
+	uHits := 0
+	for _, row := range res.Rows {
+		require.NotNil(t, row.Passes, row.Key)
+		assert.Equal(t, [2]int{3, 3}, row.Passes.Passes)
+		assert.Equal(t, 300, row.Change.Old.N)
+		assert.GreaterOrEqual(t, row.P(), row.Change.P, "the larger p of the two tests")
+		assert.Equal(t, Same, row.Verdict, "%s: %s pass p=%.3g", row.Key, row.Change, row.Passes.P)
+		if row.Change.P < 0.01 {
+			uHits++
+		}
+	}
+	assert.Greater(t, uHits, 50, "the samples alone cry wolf: the test above has teeth")
+
+	slow := func(i int) float64 {
+		if i%2 == 0 {
+			return 1.4
+		}
+		return 1
+	}
+	res = Compare(passedRecords(r, 20, 0.01, one), passedRecords(r, 20, 0.01, slow), Options{})
+	for i, row := range res.Rows {
+		want := Same
+		if i%2 == 0 {
+			want = Regressed
+			assert.Less(t, row.Detectable(), 0.4, "%s: three passes that agree see 40%%", row.Key)
+		}
+		assert.Equal(t, want, row.Verdict, "%s: %s", row.Key, row.Change)
+	}
+}
+
+// Device bytes two blocks apart are the journal's: not called. A byte
+// count's floor ratio is shown, not gated: the count gates.
+func TestResolutionAndByteRatios(t *testing.T) {
+	dev := func(blocks float64) []results.Record {
+		d := noisy(rec("first-write-device-bytes", "bytes", "overlay2", blocks*4096, blocks*4096, blocks*4096, blocks*4096, blocks*4096, blocks*4096, blocks*4096, blocks*4096))
+		d.Scenario, d.Extra = "copyup", map[string]any{results.ResolutionExtra: 8192.0}
+		ratio := noisy(rec("first-write-device-bytes"+results.FloorRatioSuffix, results.FloorRatioUnit, "overlay2", blocks/13, blocks/13, blocks/13, blocks/13, blocks/13, blocks/13, blocks/13, blocks/13))
+		ratio.Scenario, ratio.Extra = "copyup", map[string]any{"of": "first-write-device-bytes"}
+		return []results.Record{d, ratio}
+	}
+	res := Compare(dev(29), dev(31), Options{})
+	require.Len(t, res.Rows, 2)
+	assert.Equal(t, 8192.0, res.Rows[0].Resolution)
+	assert.Equal(t, Same, res.Rows[0].Verdict, "two blocks more: within the resolution")
+	assert.False(t, res.Rows[0].Ungated, "the count gates")
+	assert.True(t, res.Rows[1].Ungated, "a byte count's floor ratio does not")
+
+	res = Compare(dev(29), dev(40), Options{})
+	assert.Equal(t, Regressed, res.Rows[0].Verdict, "eleven blocks more is the copy-up's")
+	assert.Equal(t, Same, res.Rows[1].Verdict)
 }

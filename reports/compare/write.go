@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/stats"
 	"github.com/unionbench/unionbench/reports/units"
 )
 
@@ -22,8 +23,9 @@ func (r *Result) WriteAll(w io.Writer) error { return r.write(w, true) }
 // FDRStatement says how the timings were tested, for the top of the
 // output: "FDR q=0.05 over 412 tests, Benjamini-Hochberg (...)".
 func (r *Result) FDRStatement() string {
-	s := fmt.Sprintf("FDR q=%.2g over %d tests, Benjamini-Hochberg (per-test level %.3g; %d discoveries); a timing counts when its q-value is at most %.2g and its median moved beyond %.4g%% and beyond its MDE",
-		r.FDR.Q, r.FDR.Tests, r.FDR.Level, r.FDR.Discoveries, r.FDR.Q, 100*r.Threshold)
+	s := fmt.Sprintf("FDR q=%.2g over %d tests, Benjamini-Hochberg (per-test level %.3g; %d discoveries); a timing counts when its q-value is at most %.2g and its median moved beyond %.4g%% and beyond its critical effect (the least change that could be significant); MDE: the change found with %.0f%% probability",
+		r.FDR.Q, r.FDR.Tests, r.FDR.Level, r.FDR.Discoveries, r.FDR.Q, 100*r.Threshold, 100*stats.Power)
+	s += "; p is the larger of the U test on the samples and, for measurements taken in passes, the t test on the pass medians"
 	if r.Relative {
 		s += "; relative: timings with a floor-relative figure, and the floor's own, are shown but not gated (--absolute gates them)"
 	} else {
@@ -63,7 +65,7 @@ func (r *Result) write(w io.Writer, all bool) error {
 			default:
 				p, q, mde := "exact", "exact", "0"
 				if row.Tested {
-					p, q, mde = fmt.Sprintf("%.3g", row.Change.P), fmt.Sprintf("%.3g", row.Q), units.Detectable(row.Detectable())
+					p, q, mde = fmt.Sprintf("%.3g", row.P()), fmt.Sprintf("%.3g", row.Q), units.Detectable(row.Detectable())
 				}
 				v := string(row.Verdict)
 				switch {
@@ -72,7 +74,7 @@ func (r *Result) write(w io.Writer, all bool) error {
 				case row.Ungated:
 					v += " (not gated)"
 				case row.BelowMDE:
-					v += " (below MDE)"
+					v += " (below the critical effect)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d+%d\t%s\n", row.Key, units.Format(row.Change.Old.Median, row.Unit),
 					units.Format(row.Change.New.Median, row.Unit), units.Percent(row.Change.Delta), p, q, mde,

@@ -108,12 +108,13 @@ func Decode(r io.Reader, name string) ([]Record, error) {
 		if err := rec.Validate(); err != nil {
 			return out, &LineError{name, line, err}
 		}
-		// A run measures each thing once: a second record of the same
-		// measurement in the same run is a file concatenated with itself
-		// or edited by hand, and pooling both would count samples twice.
-		id := rec.RunID + "\x00" + string(rec.Backing.Kind) + "\x00" + rec.Key()
+		// A run measures each thing once (once a pass): a second record
+		// of the same measurement and pass in the same run is a file
+		// concatenated with itself or edited by hand, and pooling both
+		// would count samples twice.
+		id := fmt.Sprint(rec.RunID, "\x00", rec.Backing.Kind, "\x00", rec.Key(), "\x00", rec.Pass)
 		if first, dup := seen[id]; dup {
-			return out, &LineError{name, line, fmt.Errorf("duplicate record: run %s already has %s (line %d)", rec.RunID, rec.Key(), first)}
+			return out, &LineError{name, line, fmt.Errorf("duplicate record: run %s already has %s%s (line %d)", rec.RunID, rec.Key(), passName(rec.Pass), first)}
 		}
 		seen[id] = line
 		out = append(out, rec)
@@ -126,4 +127,13 @@ func Decode(r io.Reader, name string) ([]Record, error) {
 	}
 	Upgrade(out)
 	return out, nil
+}
+
+// passName names a record's pass in messages: "" for a measurement taken
+// once.
+func passName(pass int) string {
+	if pass == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" in pass %d", pass)
 }

@@ -76,10 +76,40 @@ type Record struct {
 	// samples of one round saw the same machine. Absent for measurements
 	// sampled in one batch.
 	Rounds []int `json:"rounds,omitempty"`
+	// Pass, when above 0, is which of the run's sampling passes the
+	// record holds: an interleaved measurement is sampled in Plan.Passes
+	// passes spread over the run, each on freshly prepared mounts, and
+	// writes one record a pass (a run has one record of a measurement a
+	// pass). Readers pool the passes; compare also tests the pass
+	// medians, which see what one burst of samples cannot: the state of
+	// one mount and the machine of one moment. 0 for measurements taken
+	// once.
+	Pass int `json:"pass,omitempty"`
 	// Stopped says why sampling stopped (StopCount, StopTargetCI, ...);
 	// "" for batch measurements, which take a fixed count.
 	Stopped Stop           `json:"stopped,omitempty"`
 	Extra   map[string]any `json:"extra,omitempty"` // scenario-specific detail (e.g. bytes written to the device)
+}
+
+// ResolutionExtra is the Extra key of a measurement's resolution: the
+// smallest difference of two medians, in its unit, that its own
+// quantisation cannot make (device bytes come in blocks, and a journal
+// block more or less moves them between identical runs). compare does
+// not call a change of the median of at most this much.
+const ResolutionExtra = "resolution"
+
+// Resolution is the record's resolution (ResolutionExtra), 0 when it
+// has none.
+func (r *Record) Resolution() float64 {
+	switch v := r.Extra[ResolutionExtra].(type) {
+	case float64:
+		return v
+	case int64:
+		return float64(v)
+	case int:
+		return float64(v)
+	}
+	return 0
 }
 
 // FloorRatioSuffix names the floor-relative metric of a timing:
@@ -190,6 +220,9 @@ func (r *Record) Validate() error {
 	}
 	if len(r.Rounds) > 0 && len(r.Rounds) != len(r.Samples) {
 		return fmt.Errorf("%d rounds for %d samples", len(r.Rounds), len(r.Samples))
+	}
+	if r.Pass < 0 {
+		return fmt.Errorf("bad pass %d: want 0 (taken once) or a pass number from 1", r.Pass)
 	}
 	if r.Better != "" && r.Better != Lower && r.Better != Higher {
 		return fmt.Errorf("bad better %q: want %q or %q", r.Better, Lower, Higher)

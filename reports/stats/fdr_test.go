@@ -146,3 +146,27 @@ func TestMinDetectableIsTheEdge(t *testing.T) {
 	assert.Greater(t, at(1-d.Down+2*mdeTolerance), 0.01)
 	assert.Equal(t, d, MinDetectable(new, old, 0.01), "symmetric in its two sides")
 }
+
+// The MDE is the change found nine times in ten: draws whose median is
+// moved by exactly AtPower's effect test significant at the level in
+// about 90% of pairs, those moved by the critical effect in about half.
+func TestAtPowerFindsItsEffectNineTimesInTen(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 8))
+	const level, pairs = 0.01, 400
+	crit := MinDetectable(lognormal(r, 60, 1000, 0.2), lognormal(r, 60, 1000, 0.2), level)
+	mde := crit.AtPower(level, Power)
+	t.Logf("critical +%.1f%%, MDE at %.0f%% power +%.1f%%", 100*crit.Up, 100*Power, 100*mde.Up)
+	require.Greater(t, mde.Up, crit.Up)
+	found := func(shift float64) float64 {
+		hits := 0
+		for range pairs {
+			if Compare(lognormal(r, 60, 1000, 0.2), lognormal(r, 60, 1000*(1+shift), 0.2), false).P <= level {
+				hits++
+			}
+		}
+		return float64(hits) / pairs
+	}
+	assert.InDelta(t, Power, found(mde.Up), 0.07, "at the MDE")
+	assert.InDelta(t, 0.5, found(crit.Up), 0.12, "at the critical effect")
+	assert.True(t, math.IsInf(Detectable{math.Inf(1), math.Inf(1)}.AtPower(level, Power).Up, 1))
+}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"golang.org/x/perf/benchmath"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Detectable is the minimum detectable effect of a pair of sample sets:
@@ -28,6 +29,25 @@ func (d Detectable) Toward(delta float64) float64 {
 
 // Worst is the larger of the two directions.
 func (d Detectable) Worst() float64 { return max(d.Up, d.Down) }
+
+// Power is the probability with which a change of the minimum detectable
+// effect is found: compare prints, and the benchmarks count by, the
+// change a pair detects nine times in ten (the classical MDE), not the
+// edge of significance (Critical), which a change of exactly that size
+// crosses only half of the time.
+const Power = 0.9
+
+// AtPower turns a critical effect (the smallest change that reaches the
+// level at all: MinDetectable, PassChange.Detectable) into the change
+// found with probability power, by the normal approximation on the log
+// scale: a critical effect c is z*SE with z the level's two-sided
+// quantile, and the change found with probability power is
+// (z+z_power)*SE. +Inf stays +Inf.
+func (d Detectable) AtPower(level, power float64) Detectable {
+	z := distuv.UnitNormal.Quantile(1 - level/2)
+	k := (z + distuv.UnitNormal.Quantile(power)) / z
+	return Detectable{Up: math.Expm1(k * math.Log1p(d.Up)), Down: -math.Expm1(k * math.Log1p(-d.Down))}
+}
 
 // mdeTolerance is how closely the bisection pins the effect: 0.1% of the
 // median, far below any threshold compare uses.
