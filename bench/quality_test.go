@@ -52,7 +52,7 @@ const repeatabilityLimit = 0.05
 
 // BenchmarkRepeatability runs the quick copyup and lookup scenarios three
 // times over on one ext4 backing fs, with `unionbench run`'s sampling
-// (interleaved rounds, --target-ci 5%), and compares the three medians of
+// (interleaved rounds, --target-ci 5%, three passes), and compares the three medians of
 // every measurement: their spread, (max-min)/min, is reported as
 // max-spread-% for the absolute timings and max-relative-spread-% for
 // the floor-relative ones (<metric>-vs-floor, per-round ratios that a
@@ -78,7 +78,7 @@ func BenchmarkRepeatability(b *testing.B) {
 			plan := scenarios.Plan{
 				Scenarios: []scenarios.Scenario{s}, Variants: variants, Suite: scenarios.Quick,
 				Count: count, Host: hostinfo.Read(), TargetCI: scenarios.DefaultTargetCI, Budget: scenarios.DefaultBudget,
-				Seed: uint64(time.Now().UnixNano()),
+				Passes: scenarios.DefaultPasses, Seed: uint64(time.Now().UnixNano()),
 			}
 			var runs [3]map[string][]float64
 			for i := range runs {
@@ -99,7 +99,8 @@ func BenchmarkRepeatability(b *testing.B) {
 						return fmt.Errorf("%s %s %s: %s", r.Variant, r.Metric, paramString(r), r.Error)
 					}
 					if r.Unit == "ns" || r.Unit == results.FloorRatioUnit {
-						runs[i][r.Variant+" "+r.Metric+" "+paramString(r)] = r.Samples
+						k := r.Variant + " " + r.Metric + " " + paramString(r)
+						runs[i][k] = append(runs[i][k], r.Samples...) // the passes pooled
 					}
 					return nil
 				}

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +22,7 @@ import (
 // sampled, which is what the interleaving tests look at. A case
 // "spread=wild" alternates its samples between 1x and 100x, so no
 // confidence interval ever narrows.
-type ticker struct{ n *atomic.Int64 }
+type ticker struct{ n, prepares *atomic.Int64 }
 
 func (ticker) Name() string { return "ticker" }
 func (ticker) Cases(Suite) []Case {
@@ -35,6 +36,9 @@ func (t ticker) Measure(ctx context.Context, env *Env, c Case, n int) ([]Measure
 	return MeasureBySampling(ctx, t, env, c, n)
 }
 func (t ticker) Prepare(_ context.Context, env *Env, c Case) (Sampler, error) {
+	if t.prepares != nil {
+		t.prepares.Add(1)
+	}
 	m := Timing("op", 0)
 	if !c.Floor {
 		m.Floor = results.CaseKey("op", results.P("cache", "cold"))
@@ -66,16 +70,27 @@ func (s *tickSampler) Close() error                { return nil }
 
 func runTicker(t *testing.T, p *Plan) map[string]results.Record {
 	t.Helper()
+	got := map[string]results.Record{}
+	for _, r := range runTickerAll(t, p, ticker{n: &atomic.Int64{}}) {
+		got[r.Variant+" "+r.CaseKey()] = r
+	}
+	return got
+}
+
+// runTickerAll runs tk on vfs and overlay2 and returns every record in
+// the order written.
+func runTickerAll(t *testing.T, p *Plan, tk ticker) []results.Record {
+	t.Helper()
 	testenv.NeedRoot(t, "the runner builds drivers on a tmpfs")
 	fs, err := backing.Create(t.TempDir(), backing.Spec{Kind: backing.Tmpfs, Size: 64 << 20})
 	require.NoError(t, err)
 	defer fs.Close()
-	p.RunID, p.Scenarios, p.Suite, p.FS = "t", []Scenario{ticker{&atomic.Int64{}}}, Quick, fs
+	p.RunID, p.Scenarios, p.Suite, p.FS = "t", []Scenario{tk}, Quick, fs
 	p.Variants = []drivers.Variant{{Driver: "vfs"}, {Driver: "overlay2"}}
-	got := map[string]results.Record{}
+	var got []results.Record
 	_, err = Run(context.Background(), p, func(r *results.Record) error {
 		require.NoError(t, r.Validate())
-		got[r.Variant+" "+r.CaseKey()] = *r
+		got = append(got, *r)
 		return nil
 	}, nil)
 	require.NoError(t, err)
@@ -134,4 +149,48 @@ func TestTargetCIStopsByTheData(t *testing.T) {
 	assert.GreaterOrEqual(t, len(tight.Samples), 6, "Count is the least")
 	assert.Contains(t, []results.Stop{results.StopBudget, results.StopMax}, wild.Stopped)
 	assert.Greater(t, len(wild.Samples), len(tight.Samples), "a wide spread keeps sampling")
+}
+
+// Passes: every case is prepared afresh and sampled once a pass, a pass
+// of all the cases after the other, Count shared out among them; each
+// pass writes its own records, numbered, with rounds counted over the
+// whole run.
+func TestPassesSpreadOverTheRun(t *testing.T) {
+	tk := ticker{n: &atomic.Int64{}, prepares: &atomic.Int64{}}
+	recs := runTickerAll(t, &Plan{Count: 6, Passes: 3, Seed: 7}, tk)
+	type span struct{ lo, hi float64 }
+	ticks := map[int]*span{} // the ticks of each pass's tight samples
+	perKey := map[string][]int{}
+	var vfsRounds []int
+	for _, r := range recs {
+		require.Equal(t, results.OK, r.Status, "%+v", r)
+		k := r.Variant + " " + r.CaseKey()
+		perKey[k] = append(perKey[k], r.Pass)
+		if r.Unit != "ns" || !strings.Contains(k, "spread=tight") {
+			continue
+		}
+		assert.Len(t, r.Samples, 2, "%s pass %d: ceil(6/3) samples", k, r.Pass)
+		if r.Variant == "vfs" {
+			vfsRounds = append(vfsRounds, r.Rounds...)
+		}
+		for _, v := range r.Samples {
+			sp := ticks[r.Pass]
+			if sp == nil {
+				sp = &span{v, v}
+				ticks[r.Pass] = sp
+			}
+			sp.lo, sp.hi = min(sp.lo, v), max(sp.hi, v)
+		}
+	}
+	for k, passes := range perKey {
+		assert.Equal(t, []int{1, 2, 3}, passes, "%s: one record a pass, in order", k)
+	}
+	assert.True(t, slices.IsSorted(vfsRounds) && len(slices.Compact(slices.Clone(vfsRounds))) == len(vfsRounds),
+		"rounds go on counting across passes: %v", vfsRounds)
+	require.Len(t, ticks, 3)
+	assert.Less(t, ticks[1].hi, ticks[2].lo, "pass 2 starts after every case's pass 1")
+	assert.Less(t, ticks[2].hi, ticks[3].lo)
+	// The floor and two cases on each of two variants: five samplers a
+	// pass, each prepared anew every pass.
+	assert.Equal(t, int64(3*5), tk.prepares.Load())
 }

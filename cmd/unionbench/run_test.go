@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,6 +36,7 @@ func TestRunBadInputIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 		"quick and full":       {args: []string{"--quick", "--full"}, want: "choose one"},
 		"target-ci of 100":     {args: []string{"--target-ci", "100"}, want: `--target-ci "100": want a percentage from 0 (off) to below 100`},
 		"budget of 0":          {args: []string{"--budget", "0s"}, want: `--budget "0s": want a duration above 0`},
+		"passes 0":             {args: []string{"--passes", "0"}, want: "--passes 0: want 1 to 20 passes"},
 		"backing too small":    {args: []string{"--scenarios", "copyup", "--sizes", "1GiB", "--backing-size", "1GiB"}, want: "--backing-size 1GiB is too small"},
 		"unknown backing":      {args: []string{"--backing", "zfs"}, want: `unknown backing filesystem "zfs"`},
 		"unknown driver":       {args: []string{"--drivers", "overlay3"}, want: `unknown driver "overlay3"`},
@@ -290,9 +292,10 @@ func TestFullSuiteGoesAsDeepAsEachDriverCan(t *testing.T) {
 	assert.Equal(t, 0, rp.plan.MaxDepth, "the quick suite keeps the drivers' defaults")
 }
 
-// A lookup run under --target-ci: every timing of it took its samples in
-// rounds with the floor, says why it stopped, and has a floor-relative
-// twin over the same rounds.
+// A lookup run under --target-ci, in the default three passes: every
+// timing of it took its samples in rounds with the floor, a record a
+// pass, says why it stopped, and has a floor-relative twin over the same
+// rounds.
 func TestRunInterleavesLookups(t *testing.T) {
 	testenv.NeedRoot(t, whyRoot)
 	dir := t.TempDir()
@@ -300,18 +303,19 @@ func TestRunInterleavesLookups(t *testing.T) {
 	_, stderr, code := unionbench(t, "run", "--out", out, "--workdir", filepath.Join(dir, "work"), "--backing", "tmpfs",
 		"--drivers", "overlay2,vfs", "--scenarios", "lookup", "--depths", "2", "--count", "5", "--target-ci", "10", "--budget", "300ms")
 	require.Equal(t, 0, code, "stderr: %s", stderr)
-	assert.Contains(t, stderr, "until the 95% CI is within 10%")
+	assert.Contains(t, stderr, "until the 95% CI is within 10%, 300ms a case) in 3 passes")
 	recs, err := results.Read(filepath.Join(out, "results.jsonl"))
 	require.NoError(t, err)
 	byKey := map[string]results.Record{}
 	for _, r := range recs {
-		byKey[r.Key()] = r
+		byKey[fmt.Sprint(r.Key(), " pass ", r.Pass)] = r
 	}
 	ratios := 0
 	for _, r := range recs {
 		require.Equal(t, results.OK, r.Status, r.Key())
+		assert.Contains(t, []int{1, 2, 3}, r.Pass, r.Key())
 		assert.Len(t, r.Rounds, len(r.Samples), r.Key())
-		assert.GreaterOrEqual(t, len(r.Samples), 5, r.Key())
+		assert.GreaterOrEqual(t, len(r.Samples), 2, "%s: ceil(5/3) samples a pass at least", r.Key())
 		if r.Driver == "floor" {
 			assert.Equal(t, results.StopWithDrivers, r.Stopped, r.Key())
 			continue
@@ -319,9 +323,9 @@ func TestRunInterleavesLookups(t *testing.T) {
 		assert.Contains(t, []results.Stop{results.StopTargetCI, results.StopBudget, results.StopMax}, r.Stopped, r.Key())
 		if r.Unit == results.FloorRatioUnit {
 			ratios++
-			of := byKey[strings.Replace(r.Key(), "-vs-floor/", "/", 1)]
+			of := byKey[fmt.Sprint(strings.Replace(r.Key(), "-vs-floor/", "/", 1), " pass ", r.Pass)]
 			assert.Equal(t, of.Rounds, r.Rounds, "%s: the rounds of %s", r.Key(), of.Key())
 		}
 	}
-	assert.Equal(t, 2*2*4, ratios, "two drivers, cold and warm, four operations")
+	assert.Equal(t, 3*2*2*4, ratios, "three passes, two drivers, cold and warm, four operations")
 }
