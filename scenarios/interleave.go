@@ -178,7 +178,7 @@ func (r *runner) family(ctx context.Context, pr Preparer, ms []*member, floor *m
 		}
 		if r.prog != nil {
 			at, total := r.progressOf(m.idx)
-			r.prog.Step(at, total, m.step, r.started)
+			r.prog.Step(at, total, r.passStep(m.step), r.started)
 		}
 		if m.err = r.supported(m.step); m.err != nil {
 			continue
@@ -255,8 +255,12 @@ func sampleOnce(ctx context.Context, s Sampler, st Step) (err error) {
 // within that, has a confidence interval about sqrt(P) times narrower.
 func (r *runner) stopped(m *member) results.Stop {
 	p := r.plan
-	n, passes := len(m.rounds), p.passes()
-	count := (p.Count + passes - 1) / passes
+	n, passes := len(m.rounds), p.PassCount()
+	count := p.Count / passes // this pass's share of Count
+	if r.pass <= p.Count%passes {
+		count++
+	}
+	count = max(count, 1)
 	if p.TargetCI <= 0 {
 		if n >= count {
 			return results.StopCount
@@ -277,7 +281,7 @@ func (r *runner) stopped(m *member) results.Stop {
 		most = DefaultMaxSamples
 	}
 	budget /= time.Duration(passes)
-	most = max((most+passes-1)/passes, count)
+	most = max(most/passes, count)
 	switch {
 	case m.spent >= budget:
 		return results.StopBudget

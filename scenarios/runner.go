@@ -52,7 +52,9 @@ type Plan struct {
 	// Passes is how many times the interleaved scenarios (Preparer) are
 	// measured, one pass of all of them after the other, each case
 	// prepared afresh every pass (0 or 1: once). Count, Budget and
-	// MaxSamples are shared out among the passes, and each pass aims at
+	// MaxSamples are shared out among the passes (with a fixed Count,
+	// exactly: 5 in three passes is 2, 2 and 1, and there are at most
+	// Count passes), and each pass aims at
 	// TargetCI*sqrt(Passes), so that the pooled samples meet TargetCI at
 	// about the cost of one pass. A burst of samples sees one mount and
 	// one stretch of the machine; several passes minutes apart show how
@@ -64,13 +66,24 @@ type Plan struct {
 // DefaultPasses is `unionbench run`'s Plan.Passes.
 const DefaultPasses = 3
 
-func (p *Plan) passes() int { return max(p.Passes, 1) }
+// PassCount is the number of passes the run makes: with a fixed Count (no
+// TargetCI) never more than Count, so that every pass has a sample.
+func (p *Plan) PassCount() int {
+	if p.TargetCI <= 0 {
+		return max(min(p.Passes, p.Count), 1)
+	}
+	return max(p.Passes, 1)
+}
 
 // Step is one measurement the runner will make.
 type Step struct {
 	Scenario Scenario
 	Variant  drivers.Variant // zero for a floor
 	Case     Case
+	// Pass and Passes, set on the steps Progress is told of in a run of
+	// several passes, say which pass of how many the step belongs to (0:
+	// a run of one pass, or a step measured once).
+	Pass, Passes int
 }
 
 // Steps expands the plan into the measurements it makes, floors first in
@@ -173,7 +186,7 @@ type Progress interface {
 func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Progress) (Outcome, error) {
 	r := &runner{plan: p, sink: sink, prog: prog, steps: p.Steps(), facts: p.FS.Describe(), started: time.Now(),
 		unsupported: map[string]error{}, skip: map[int]bool{}}
-	for r.pass = 1; r.pass <= p.passes() && ctx.Err() == nil; r.pass++ {
+	for r.pass = 1; r.pass <= p.PassCount() && ctx.Err() == nil; r.pass++ {
 		if err := r.runPass(ctx); err != nil {
 			return r.out, err
 		}
@@ -239,7 +252,7 @@ type runner struct {
 // interleaved scenario in a run of several passes.
 func (r *runner) passed(st Step) bool {
 	_, ok := st.Scenario.(Preparer)
-	return ok && r.plan.passes() > 1
+	return ok && r.plan.PassCount() > 1
 }
 
 func (r *runner) env(st Step) *Env {
@@ -264,7 +277,7 @@ func (r *runner) batch(ctx context.Context, i int) error {
 	st := r.steps[i]
 	if r.prog != nil {
 		at, total := r.progressOf(i)
-		r.prog.Step(at, total, st, r.started)
+		r.prog.Step(at, total, r.passStep(st), r.started)
 	}
 	var ms []Measurement
 	err := r.supported(st)
@@ -423,6 +436,14 @@ func measure(ctx context.Context, st Step, env *Env, n int) (ms []Measurement, e
 	return st.Scenario.Measure(ctx, env, st.Case, n)
 }
 
+// passStep is st with its pass, for Progress.
+func (r *runner) passStep(st Step) Step {
+	if r.passed(st) {
+		st.Pass, st.Passes = r.pass, r.plan.PassCount()
+	}
+	return st
+}
+
 // progressOf places step i of the current pass in the whole run's work:
 // every step in the first pass, the interleaved ones again in each later
 // one.
@@ -436,7 +457,7 @@ func (r *runner) progressOf(i int) (at, total int) {
 			interleaved++
 		}
 	}
-	total = len(r.steps) + (r.plan.passes()-1)*interleaved
+	total = len(r.steps) + (r.plan.PassCount()-1)*interleaved
 	if r.pass <= 1 {
 		return i, total
 	}

@@ -32,7 +32,7 @@ func (e *exitInterrupted) Error() string { return "interrupted by " + e.sig.Stri
 
 type runFlags struct {
 	drivers, scenarios, backing, out, workdir, sizes, depths, backingSize string
-	quick, full, countSet                                                 bool
+	quick, full, countSet, passesSet                                      bool
 	count, maxDepth, passes                                               int
 	images                                                                []string
 	exec                                                                  string
@@ -58,7 +58,14 @@ func cmdRun(args []string, stdout io.Writer) error {
 	})
 	fs.StringVar(&f.targetCI, "target-ci", "", "interleaved timings (lookup) keep sampling past --count until the 95% CI of each median is within this percent of it, or --budget is spent; 0: exactly --count samples (default 5, or 0 when --count is given)")
 	fs.StringVar(&f.budget, "budget", "", "sampling time per case and driver under --target-ci, e.g. 1s (default 500ms quick, 1.5s full)")
-	fs.IntVar(&f.passes, "passes", scenarios.DefaultPasses, "interleaved scenarios are measured in this many passes spread over the run, each on fresh mounts, sharing --count and --budget; compare tests the pass medians (1 to 20)")
+	fs.Func("passes", fmt.Sprintf("interleaved scenarios are measured in this many passes spread over the run, each on fresh mounts, sharing --count and --budget; compare tests the pass medians (1 to 20; default %d)", scenarios.DefaultPasses), func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("want a whole number of passes")
+		}
+		f.passes, f.passesSet = n, true
+		return nil
+	})
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
 	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults, or as deep as each can with --full)")
@@ -124,10 +131,13 @@ func planSampling(f *runFlags, p *scenarios.Plan) error {
 		}
 		p.Budget = d
 	}
-	if f.passes < 1 || f.passes > 20 {
-		return badInput("--passes %d: want 1 to 20 passes", f.passes)
+	p.Passes = scenarios.DefaultPasses
+	if f.passesSet {
+		if f.passes < 1 || f.passes > 20 {
+			return badInput("--passes %d: want 1 to 20 passes", f.passes)
+		}
+		p.Passes = f.passes
 	}
-	p.Passes = f.passes
 	return nil
 }
 
@@ -302,8 +312,8 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	if p.TargetCI > 0 {
 		samples = fmt.Sprintf("%d samples (interleaved timings: until the 95%% CI is within %.3g%%, %s a case)", p.Count, 100*p.TargetCI, p.Budget)
 	}
-	if p.Passes > 1 {
-		samples += fmt.Sprintf(" in %d passes", p.Passes)
+	if n := p.PassCount(); n > 1 {
+		samples += fmt.Sprintf(" in %d passes", n)
 	}
 	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %s, backing %s, results in %s\n", p.RunID, p.Suite, samples, rp.kind, outDir)
 	prog := newProgress(os.Stderr)

@@ -55,6 +55,9 @@ func stepName(st scenarios.Step) string {
 	if c := st.Case.Name(); c != "" { // a floor of no parameters (mount's)
 		name += " " + c
 	}
+	if st.Passes > 1 {
+		name += fmt.Sprintf(" (pass %d/%d)", st.Pass, st.Passes)
+	}
 	return name
 }
 

@@ -22,7 +22,7 @@ import (
 // each) takes long enough, some hundreds of milliseconds, for the bar to
 // be drawn more than once.
 func tinyRun(dir string) []string {
-	return []string{"run", "--drivers", "overlay2", "--scenarios", "mount", "--depths", "1,64", "--count", "300",
+	return []string{"run", "--drivers", "overlay2", "--scenarios", "mount", "--depths", "1,64", "--count", "300", "--passes", "1",
 		"--backing", "tmpfs", "--workdir", filepath.Join(dir, "work"), "--out", filepath.Join(dir, "out")}
 }
 
@@ -98,6 +98,15 @@ func TestProgressPlainLinesOnAPipe(t *testing.T) {
 	assert.Equal(t, []string{"3", "64"}, steps[1][1:3])
 	assert.Regexp(t, `^\d`, steps[1][3], "an ETA once a step has finished")
 	assert.Regexp(t, `report: .*/out/report/report\.html\n$`, stdout.String(), "run ends with the report's path")
+
+	// In passes, each step is told once a pass, with its pass.
+	passed := cliCommand(append(tinyRun(t.TempDir()), "--passes", "3")...)
+	stderr.Reset()
+	passed.Stderr = &stderr
+	require.NoError(t, passed.Run(), "stderr: %s", stderr.String())
+	assert.Regexp(t, `(?m)^\[1/9\] mount floor \(pass 1/3\) \(ETA \?\)$`, stderr.String())
+	assert.Regexp(t, `(?m)^\[6/9\] mount overlay2 depth=64 \(pass 2/3\) \(ETA [^)]+\)$`, stderr.String())
+	assert.Regexp(t, `(?m)^\[9/9\] mount overlay2 depth=64 \(pass 3/3\) `, stderr.String())
 }
 
 // A terminal of size 0x0 (never sized, as on some serial consoles and CI
@@ -117,7 +126,7 @@ func TestFloorMeasuredWhenNoVariantRuns(t *testing.T) {
 	testenv.NeedRoot(t, whyRoot)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	stdout, stderr, code := unionbench(t, "run", "--drivers", "vfs", "--scenarios", "mount", "--depths", "1", "--count", "3",
+	stdout, stderr, code := unionbench(t, "run", "--drivers", "vfs", "--scenarios", "mount", "--depths", "1", "--count", "3", "--passes", "1",
 		"--backing", "tmpfs", "--workdir", filepath.Join(dir, "work"), "--out", out)
 	require.Equal(t, 0, code, "%s\n%s", stdout, stderr)
 	recs, err := results.Read(filepath.Join(out, "results.jsonl"))
