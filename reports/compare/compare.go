@@ -133,13 +133,13 @@ type Row struct {
 	Tested bool
 	// Passes is the test of the pass medians, when both sides have two
 	// passes or more (nil: the samples alone were tested).
-	Passes  *stats.PassChange
-	Q float64
+	Passes *stats.PassChange
+	Q      float64
 	// MDE is the minimum detectable effect at stats.Power, Critical the
 	// smallest change that could be significant at all (see the package
 	// comment).
 	MDE, Critical stats.Detectable
-	Verdict Verdict
+	Verdict       Verdict
 	// Resolution is the measurement's (results.Record.Resolution): a
 	// change of the median of at most this much is not called.
 	Resolution float64

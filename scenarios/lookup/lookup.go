@@ -154,12 +154,19 @@ func (Scenario) Prepare(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 // each call is a round trip to the fuse-overlayfs daemon (FUSE_OPEN and
 // FUSE_RELEASE; READDIR), so its time is how soon the daemon's threads
 // get a CPU, which moves with whatever else the host runs. Dropping the
-// dentry cache before a batch did not change its mean.
+// dentry cache before a batch did not change its mean. The largest part
+// is where the daemon runs: with the caller pinned to CPU 0, a warm open
+// took 20 µs with the daemon on CPU 0 and 106 µs with it on CPU 1, readdir
+// 22 and 87 µs, stat 2.1 and 2.6 µs (BenchmarkFUSEDaemonPlacement): waking
+// a daemon on another, idle vCPU costs a hypervisor's wake-up, and an
+// unpinned daemon stays on one side or the other for a while, so a whole
+// pass can land on either. Passes (Plan.Passes), each on a fresh mount,
+// show that spread to compare instead of hiding it in one burst.
 var fuseDaemonBound = map[string]string{
 	"stat":    "the kernel's FUSE attribute cache (fuse-overlayfs's default timeout is 1e9 s): no daemon round trip once warm",
 	"enoent":  "the kernel's FUSE negative-entry cache, under the same timeout: no daemon round trip once warm",
-	"open":    "a round trip to the fuse-overlayfs daemon per call (FUSE_OPEN, FUSE_RELEASE): the daemon's scheduling latency, which moves with host load",
-	"readdir": "a round trip to the fuse-overlayfs daemon per getdents (READDIR): the daemon's scheduling latency, which moves with host load",
+	"open":    "a round trip to the fuse-overlayfs daemon per call (FUSE_OPEN, FUSE_RELEASE): the daemon's scheduling latency, about 5x higher when its thread runs on another CPU than the caller's (20 vs 106 µs here), which the scheduler picks and keeps for a while",
+	"readdir": "a round trip to the fuse-overlayfs daemon per getdents (READDIR): the daemon's scheduling latency, about 4x higher when its thread runs on another CPU than the caller's (22 vs 87 µs here), which the scheduler picks and keeps for a while",
 }
 
 // sampler times the operations of one prepared case. Cold (drop set):
