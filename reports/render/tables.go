@@ -90,8 +90,17 @@ func mdeCell(m *dataset.Measurement, level float64) Cell {
 	if m.Exact {
 		return Cell{Text: "exact", Class: "na"}
 	}
-	mde := stats.MinDetectable(m.Samples, m.Samples, level).Worst()
-	cell := Cell{Text: units.Detectable(mde), Note: fmt.Sprintf("smallest change of the median %d samples of this spread can show at p<=%.3g", len(m.Samples), level)}
+	// Against another run like this one: its samples, and when it was
+	// measured in passes, its passes' scatter, whichever limits more.
+	d := stats.MinDetectable(m.Samples, m.Samples, level).AtPower(level, stats.Power)
+	how := fmt.Sprintf("%d samples", len(m.Samples))
+	if pc, ok := stats.ComparePasses(m.Passes, m.Passes); ok {
+		pd := pc.DetectableAt(level, stats.Power)
+		d = stats.Detectable{Up: max(d.Up, pd.Up), Down: max(d.Down, pd.Down)}
+		how = fmt.Sprintf("%d samples in %d passes", len(m.Samples), pc.Passes[0])
+	}
+	mde := d.Worst()
+	cell := Cell{Text: units.Detectable(mde), Note: fmt.Sprintf("the change of the median that a comparison with another run of %s of this spread finds %.0f%% of the time at p<=%.3g", how, 100*stats.Power, level)}
 	if math.IsInf(mde, 1) {
 		cell.Class = "na"
 		cell.Note = fmt.Sprintf("%d samples cannot show any change at p<=%.3g", len(m.Samples), level)

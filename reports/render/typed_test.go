@@ -81,4 +81,23 @@ func TestTableMDE(t *testing.T) {
 	require.NoError(t, errors.Join(err1, err2), "%v", mde)
 	assert.Less(t, many, some)
 	assert.Less(t, some, 2.0, "30 samples of a 1%% spread see under 2%%")
+
+	// The same 300 samples taken in three passes whose medians sit 10%
+	// apart: another run could differ by that much, and the MDE says so.
+	var passed []results.Record
+	for pass := 1; pass <= 3; pass++ {
+		p := rec("many", false, 100)
+		p.Pass = pass
+		for i := range p.Samples {
+			p.Samples[i] *= 1 + 0.1*float64(pass-2)
+		}
+		passed = append(passed, p)
+	}
+	r, err = Build(dataset.New(passed))
+	require.NoError(t, err)
+	row := r.Groups[0].Tables[0].Rows[0]
+	spread, err := strconv.ParseFloat(strings.TrimSuffix(row[col].Text, "%"), 64)
+	require.NoError(t, err, row[col].Text)
+	assert.Greater(t, spread, 20.0, "passes 10%% apart: %s", row[col].Note)
+	assert.Contains(t, row[col].Note, "300 samples in 3 passes")
 }

@@ -168,5 +168,6 @@ func TestAtPowerFindsItsEffectNineTimesInTen(t *testing.T) {
 	}
 	assert.InDelta(t, Power, found(mde.Up), 0.07, "at the MDE")
 	assert.InDelta(t, 0.5, found(crit.Up), 0.12, "at the critical effect")
-	assert.True(t, math.IsInf(Detectable{math.Inf(1), math.Inf(1)}.AtPower(level, Power).Up, 1))
+	none := Detectable{math.Inf(1), math.Inf(1)}.AtPower(level, Power)
+	assert.True(t, math.IsInf(none.Up, 1) && math.IsInf(none.Down, 1), "%+v", none)
 }

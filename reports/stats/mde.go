@@ -46,7 +46,16 @@ const Power = 0.9
 func (d Detectable) AtPower(level, power float64) Detectable {
 	z := distuv.UnitNormal.Quantile(1 - level/2)
 	k := (z + distuv.UnitNormal.Quantile(power)) / z
-	return Detectable{Up: math.Expm1(k * math.Log1p(d.Up)), Down: -math.Expm1(k * math.Log1p(-d.Down))}
+	out := Detectable{Up: math.Expm1(k * math.Log1p(d.Up)), Down: -math.Expm1(k * math.Log1p(-d.Down))}
+	// No change could be significant at all: none is found at any power
+	// (and the scaling above has no logarithm of an effect of 100% down).
+	if math.IsInf(d.Up, 1) {
+		out.Up = math.Inf(1)
+	}
+	if math.IsInf(d.Down, 1) || d.Down >= 1 {
+		out.Down = math.Inf(1)
+	}
+	return out
 }
 
 // mdeTolerance is how closely the bisection pins the effect: 0.1% of the
