@@ -12,6 +12,7 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/ftrace"
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/noise"
 	"github.com/unionbench/unionbench/internal/testenv"
@@ -157,7 +158,7 @@ func aaTraced(b *testing.B, out string, base []results.Record, scs []scenarios.S
 			return
 		}
 	} else {
-		stop, err := functionTracer(tracedFilter)
+		stop, err := ftrace.Trace(tracedFilter)
 		if err != nil {
 			b.Logf("real slowdown not measured: %v", err)
 			return

@@ -46,6 +46,9 @@ type Plan struct {
 	// (internal/noise), carried in every record's host facts; nil: not
 	// measured.
 	Noise *results.Noise
+	// TracedFunctions is the function tracer's filter when the run had
+	// it on (internal/ftrace), carried in every record's host facts.
+	TracedFunctions string
 	// Seed seeds the per-round shuffle of the sampling order (recorded
 	// nowhere: the rounds themselves are).
 	Seed uint64
@@ -304,7 +307,7 @@ func (r *runner) records(st Step, ms []Measurement, err error) []results.Record 
 		Schema: results.SchemaVersion, RunID: p.RunID, Time: time.Now().UTC(),
 		Host: hostFacts(p.Host), Backing: backingFacts(r.facts), Scenario: st.Scenario.Name(), Params: st.Case.Params,
 	}
-	base.Host.Noise = p.Noise
+	base.Host.Noise, base.Host.TracedFunctions = p.Noise, p.TracedFunctions
 	if r.passed(st) {
 		base.Pass = r.pass
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/unionbench/unionbench/drivers"
 	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/ftrace"
 	"github.com/unionbench/unionbench/internal/hostinfo"
 	"github.com/unionbench/unionbench/internal/noise"
 	"github.com/unionbench/unionbench/internal/sandbox"
@@ -22,6 +23,7 @@ import (
 	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/realimage"
+	"golang.org/x/sys/unix"
 )
 
 // exitInterrupted is returned when a signal stopped the run; main turns
@@ -36,7 +38,7 @@ type runFlags struct {
 	count, maxDepth, passes                                               int
 	images                                                                []string
 	exec                                                                  string
-	targetCI, budget                                                      string
+	targetCI, budget, traceFunctions                                      string
 }
 
 func cmdRun(args []string, stdout io.Writer) error {
@@ -66,6 +68,7 @@ func cmdRun(args []string, stdout io.Writer) error {
 		f.passes, f.passesSet = n, true
 		return nil
 	})
+	fs.StringVar(&f.traceFunctions, "trace-functions", "", "run with the kernel's function tracer on for the functions matching this glob (e.g. 'ovl_*': a real slowdown of overlayfs alone, to check that compare catches one); recorded in every record")
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
 	fs.IntVar(&f.maxDepth, "max-depth", 0, "let drivers build stacks this deep (up to the kernel's limit; 0: driver defaults, or as deep as each can with --full)")
@@ -276,6 +279,21 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 			return badInput("%v", err)
 		}
 	}
+	if f.traceFunctions != "" {
+		stop, err := ftrace.Trace(f.traceFunctions)
+		if errors.Is(err, unix.EINVAL) {
+			return badInput("--trace-functions %q: no function of this kernel matches it (see %s/available_filter_functions)", f.traceFunctions, ftrace.Dir)
+		}
+		if err != nil {
+			return fmt.Errorf("--trace-functions %q: %w", f.traceFunctions, err)
+		}
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintf(os.Stderr, "unionbench run: turning the function tracer off: %v\n", err)
+			}
+		}()
+		p.TracedFunctions = f.traceFunctions
+	}
 	// The results directory is made only once the plan is known to be
 	// runnable, so bad input leaves nothing behind.
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -314,6 +332,9 @@ func executeRun(rp *runPlan, f *runFlags, stdout io.Writer) error {
 	}
 	if n := p.PassCount(); n > 1 {
 		samples += fmt.Sprintf(" in %d passes", n)
+	}
+	if p.TracedFunctions != "" {
+		samples += fmt.Sprintf(", the function tracer on %s", p.TracedFunctions)
 	}
 	fmt.Fprintf(os.Stderr, "unionbench run %s: %s suite, %s, backing %s, results in %s\n", p.RunID, p.Suite, samples, rp.kind, outDir)
 	prog := newProgress(os.Stderr)

@@ -337,3 +337,29 @@ func TestRunInterleavesLookups(t *testing.T) {
 	}
 	assert.Equal(t, 3*2*2*4, ratios, "three passes, two drivers, cold and warm, four operations")
 }
+
+// --trace-functions starts the kernel's function tracer before anything
+// is written; where the kernel refuses function tracing (this project's
+// VM kernel does), the run says so in one line and leaves no results.
+func TestRunTraceFunctionsRefusedOrRecorded(t *testing.T) {
+	testenv.NeedRoot(t, whyRoot)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	stdout, stderr, code := unionbench(t, "run", "--out", out, "--workdir", filepath.Join(dir, "work"), "--backing", "tmpfs",
+		"--drivers", "overlay2", "--scenarios", "mount", "--depths", "1", "--count", "2", "--trace-functions", "ovl_*")
+	if code != 0 {
+		assert.Equal(t, 1, code, "stdout: %s\nstderr: %s", stdout, stderr)
+		assert.Regexp(t, `^unionbench run: --trace-functions "ovl_\*": .*\n$`, stderr)
+		assert.NoDirExists(t, out, "nothing written")
+		t.Skipf("this kernel refuses the function tracer: %s", strings.TrimSpace(stderr))
+	}
+	recs, err := results.Read(filepath.Join(out, "results.jsonl"))
+	require.NoError(t, err)
+	for _, r := range recs {
+		assert.Equal(t, "ovl_*", r.Host.TracedFunctions, r.Key())
+	}
+	cur, err := os.ReadFile("/sys/kernel/tracing/current_tracer")
+	if err == nil {
+		assert.Equal(t, "nop\n", string(cur), "the tracer is off again")
+	}
+}

@@ -186,6 +186,9 @@ type Result struct {
 	// NoiseWarning is set when they differ by more than NoiseFactor.
 	BaseNoise, NewNoise *results.Noise
 	NoiseWarning        string
+	// TraceNote is set when either run had the kernel's function tracer
+	// on (results.Host.TracedFunctions): a slowdown made on purpose.
+	TraceNote string
 	// Relative says the floor-relative figures gated (not
 	// Options.Absolute).
 	Relative bool
@@ -364,6 +367,7 @@ func Compare(base, new []results.Record, opt Options) *Result {
 	res.judgeTimings(tested, opt)
 	res.BaseNoise, res.NewNoise = noiseOf(base), noiseOf(new)
 	res.NoiseWarning = noiseWarning(res.BaseNoise, res.NewNoise)
+	res.TraceNote = traceNote(base, new)
 	for _, k := range nkeys {
 		if bm[k] == nil {
 			res.OnlyNew = append(res.OnlyNew, k)
@@ -396,6 +400,31 @@ func (s *side) byPass() [][]float64 {
 		out = append(out, s.passes[k])
 	}
 	return out
+}
+
+// traceNote says which side ran under the function tracer, if either.
+func traceNote(base, new []results.Record) string {
+	traced := func(recs []results.Record) string {
+		for i := range recs {
+			if f := recs[i].Host.TracedFunctions; f != "" {
+				return f
+			}
+		}
+		return ""
+	}
+	var parts []string
+	for _, side := range []struct {
+		name string
+		recs []results.Record
+	}{{"BASE", base}, {"NEW", new}} {
+		if f := traced(side.recs); f != "" {
+			parts = append(parts, fmt.Sprintf("%s ran with the kernel's function tracer on %s", side.name, f))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "NOTE: " + strings.Join(parts, "; ") + " (run --trace-functions): a slowdown made on purpose"
 }
 
 // noiseOf is the first noise floor the records carry.

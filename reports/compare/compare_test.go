@@ -321,3 +321,15 @@ func TestResolutionAndByteRatios(t *testing.T) {
 	assert.Equal(t, Regressed, res.Rows[0].Verdict, "eleven blocks more is the copy-up's")
 	assert.Equal(t, Same, res.Rows[1].Verdict)
 }
+
+func TestTraceNoteNamesTheTracedSide(t *testing.T) {
+	base := []results.Record{rec("img", "inodes", "vfs", 10)}
+	traced := rec("img", "inodes", "vfs", 10)
+	traced.Host.TracedFunctions = "ovl_*"
+	res := Compare(base, []results.Record{traced}, Options{})
+	assert.Equal(t, "NOTE: NEW ran with the kernel's function tracer on ovl_* (run --trace-functions): a slowdown made on purpose", res.TraceNote)
+	var out strings.Builder
+	require.NoError(t, res.Write(&out))
+	assert.Contains(t, out.String(), res.TraceNote)
+	assert.Empty(t, Compare(base, base, Options{}).TraceNote)
+}

@@ -20,6 +20,10 @@ type Host struct {
 	// Noise is the run's own measure of how steady the host was; nil
 	// when not measured.
 	Noise *Noise `json:"noise,omitempty"`
+	// TracedFunctions, when set, is the set_ftrace_filter glob the
+	// kernel's function tracer was on for during the run (run
+	// --trace-functions): a slowdown of those functions made on purpose.
+	TracedFunctions string `json:"traced_functions,omitempty"`
 }
 
 // Backing is the backing filesystem a record was measured on, as it

@@ -6,14 +6,17 @@
 // false discovery rate over a family of those tests (BenjaminiHochberg),
 // and the minimum detectable effect of a pair of sample sets
 // (MinDetectable: the smallest scaling of a set's own samples that the U
-// test at the family's level calls significant, found by bisection). It is
-// the only package of
-// unionbench that imports those two libraries: tests, benchmarks and the
-// command take their medians and percentiles from here, so every figure
-// of a measurement is computed one way.
+// test at the family's level calls significant, found by bisection,
+// carried to 90% power by AtPower), and the t test of the medians of a
+// measurement's passes (ComparePasses, with gonum's t distribution). It is
+// the only package of unionbench that imports those libraries: tests,
+// benchmarks and the command take their medians and percentiles from
+// here, so every figure of a measurement is computed one way.
 //
-// It never averages: latencies on a shared host are skewed and heavy
-// tailed, so a mean says little and a standard deviation less. It does not
+// It never averages samples: latencies on a shared host are skewed and
+// heavy tailed, so a mean says little and a standard deviation less. (The
+// pass test averages the logarithms of a few pass medians, which are
+// medians already.) It does not
 // decide what counts as a regression either; package compare does, with a
 // threshold on top of significance.
 package stats
