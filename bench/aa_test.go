@@ -106,12 +106,13 @@ func BenchmarkAA(b *testing.B) {
 			eligible++
 			if row.Verdict == compare.Regressed {
 				found++
+				b.Logf("slowdown found: %s %s (p %.3g, q %.3g, MDE %.1f%%)", row.Key, row.Change, row.P(), row.Q, 100*row.Detectable())
 			} else {
 				b.Logf("slowdown missed: %s %s q=%.3g MDE %.1f%%", row.Key, row.Change, row.Q, 100*row.Detectable())
 			}
 		case !ours && row.Verdict != compare.Same:
 			others++
-			b.Logf("flagged besides the slowdown: %s %s %s", row.Key, row.Change, row.Verdict)
+			b.Logf("flagged besides the slowdown: %s %s %s (p %.3g, q %.3g, MDE %.1f%%)", row.Key, row.Change, row.Verdict, row.P(), row.Q, 100*row.Detectable())
 		}
 	}
 	share := 0.0

@@ -9,12 +9,13 @@ import (
 
 	"github.com/unionbench/unionbench/reports/compare"
 	"github.com/unionbench/unionbench/reports/results"
+	"github.com/unionbench/unionbench/reports/stats"
 )
 
 func cmdCompare(args []string, stdout io.Writer) error {
 	fset := newFlags("compare")
 	threshold := fset.String("threshold", "10", "smallest change of a median that counts, in percent")
-	fdr := fset.String("fdr", "0.05", "false discovery rate controlled over the timings (Benjamini-Hochberg), more than 0 and below 1")
+	fdr := fset.String("fdr", fmt.Sprint(stats.DefaultFDR), "false discovery rate controlled over the timings (Benjamini-Hochberg), more than 0 and below 1")
 	absolute := fset.Bool("absolute", false, "gate the absolute timings, the floor's own too, instead of their floor-relative figures (<metric>-vs-floor, the default, which a uniformly slower or faster machine does not move); for runs of one quiet machine, or to judge the backing fs itself")
 	relative := fset.Bool("relative", true, "judge timings by their floor-relative figures: the default (--relative=false is --absolute)")
 	all := fset.Bool("all", false, "list every compared measurement with its p-value, q-value and MDE, unchanged ones too")
@@ -28,7 +29,7 @@ func cmdCompare(args []string, stdout io.Writer) error {
 	}
 	q, err := strconv.ParseFloat(*fdr, 64)
 	if err != nil || !(q > 0 && q < 1) {
-		return badInput("--fdr %q: want a rate above 0 and below 1, e.g. 0.05", *fdr)
+		return badInput("--fdr %q: want a rate above 0 and below 1, e.g. 0.01", *fdr)
 	}
 	if len(files) != 2 {
 		return badInput("want BASE and NEW results files (results.jsonl or bench.txt), got %d", len(files))

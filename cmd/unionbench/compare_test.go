@@ -121,7 +121,7 @@ func TestCompareOneMetricSlowerExits1NamingIt(t *testing.T) {
 			assert.True(t, strings.HasPrefix(regs[0], key+" "), "%q names %q", regs[0], key)
 			assert.Contains(t, regs[0], "+50.0%")
 			assert.Regexp(t, `\s40\+40\s+regressed$`, regs[0], "sample counts beside the verdict")
-			assert.Contains(t, stdout, "FDR q=0.05 over ")
+			assert.Contains(t, stdout, "FDR q=0.01 over ")
 			assert.Contains(t, stderr, "1 regression(s)")
 			assert.NotContains(t, stdout, "ONLY IN")
 		})

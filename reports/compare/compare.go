@@ -21,15 +21,19 @@
 //
 //   - it is significant after the Benjamini-Hochberg correction over
 //     every timing of the comparison (its q-value is at most the false
-//     discovery rate, 0.05 by default): hundreds of tests at p<0.05 each
-//     would otherwise flag about 5% of them by chance alone. Its p-value
-//     is the larger of two tests', both of which must call the change:
-//     the Mann-Whitney U test on the pooled samples, and, when both runs
-//     took it in several passes (run --passes), the t test on the
-//     logarithms of the pass medians (stats.ComparePasses). The samples
-//     of one burst share one mount and one stretch of the machine, so
-//     the U test alone takes what moves between runs for a change; the
-//     pass medians scatter by just that;
+//     discovery rate, stats.DefaultFDR, 1%, by default): hundreds of
+//     tests at p<0.05 each would otherwise flag about 5% of them by
+//     chance alone. Its p-value is the larger of two tests', both of
+//     which must call the change: the Mann-Whitney U test on the pooled
+//     samples, and, when both runs took it in several passes (run
+//     --passes), the t test on the logarithms of the pass medians
+//     (stats.ComparePasses), moderated: each borrows ModeratePrior
+//     degrees of freedom from the typical pass variance of its family
+//     (the same variant, scenario, unit and cache state; stats.Moderate),
+//     as three passes a side say little about a variance on their own.
+//     The samples of one burst share one mount and one stretch of the
+//     machine, so the U test alone takes what moves between runs for a
+//     change; the pass medians scatter by just that;
 //   - the medians differ by more than the threshold (10% by default);
 //   - and by at least the measurement's critical effect: the smallest
 //     change its sample counts and spreads could call significant at the
@@ -63,6 +67,11 @@ import (
 	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/reports/stats"
 )
+
+// ModeratePrior is the degrees of freedom each pass test borrows from its
+// family's typical pass variance (stats.Moderate): as many as three
+// passes a side give it of its own.
+const ModeratePrior = 4
 
 // DefaultThreshold is the smallest change of a median that counts: 10%.
 const DefaultThreshold = 0.10
@@ -231,6 +240,9 @@ type side struct {
 	// faster), so the count itself gates.
 	ofTiming   bool
 	resolution float64 // results.Record.Resolution, the largest of the records'
+	// family names the measurements whose pass variances are alike
+	// (variant, scenario, cache state), for stats.Moderate.
+	family string
 }
 
 // Key is the pairing key of a record: Record.Key plus the backing
@@ -261,7 +273,8 @@ func pool(recs []results.Record) (keys []string, m map[string]*side, quirks map[
 		if s == nil {
 			tw := *r
 			tw.Metric, tw.Unit = r.Metric+results.FloorRatioSuffix, results.FloorRatioUnit
-			s = &side{metric: r.Scenario + "/" + r.Metric, unit: r.Unit, floor: r.Driver == "floor", twin: Key(&tw)}
+			s = &side{metric: r.Scenario + "/" + r.Metric, unit: r.Unit, floor: r.Driver == "floor", twin: Key(&tw),
+				family: r.Variant + "/" + r.Scenario + "/" + r.Unit + "/" + cacheOf(r)}
 			m[k] = s
 			keys = append(keys, k)
 		}
@@ -290,6 +303,16 @@ func pool(recs []results.Record) (keys []string, m map[string]*side, quirks map[
 		}
 	}
 	return keys, m, quirks, qkeys
+}
+
+// cacheOf is a record's cache parameter ("" when it has none).
+func cacheOf(r *results.Record) string {
+	for _, p := range r.Params {
+		if p.Key == "cache" {
+			return p.Value
+		}
+	}
+	return ""
 }
 
 // ratioGates says whether a measurement is judged through something else
@@ -360,7 +383,7 @@ func Compare(base, new []results.Record, opt Options) *Result {
 			}
 			ungated := !opt.Absolute && ratioGates(b, bm, nm)
 			row.Resolution = max(b.resolution, n.resolution)
-			tested[len(res.Rows)] = timing{b.samples, n.samples, n.better, ungated}
+			tested[len(res.Rows)] = timing{b.samples, n.samples, n.better, ungated, b.family}
 		}
 		res.Rows = append(res.Rows, row)
 	}
@@ -453,6 +476,7 @@ type timing struct {
 	base, new []float64
 	better    results.Better
 	ungated   bool
+	family    string
 }
 
 // judgeTimings runs the Benjamini-Hochberg correction over the gated
@@ -463,11 +487,20 @@ func (r *Result) judgeTimings(tested map[int]timing, opt Options) {
 	for _, ungated := range []bool{false, true} {
 		var idx []int
 		var p []float64
+		families := map[string][]*stats.PassChange{}
 		for i := range r.Rows {
 			if r.Rows[i].Tested && tested[i].ungated == ungated {
 				idx = append(idx, i)
-				p = append(p, r.Rows[i].P())
+				if pc := r.Rows[i].Passes; pc != nil {
+					families[tested[i].family] = append(families[tested[i].family], pc)
+				}
 			}
+		}
+		for _, f := range families {
+			stats.Moderate(f, ModeratePrior)
+		}
+		for _, i := range idx {
+			p = append(p, r.Rows[i].P())
 		}
 		f := stats.BenjaminiHochberg(p, opt.FDR)
 		if !ungated {

@@ -140,7 +140,7 @@ func TestKnownShiftIsFlagged(t *testing.T) {
 	assert.Zero(t, wrong)
 	var out strings.Builder
 	require.NoError(t, res.Write(&out))
-	assert.Contains(t, out.String(), "FDR q=0.05 over 90 tests, Benjamini-Hochberg")
+	assert.Contains(t, out.String(), "FDR q=0.01 over 90 tests, Benjamini-Hochberg")
 	assert.Regexp(t, `MEASUREMENT\s+BASE\s+NEW\s+DELTA\s+P\s+Q\s+MDE\s+N\s+VERDICT`, out.String())
 }
 
@@ -153,11 +153,11 @@ func TestBelowMDEIsNotCalled(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 12))
 	base := timings(r, 200, 1e5)
 	newer := timings(r, 7, 1.35e5)
-	res := Compare([]results.Record{noisy(rec("op", "ns", "vfs", base...))}, []results.Record{noisy(rec("op", "ns", "vfs", newer...))}, Options{})
+	res := Compare([]results.Record{noisy(rec("op", "ns", "vfs", base...))}, []results.Record{noisy(rec("op", "ns", "vfs", newer...))}, Options{FDR: 0.05})
 	require.Len(t, res.Rows, 1)
 	row := res.Rows[0]
 	t.Logf("%s q=%.3g MDE %s", row.Change, row.Q, units.Detectable(row.Detectable()))
-	require.LessOrEqual(t, row.Q, 0.05, "the shift is significant")
+	require.LessOrEqual(t, row.Q, 0.05, "the shift is significant at q=0.05")
 	require.Greater(t, row.Change.Delta, DefaultThreshold)
 	assert.Greater(t, row.Detectable(), row.Change.Delta)
 	assert.Equal(t, Same, row.Verdict)

@@ -86,7 +86,7 @@ func (r *Result) write(w io.Writer, all bool) error {
 		}
 		fmt.Fprintln(tw)
 	}
-	section(fmt.Sprintf("REGRESSIONS (q<=%.2g, beyond %.4g%% and the MDE):", r.FDR.Q, 100*r.Threshold), Regressed, NowFails)
+	section(fmt.Sprintf("REGRESSIONS (q<=%.2g, beyond %.4g%% and the critical effect):", r.FDR.Q, 100*r.Threshold), Regressed, NowFails)
 	section("IMPROVEMENTS:", Improved, NowWorks)
 	if all {
 		section("UNCHANGED:", Same)

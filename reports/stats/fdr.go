@@ -8,7 +8,12 @@ import (
 // DefaultFDR is the false discovery rate compare controls by default: of
 // the timing changes it calls significant, at most this fraction are
 // expected to be chance.
-const DefaultFDR = 0.05
+//
+// 1%, not the customary 5%: a CI job keys on compare's exit code, and at
+// 5% a real 20% slowdown of one driver (25 true discoveries among 406
+// gated timings) brought one false call of another driver along in one
+// of two tries here (BenchmarkAA); at 1% neither did.
+const DefaultFDR = 0.01
 
 // FDR is the Benjamini-Hochberg procedure over a family of p-values at
 // false discovery rate Q.

@@ -82,13 +82,14 @@ func TestFDRControlsFalseShareWithRealChanges(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 2))
 	const families, m, shifted = 200, 50, 10
 	fdp, power := 0.0, 0.0
+	const level = 0.05
 	for range families {
 		p := family(r, m, shifted, 20, 0.5)
-		f := BenjaminiHochberg(p, DefaultFDR)
+		f := BenjaminiHochberg(p, level)
 		falses, trues := 0, 0
 		for i, q := range f.QValues {
 			switch {
-			case q > DefaultFDR:
+			case q > level:
 			case i < shifted:
 				trues++
 			default:
@@ -100,7 +101,7 @@ func TestFDRControlsFalseShareWithRealChanges(t *testing.T) {
 		}
 		power += float64(trues) / shifted
 	}
-	assert.LessOrEqual(t, fdp/families, DefaultFDR+0.02, "mean false discovery proportion")
+	assert.LessOrEqual(t, fdp/families, level+0.02, "mean false discovery proportion")
 	assert.Greater(t, power/families, 0.8, "a 50% shift with 20+20 samples is found")
 }
 

@@ -133,3 +133,59 @@ func meanLog(v []float64) float64 {
 	}
 	return s / float64(len(v))
 }
+
+// Moderation: in a family whose measurements all move 8% between passes,
+// the ones whose three passes happened to agree no longer test
+// significant by that luck, while keeping the t test's level; and in a
+// steady family a real change is found more often, as each test borrows
+// degrees of freedom.
+func TestModerateSteadiesLuckyVariances(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 9))
+	family := func(between float64, shift float64) (raw, moderated []PassChange) {
+		var ptrs []*PassChange
+		for range 60 {
+			_, bp := passedRun(r, 3, 50, 1000, between, 0.05)
+			_, np := passedRun(r, 3, 50, 1000*(1+shift), between, 0.05)
+			c, ok := ComparePasses(bp, np)
+			require.True(t, ok)
+			raw = append(raw, c)
+			cc := c
+			ptrs = append(ptrs, &cc)
+		}
+		Moderate(ptrs, 4)
+		for _, c := range ptrs {
+			moderated = append(moderated, *c)
+		}
+		return raw, moderated
+	}
+	share := func(cs []PassChange, level float64) float64 {
+		n := 0
+		for _, c := range cs {
+			if c.P <= level {
+				n++
+			}
+		}
+		return float64(n) / float64(len(cs))
+	}
+	var nullRaw, nullMod, realRaw, realMod float64
+	const families = 20
+	for range families {
+		raw, mod := family(0.08, 0)
+		nullRaw += share(raw, 0.01) / families
+		nullMod += share(mod, 0.01) / families
+		for _, c := range mod {
+			assert.Equal(t, 8, c.DF, "4 of its own and 4 borrowed")
+			assert.Equal(t, 4, c.Prior)
+		}
+		raw, mod = family(0.02, 0.1)
+		realRaw += share(raw, 0.001) / families
+		realMod += share(mod, 0.001) / families
+	}
+	t.Logf("A/A at p<=0.01: %.3f raw, %.3f moderated; a 10%% change at p<=0.001: %.2f raw, %.2f moderated", nullRaw, nullMod, realRaw, realMod)
+	assert.LessOrEqual(t, nullMod, 0.01+0.01, "moderated tests keep their level")
+	assert.Greater(t, realMod, realRaw+0.1, "and find more")
+	Moderate(nil, 4) // nothing to do
+	one := []*PassChange{{Var: 1, DF: 4, Passes: [2]int{3, 3}}}
+	Moderate(one, 4)
+	assert.Zero(t, one[0].Prior, "too few to say what is typical")
+}
