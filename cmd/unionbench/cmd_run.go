@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -50,24 +51,10 @@ func cmdRun(args []string, stdout io.Writer) error {
 	fs.BoolVar(&f.full, "full", false, "the full suite: every size and depth of the scenario table")
 	fs.StringVar(&f.backing, "backing", "ext4", "backing filesystem: dir, tmpfs, ext4, xfs or btrfs")
 	fs.StringVar(&f.backingSize, "backing-size", "16GiB", "size of the backing filesystem (images are sparse)")
-	fs.Func("count", "samples per measurement (default 5 quick, 10 full)", func(v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("want a whole number of samples")
-		}
-		f.count, f.countSet = n, true
-		return nil
-	})
+	countFlag(fs, "count", "samples", "samples per measurement (default 5 quick, 10 full)", &f.count, &f.countSet)
 	fs.StringVar(&f.targetCI, "target-ci", "", "interleaved timings (lookup) keep sampling past --count until the 95% CI of each median is within this percent of it, or --budget is spent; 0: exactly --count samples (default 5, or 0 when --count is given)")
 	fs.StringVar(&f.budget, "budget", "", "sampling time per case and driver under --target-ci, e.g. 1s (default 500ms quick, 1.5s full)")
-	fs.Func("passes", fmt.Sprintf("interleaved scenarios are measured in this many passes spread over the run, each on fresh mounts, sharing --count and --budget; compare tests the pass medians (1 to 20; default %d)", scenarios.DefaultPasses), func(v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return fmt.Errorf("want a whole number of passes")
-		}
-		f.passes, f.passesSet = n, true
-		return nil
-	})
+	countFlag(fs, "passes", "passes", fmt.Sprintf("interleaved scenarios are measured in this many passes spread over the run, each on fresh mounts, sharing --count and --budget; compare tests the pass medians (1 to 20; default %d)", scenarios.DefaultPasses), &f.passes, &f.passesSet)
 	fs.StringVar(&f.traceFunctions, "trace-functions", "", "run with the kernel's function tracer on for the functions matching this glob (e.g. 'ovl_*': a real slowdown of overlayfs alone, to check that compare catches one); recorded in every record")
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
 	fs.StringVar(&f.depths, "depths", "", "image depths to sweep instead of the suite's, e.g. 1,16,128")
@@ -94,6 +81,20 @@ func cmdRun(args []string, stdout io.Writer) error {
 		return err
 	}
 	return executeRun(plan, &f, stdout)
+}
+
+// countFlag is a whole-number flag whose absence the plan must tell from
+// any value (the suite's default applies then); the range is checked with
+// the rest of the plan.
+func countFlag(fs *flag.FlagSet, name, what, usage string, n *int, set *bool) {
+	fs.Func(name, usage, func(v string) error {
+		i, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("want a whole number of %s", what)
+		}
+		*n, *set = i, true
+		return nil
+	})
 }
 
 // runPlan is everything checked before the sandbox is entered: bad input
