@@ -184,8 +184,10 @@ type Progress interface {
 // between measurements (between rounds, for interleaved ones).
 //
 // Scenarios that can sample one at a time (Preparer) are interleaved:
-// see interleave. The others are measured step by step, each case's
-// samples in one batch.
+// see interleave. They are measured in Plan.Passes passes, one after the
+// other, each writing its own records (Record.Pass). The others are
+// measured step by step, in the first pass only, each case's samples in
+// one batch.
 func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Progress) (Outcome, error) {
 	r := &runner{plan: p, sink: sink, prog: prog, steps: p.Steps(), facts: p.FS.Describe(), started: time.Now(),
 		unsupported: map[string]error{}, skip: map[int]bool{}}
