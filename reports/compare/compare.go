@@ -60,7 +60,6 @@ package compare
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -228,7 +227,7 @@ func (r *Result) Failed() bool { return len(r.Regressions()) > 0 || len(r.Quirks
 type side struct {
 	metric, unit string
 	samples      []float64
-	passes       map[int][]float64 // samples by pass, of records that have one
+	passes       results.Passes
 	errs         []string
 	unsupported  bool
 	better       results.Better
@@ -290,12 +289,7 @@ func pool(recs []results.Record) (keys []string, m map[string]*side, quirks map[
 		}
 		s.resolution = max(s.resolution, r.Resolution())
 		s.samples = append(s.samples, r.Samples...)
-		if r.Pass > 0 {
-			if s.passes == nil {
-				s.passes = map[int][]float64{}
-			}
-			s.passes[r.Pass] = append(s.passes[r.Pass], r.Samples...)
-		}
+		s.passes.Add(r)
 	}
 	for _, s := range m {
 		if t := m[s.twin]; t != nil && s.unit == "ns" {
@@ -375,7 +369,7 @@ func Compare(base, new []results.Record, opt Options) *Result {
 			// record that says so is comparing like with like.
 			row.Change = stats.Compare(b.samples, n.samples, b.exact && n.exact)
 			row.Tested = !row.Change.Exact
-			if pc, ok := stats.ComparePasses(b.byPass(), n.byPass()); ok && row.Tested {
+			if pc, ok := stats.ComparePasses(b.passes.Samples, n.passes.Samples); ok && row.Tested {
 				row.Passes = &pc
 			}
 			if row.Change.Exact {
@@ -413,16 +407,6 @@ func Compare(base, new []results.Record, opt Options) *Result {
 	slices.Sort(res.OnlyBase)
 	slices.Sort(res.OnlyNew)
 	return res
-}
-
-// byPass is the side's samples pass by pass, in pass order.
-func (s *side) byPass() [][]float64 {
-	keys := slices.Sorted(maps.Keys(s.passes))
-	out := make([][]float64, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, s.passes[k])
-	}
-	return out
 }
 
 // traceNote says which side ran under the function tracer, if either.
@@ -513,8 +497,8 @@ func (r *Result) judgeTimings(tested map[int]timing, opt Options) {
 			row.Critical = stats.MinDetectable(t.base, t.new, f.Level)
 			row.MDE = row.Critical.AtPower(f.Level, stats.Power)
 			if row.Passes != nil {
-				row.Critical = larger(row.Critical, row.Passes.Detectable(f.Level))
-				row.MDE = larger(row.MDE, row.Passes.DetectableAt(f.Level, stats.Power))
+				row.Critical = row.Critical.Max(row.Passes.Detectable(f.Level))
+				row.MDE = row.MDE.Max(row.Passes.DetectableAt(f.Level, stats.Power))
 			}
 			row.Change.Significant = row.Q <= opt.FDR
 			mde := row.Critical.Toward(row.Change.Delta)
@@ -528,11 +512,6 @@ func (r *Result) judgeTimings(tested map[int]timing, opt Options) {
 			}
 		}
 	}
-}
-
-// larger is the larger of two effects, direction by direction.
-func larger(a, b stats.Detectable) stats.Detectable {
-	return stats.Detectable{Up: max(a.Up, b.Up), Down: max(a.Down, b.Down)}
 }
 
 // verdict judges a significant change in the direction the records say

@@ -62,10 +62,8 @@ type Measurement struct {
 	Extra   map[string]any
 	Summary stats.Summary
 	// Passes are the samples pass by pass (results.Record.Pass), of
-	// every run pooled here, in the order first seen; empty when the
-	// records have no passes.
-	Passes  [][]float64
-	passIdx map[string]int
+	// every run pooled here; empty when the records have no passes.
+	Passes results.Passes
 }
 
 // Failed reports whether no record of the measurement succeeded.
@@ -200,19 +198,7 @@ func (g *Group) add(r *results.Record) {
 		return
 	}
 	m.Samples = append(m.Samples, r.Samples...)
-	if r.Pass > 0 {
-		if m.passIdx == nil {
-			m.passIdx = map[string]int{}
-		}
-		k := fmt.Sprint(r.RunID, "\x00", r.Pass)
-		i, ok := m.passIdx[k]
-		if !ok {
-			i = len(m.Passes)
-			m.passIdx[k] = i
-			m.Passes = append(m.Passes, nil)
-		}
-		m.Passes[i] = append(m.Passes[i], r.Samples...)
-	}
+	m.Passes.Add(r)
 }
 
 // label gives each group the shortest name that tells it apart.

@@ -94,9 +94,8 @@ func mdeCell(m *dataset.Measurement, level float64) Cell {
 	// measured in passes, its passes' scatter, whichever limits more.
 	d := stats.MinDetectable(m.Samples, m.Samples, level).AtPower(level, stats.Power)
 	how := fmt.Sprintf("%d samples", len(m.Samples))
-	if pc, ok := stats.ComparePasses(m.Passes, m.Passes); ok {
-		pd := pc.DetectableAt(level, stats.Power)
-		d = stats.Detectable{Up: max(d.Up, pd.Up), Down: max(d.Down, pd.Down)}
+	if pc, ok := stats.ComparePasses(m.Passes.Samples, m.Passes.Samples); ok {
+		d = d.Max(pc.DetectableAt(level, stats.Power))
 		how = fmt.Sprintf("%d samples in %d passes", len(m.Samples), pc.Passes[0])
 	}
 	mde := d.Worst()

@@ -232,3 +232,30 @@ func (r *Record) Validate() error {
 
 // P is a Param, for short case lists: P("size", "4KiB").
 func P(key, value string) Param { return Param{Key: key, Value: value} }
+
+// Passes groups the samples of one measurement's records pass by pass:
+// one group per run and pass (pass 1 of two runs pooled in one file are
+// two groups), in the order first seen. Records taken once (Pass 0) are
+// left out. The zero value is empty and ready to use.
+type Passes struct {
+	Samples [][]float64
+	index   map[string]int // run id and pass -> group
+}
+
+// Add puts r's samples in its run's and pass's group.
+func (p *Passes) Add(r *Record) {
+	if r.Pass == 0 {
+		return
+	}
+	k := fmt.Sprint(r.RunID, "\x00", r.Pass)
+	i, ok := p.index[k]
+	if !ok {
+		if p.index == nil {
+			p.index = map[string]int{}
+		}
+		i = len(p.Samples)
+		p.index[k] = i
+		p.Samples = append(p.Samples, nil)
+	}
+	p.Samples[i] = append(p.Samples[i], r.Samples...)
+}

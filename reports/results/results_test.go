@@ -224,3 +224,19 @@ func TestBenchUnitMetadata(t *testing.T) {
 		assert.NoError(t, r.Validate())
 	}
 }
+
+// Passes keeps one group per run and pass: pass 1 of two runs in one file
+// are two passes, not one, and records taken once are left out.
+func TestPassesGroupByRunAndPass(t *testing.T) {
+	var p Passes
+	for _, r := range []Record{
+		{RunID: "a", Pass: 1, Samples: []float64{1, 2}},
+		{RunID: "a", Pass: 2, Samples: []float64{3}},
+		{RunID: "b", Pass: 1, Samples: []float64{4}},
+		{RunID: "a", Pass: 1, Samples: []float64{5}},
+		{RunID: "a", Samples: []float64{6}},
+	} {
+		p.Add(&r)
+	}
+	assert.Equal(t, [][]float64{{1, 2, 5}, {3}, {4}}, p.Samples)
+}

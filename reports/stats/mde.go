@@ -27,6 +27,12 @@ func (d Detectable) Toward(delta float64) float64 {
 	return d.Up
 }
 
+// Max is the larger of d and e in each direction: what limits a pair
+// that two sets, or two tests, each limit.
+func (d Detectable) Max(e Detectable) Detectable {
+	return Detectable{Up: max(d.Up, e.Up), Down: max(d.Down, e.Down)}
+}
+
 // Worst is the larger of the two directions.
 func (d Detectable) Worst() float64 { return max(d.Up, d.Down) }
 
@@ -74,7 +80,7 @@ const mdeTolerance = 0.001
 // falls monotonically with d and bisection pins d to mdeTolerance.
 func MinDetectable(old, new []float64, level float64) Detectable {
 	o, n := selfDetectable(old, level), selfDetectable(new, level)
-	return Detectable{Up: max(o.Up, n.Up), Down: max(o.Down, n.Down)}
+	return o.Max(n)
 }
 
 func selfDetectable(s []float64, level float64) Detectable {
