@@ -64,6 +64,9 @@ type Plan struct {
 	// much a measurement moves between mounts and moments, which is what
 	// moves it between two runs (compare tests the pass medians).
 	Passes int
+
+	// reserve, in tests, replaces spaceReserve's figure.
+	reserve int64
 }
 
 // DefaultPasses is `unionbench run`'s Plan.Passes.
@@ -191,10 +194,17 @@ type Progress interface {
 func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Progress) (Outcome, error) {
 	r := &runner{plan: p, sink: sink, prog: prog, steps: p.Steps(), facts: p.FS.Describe(), started: time.Now(),
 		unsupported: map[string]error{}, skip: map[int]bool{}}
+	if p.PassCount() > 1 {
+		// Later passes reuse the images of the first (see Images).
+		r.images = &Images{FS: p.FS, Reserve: p.spaceReserve()}
+	}
 	for r.pass = 1; r.pass <= p.PassCount() && ctx.Err() == nil; r.pass++ {
 		if err := r.runPass(ctx); err != nil {
-			return r.out, err
+			return r.out, errors.Join(err, r.closeImages())
 		}
+	}
+	if err := r.closeImages(); err != nil {
+		return r.out, err
 	}
 	if prog != nil {
 		prog.Done()
@@ -251,6 +261,35 @@ type runner struct {
 	// skip holds the steps a pass found unsupported: later passes do not
 	// try them again, nor write the same "not supported" again.
 	skip map[int]bool
+	// images holds the images the interleaved cases built, for the passes
+	// after the first (nil in a run of one pass).
+	images *Images
+}
+
+func (r *runner) closeImages() error {
+	if r.images == nil {
+		return nil
+	}
+	if err := r.images.Close(); err != nil {
+		return fmt.Errorf("removing the kept images: %w", err)
+	}
+	return nil
+}
+
+// spaceReserve is the free space kept images leave on the backing fs: the
+// most one case of the plan needs (Sizer), twice over, so that the largest
+// case still fits beside them whichever order the cases come in.
+func (p *Plan) spaceReserve() int64 {
+	if p.reserve != 0 {
+		return p.reserve
+	}
+	var need int64
+	for _, s := range p.Scenarios {
+		if sz, ok := s.(Sizer); ok {
+			need = max(need, sz.SpaceNeeded(p.Suite, p.Override(s.Cases(p.Suite))))
+		}
+	}
+	return 2 * need
 }
 
 // passed says whether records of st carry their pass: those of an
@@ -261,7 +300,7 @@ func (r *runner) passed(st Step) bool {
 }
 
 func (r *runner) env(st Step) *Env {
-	return &Env{FS: r.plan.FS, Variant: st.Variant, MaxDepth: r.plan.MaxDepth}
+	return &Env{FS: r.plan.FS, Variant: st.Variant, MaxDepth: r.plan.MaxDepth, Images: r.images}
 }
 
 // supported probes a step's variant once per run; floors always run.

@@ -96,6 +96,9 @@ type Env struct {
 	MaxDepth int
 	// Progress, if set, is told what is happening (for the progress bar).
 	Progress func(format string, args ...any)
+	// Images, if set, keeps the images cases build (Env.Image) for the
+	// later passes of a run.
+	Images *Images
 }
 
 // NewDriver makes a fresh driver of the variant under test in a new

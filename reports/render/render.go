@@ -14,7 +14,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/unionbench/unionbench/reports/dataset"
 	"github.com/unionbench/unionbench/reports/plots"
@@ -101,35 +104,52 @@ func (r *Report) WriteDir(dir string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "plots"), 0o755); err != nil {
 		return err
 	}
-	svgs := map[string][]byte{}
-	for _, f := range r.Figures {
-		var png bytes.Buffer
-		if err := f.WritePNG(&png); err != nil {
-			return fmt.Errorf("plot %s: %w", f.Name, err)
-		}
-		svg, err := f.SVG()
-		if err != nil {
-			return fmt.Errorf("plot %s: %w", f.Name, err)
-		}
-		svgs[f.Name] = svg
-		if err := os.WriteFile(filepath.Join(dir, "plots", f.Name+".png"), png.Bytes(), 0o644); err != nil {
+	// Plots render independently, each on one CPU: in parallel, the
+	// quick suite's report takes about half the time it did one by one.
+	svgs := make([][]byte, len(r.Figures))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, f := range r.Figures {
+		g.Go(func() (err error) {
+			svgs[i], err = writePlot(dir, f)
 			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, "plots", f.Name+".svg"), svg, 0o644); err != nil {
-			return err
-		}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	byName := map[string][]byte{}
+	for i, f := range r.Figures {
+		byName[f.Name] = svgs[i]
 	}
 	var md, html bytes.Buffer
 	if err := r.Markdown(&md); err != nil {
 		return err
 	}
-	if err := r.HTML(&html, svgs); err != nil {
+	if err := r.HTML(&html, byName); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "report.md"), md.Bytes(), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "report.html"), html.Bytes(), 0o644)
+}
+
+// writePlot writes a figure's PNG and SVG into dir/plots and returns the
+// SVG, which the HTML report inlines.
+func writePlot(dir string, f *plots.Figure) ([]byte, error) {
+	var png bytes.Buffer
+	if err := f.WritePNG(&png); err != nil {
+		return nil, fmt.Errorf("plot %s: %w", f.Name, err)
+	}
+	svg, err := f.SVG()
+	if err != nil {
+		return nil, fmt.Errorf("plot %s: %w", f.Name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plots", f.Name+".png"), png.Bytes(), 0o644); err != nil {
+		return nil, err
+	}
+	return svg, os.WriteFile(filepath.Join(dir, "plots", f.Name+".svg"), svg, 0o644)
 }
 
 // inlineSVG strips what may not appear inside HTML (the XML declaration,

@@ -3,8 +3,11 @@ package render
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/unionbench/unionbench/reports/dataset"
 	"github.com/unionbench/unionbench/reports/stats"
@@ -51,6 +54,7 @@ func timings(g *dataset.Group) int {
 func measurementTable(g *dataset.Group, scenario string) Table {
 	level := stats.DefaultFDR / float64(max(timings(g), 1))
 	t := Table{Header: MetricColumns}
+	var mdes []mdeAt
 	for _, m := range g.Scenario(scenario) {
 		row := []Cell{c(m.Metric), c(m.Variant), c(m.ParamString())}
 		if m.Failed() {
@@ -78,10 +82,29 @@ func measurementTable(g *dataset.Group, scenario string) Table {
 		if s.Outliers > 0 {
 			med.Note = fmt.Sprintf("%d outlier(s) beyond Tukey's fences; MAD %s", s.Outliers, units.Format(s.MAD, m.Unit))
 		}
-		row = append(row, med, c(units.Format(s.P95, m.Unit)), ci, c(fmt.Sprint(s.N)), ratio, mdeCell(m, level))
+		row = append(row, med, c(units.Format(s.P95, m.Unit)), ci, c(fmt.Sprint(s.N)), ratio, Cell{})
 		t.Rows = append(t.Rows, row)
+		mdes = append(mdes, mdeAt{m, len(t.Rows) - 1})
 	}
+	// The MDE cells are most of a report's work (a bisection of U tests
+	// each), and independent: computed on every CPU.
+	var eg errgroup.Group
+	eg.SetLimit(runtime.GOMAXPROCS(0))
+	for _, w := range mdes {
+		eg.Go(func() error {
+			row := t.Rows[w.row]
+			row[len(row)-1] = mdeCell(w.m, level)
+			return nil
+		})
+	}
+	_ = eg.Wait() // mdeCell fails nothing
 	return t
+}
+
+// mdeAt is a measurement whose MDE cell goes in row row.
+type mdeAt struct {
+	m   *dataset.Measurement
+	row int
 }
 
 // mdeCell is a measurement's minimum detectable effect (the larger of up

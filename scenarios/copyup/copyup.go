@@ -282,16 +282,16 @@ func (s *series) measurements() []scenarios.Measurement {
 }
 
 func prepareDriver(ctx context.Context, env *scenarios.Env, c scenarios.Case, size int64, cold bool) (_ scenarios.Sampler, err error) {
-	d, cleanup, err := env.NewDriver()
+	// Both cache states of a size sample containers on one image, built
+	// in the run's first pass (Env.Image).
+	d, top, cleanup, err := env.Image(ctx, "copyup/size="+units.FormatSize(size), func(ctx context.Context, d drivers.Driver) (string, error) {
+		if env.Progress != nil {
+			env.Progress("building an image with two files of %s", units.FormatSize(size))
+		}
+		return Build(ctx, d, Image(size))
+	})
 	if err != nil {
 		return nil, err
-	}
-	if env.Progress != nil {
-		env.Progress("building an image with two files of %s", units.FormatSize(size))
-	}
-	top, err := Build(ctx, d, Image(size))
-	if err != nil {
-		return nil, errors.Join(err, cleanup())
 	}
 	buf := make([]byte, 1<<20)
 	containers := 0

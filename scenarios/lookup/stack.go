@@ -78,45 +78,50 @@ func Image(depth int) []*layerspec.Layer {
 	return layers
 }
 
-// Stack is a container (init and writable layer, not mounted) on a freshly
-// built Image(depth), in a driver of its own.
+// Stack is a fresh container (init and writable layer, not mounted) on
+// Image(depth), in a driver of its own.
 type Stack struct {
 	Driver    drivers.Driver
 	Container string // the container's layer id, for Mount and Unmount
 	cleanup   func() error
 }
 
-// NewStack builds Image(depth) with a fresh driver of env's variant and
-// creates a container on it. A depth the driver cannot stack under a
-// container is an error wrapping drivers.ErrNotSupported: a limit of the
-// driver (raised with --max-depth), reported as n/a rather than a failure.
+// NewStack gives a container on Image(depth), built by a driver of env's
+// variant (once per run, Env.Image: the lookup and mount scenarios share
+// it), and creates a fresh container on it. A depth the driver cannot
+// stack under a container is an error wrapping drivers.ErrNotSupported: a
+// limit of the driver (raised with --max-depth), reported as n/a rather
+// than a failure.
 func NewStack(ctx context.Context, env *scenarios.Env, depth int) (*Stack, error) {
-	d, cleanup, err := env.NewDriver()
+	d, top, release, err := env.Image(ctx, fmt.Sprintf("lookup/depth=%d", depth), func(ctx context.Context, d drivers.Driver) (string, error) {
+		// A container adds its init and writable layers to the image's.
+		if depth+2 > d.MaxDepth() {
+			return "", fmt.Errorf("depth %d: %s stacks at most %d layers, so images of at most %d under a container; raise it with --max-depth: %w",
+				depth, d.Name(), d.MaxDepth(), d.MaxDepth()-2, drivers.ErrNotSupported)
+		}
+		if env.Progress != nil {
+			env.Progress("building an image of %d layers", depth)
+		}
+		parent := ""
+		for i, l := range Image(depth) {
+			id := fmt.Sprintf("layer%03d", i)
+			if err := d.Create(ctx, id, parent, l); err != nil {
+				return "", err
+			}
+			parent = id
+		}
+		return parent, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{Driver: d, Container: "container", cleanup: cleanup}
-	// A container adds its init and writable layers to the image's.
-	if depth+2 > d.MaxDepth() {
-		return nil, errors.Join(fmt.Errorf("depth %d: %s stacks at most %d layers, so images of at most %d under a container; raise it with --max-depth: %w",
-			depth, d.Name(), d.MaxDepth(), d.MaxDepth()-2, drivers.ErrNotSupported), cleanup())
+	s := &Stack{Driver: d, Container: "container"}
+	if err := drivers.NewContainer(ctx, d, s.Container, top); err != nil {
+		return nil, errors.Join(err, release())
 	}
-	if env.Progress != nil {
-		env.Progress("building an image of %d layers", depth)
-	}
-	parent := ""
-	for i, l := range Image(depth) {
-		id := fmt.Sprintf("layer%03d", i)
-		if err := d.Create(ctx, id, parent, l); err != nil {
-			return nil, errors.Join(err, s.Close())
-		}
-		parent = id
-	}
-	if err := drivers.NewContainer(ctx, d, s.Container, parent); err != nil {
-		return nil, errors.Join(err, s.Close())
-	}
+	s.cleanup = func() error { return errors.Join(drivers.RemoveContainer(d, s.Container), release()) }
 	return s, nil
 }
 
-// Close unmounts everything and removes the driver's whole root.
+// Close unmounts and removes the container and gives the image back.
 func (s *Stack) Close() error { return s.cleanup() }

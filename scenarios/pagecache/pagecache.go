@@ -249,29 +249,37 @@ func floorSetup(ctx context.Context, env *scenarios.Env, count int, size int64) 
 
 // driverSetup builds the image and count mounted containers on it.
 func driverSetup(ctx context.Context, env *scenarios.Env, count int, size int64) (_ *setup, err error) {
-	d, cleanup, err := env.NewDriver()
+	// Every container count of a size reads one image, built in the run's
+	// first pass (Env.Image).
+	d, top, release, err := env.Image(ctx, "pagecache/size="+units.FormatSize(size), func(ctx context.Context, d drivers.Driver) (string, error) {
+		if env.Progress != nil {
+			env.Progress("building an image with a file of %s", units.FormatSize(size))
+		}
+		return copyup.Build(ctx, d, copyup.ImageOf(size, File))
+	})
 	if err != nil {
 		return nil, err
 	}
-	s := &setup{size: size, done: cleanup}
+	var made []string // containers, removed before the image is given back
+	s := &setup{size: size, done: func() error {
+		var errs []error
+		for _, id := range made {
+			errs = append(errs, drivers.RemoveContainer(d, id))
+		}
+		return errors.Join(errors.Join(errs...), release())
+	}}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, s.close())
 		}
 	}()
-	if env.Progress != nil {
-		env.Progress("building an image with a file of %s and %d containers", units.FormatSize(size), count)
-	}
-	top, err := copyup.Build(ctx, d, copyup.ImageOf(size, File))
-	if err != nil {
-		return nil, err
-	}
 	var views []string
 	for i := range count {
 		id := fmt.Sprintf("c%04d", i)
 		if err := drivers.NewContainer(ctx, d, id, top); err != nil {
 			return nil, err
 		}
+		made = append(made, id)
 		dir, err := d.Mount(ctx, id)
 		if err != nil {
 			return nil, err
