@@ -15,19 +15,24 @@ import (
 	"github.com/unionbench/unionbench/internal/mountutil"
 )
 
-// Images keeps the images that cases build, for the whole of a run, so
-// that a case measured in several passes builds its image in the first
-// and only makes fresh containers and mounts on it in the later ones.
-// Building is the costly, untimed part of preparing most cases (a
-// 64-layer image, two 64 MiB files copied in by vfs), and it gives the
-// same bytes every time (layer specs are seeded), so doing it once per
-// run changes no figure: what a pass varies, the mounts, the containers,
-// a FUSE daemon, the moment, is still new every pass. Cases of one
-// variant that differ only in cache state share one image.
+// Images keeps the images that cases build for the rest of a pass, so
+// that the cases of one variant that differ only in cache state (copyup,
+// lookup) or container count (pagecache), and the mount scenario after
+// lookup, share one image instead of each building its own. Building is
+// the costly, untimed part of preparing most cases (a 64-layer image, two
+// 64 MiB files copied in by vfs) and gives the same bytes every time
+// (layer specs are seeded); every case still makes its own containers and
+// mounts on it. Each pass builds its images afresh: where an image's
+// blocks land on the backing fs moves some figures (the page cache a cold
+// read through the loop device leaves: 72 or 91 MiB for one 32 MiB file,
+// from one build to the next), and a fresh backing fs in each run lays
+// them out anew, so the passes must see that too (kept for a whole run,
+// the images made compare flag pagecache's cache-bytes between two A/A
+// runs).
 //
 // Images are kept while the backing fs has room for them beyond what the
 // largest case needs (Reserve); past that, an image is built and removed
-// per case as before.
+// per case.
 type Images struct {
 	// FS is the backing fs the images live on.
 	FS *backing.FS
@@ -197,7 +202,7 @@ func sameLayers(built, now []string) error {
 	return nil
 }
 
-// Close removes every kept image.
+// Close removes every kept image: the runner's at the end of each pass.
 func (im *Images) Close() error {
 	im.mu.Lock()
 	defer im.mu.Unlock()

@@ -194,17 +194,14 @@ type Progress interface {
 func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Progress) (Outcome, error) {
 	r := &runner{plan: p, sink: sink, prog: prog, steps: p.Steps(), facts: p.FS.Describe(), started: time.Now(),
 		unsupported: map[string]error{}, skip: map[int]bool{}}
-	if p.PassCount() > 1 {
-		// Later passes reuse the images of the first (see Images).
-		r.images = &Images{FS: p.FS, Reserve: p.spaceReserve()}
-	}
+	// The cases of a pass share their images (see Images); each pass
+	// builds its own.
+	r.images = &Images{FS: p.FS, Reserve: p.spaceReserve()}
 	for r.pass = 1; r.pass <= p.PassCount() && ctx.Err() == nil; r.pass++ {
-		if err := r.runPass(ctx); err != nil {
-			return r.out, errors.Join(err, r.closeImages())
+		err := r.runPass(ctx)
+		if err = errors.Join(err, r.closeImages()); err != nil {
+			return r.out, err
 		}
-	}
-	if err := r.closeImages(); err != nil {
-		return r.out, err
 	}
 	if prog != nil {
 		prog.Done()
@@ -261,15 +258,11 @@ type runner struct {
 	// skip holds the steps a pass found unsupported: later passes do not
 	// try them again, nor write the same "not supported" again.
 	skip map[int]bool
-	// images holds the images the interleaved cases built, for the passes
-	// after the first (nil in a run of one pass).
+	// images holds the images the interleaved cases of this pass built.
 	images *Images
 }
 
 func (r *runner) closeImages() error {
-	if r.images == nil {
-		return nil
-	}
 	if err := r.images.Close(); err != nil {
 		return fmt.Errorf("removing the kept images: %w", err)
 	}

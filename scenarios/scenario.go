@@ -97,7 +97,7 @@ type Env struct {
 	// Progress, if set, is told what is happening (for the progress bar).
 	Progress func(format string, args ...any)
 	// Images, if set, keeps the images cases build (Env.Image) for the
-	// later passes of a run.
+	// other cases of the pass.
 	Images *Images
 }
 

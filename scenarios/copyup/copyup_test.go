@@ -2,12 +2,14 @@ package copyup
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/unionbench/unionbench/internal/backing"
 	"github.com/unionbench/unionbench/internal/testenv"
+	"github.com/unionbench/unionbench/reports/results"
 	"github.com/unionbench/unionbench/reports/units"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
@@ -159,4 +161,23 @@ func TestFloorsDivideLikeByLike(t *testing.T) {
 	med := scenariotest.Medians(ms)
 	assert.Less(t, med["write"], med["copy-fsync"], "a one-byte write to the copy is less than the copy")
 	scenariotest.AssertNothingLeft(t, fs)
+}
+
+// Device bytes carry their resolution in whole blocks of the backing fs,
+// whatever the samples happen to share: identical samples (whose common
+// divisor is the sample itself) must not make every change too small to
+// call.
+func TestDeviceBytesResolutionIsInBlocks(t *testing.T) {
+	fs := &backing.FS{Dir: t.TempDir()}
+	s := newSeries(fs, "first-write", "second-write", "chmod")
+	for range 3 {
+		s.add(sample{times: make([]time.Duration, 3), deviceBytes: 100 << 10})
+	}
+	ms := s.measurements()
+	require.Len(t, ms, 4)
+	dev := ms[3]
+	assert.Equal(t, "first-write-device-bytes", dev.Metric)
+	assert.False(t, dev.Exact)
+	assert.Equal(t, journalSlack*blockSize(fs), dev.Extra[results.ResolutionExtra])
+	assert.Less(t, dev.Extra[results.ResolutionExtra].(float64), float64(100<<10), "a 100 KiB count still moves visibly")
 }
