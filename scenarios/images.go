@@ -15,20 +15,26 @@ import (
 	"github.com/unionbench/unionbench/internal/mountutil"
 )
 
-// Images keeps the images that cases build for the rest of a pass, so
-// that the cases of one variant that differ only in cache state (copyup,
-// lookup) or container count (pagecache), and the mount scenario after
-// lookup, share one image instead of each building its own. Building is
-// the costly, untimed part of preparing most cases (a 64-layer image, two
-// 64 MiB files copied in by vfs) and gives the same bytes every time
-// (layer specs are seeded); every case still makes its own containers and
-// mounts on it. Each pass builds its images afresh: where an image's
-// blocks land on the backing fs moves some figures (the page cache a cold
-// read through the loop device leaves: 72 or 91 MiB for one 32 MiB file,
-// from one build to the next), and a fresh backing fs in each run lays
-// them out anew, so the passes must see that too (kept for a whole run,
-// the images made compare flag pagecache's cache-bytes between two A/A
-// runs).
+// Images keeps the images that cases build, so that cases of one variant
+// that differ only in cache state (copyup, lookup), container count
+// (pagecache) or scenario (mount after lookup) share one image, and the
+// passes after the first reuse it, instead of each building its own.
+// Building is the costly, untimed part of preparing most cases (a
+// 64-layer image, two 64 MiB files copied in by vfs) and gives the same
+// bytes every time (layer specs are seeded); every case still makes its
+// own containers and mounts on it, each pass anew.
+//
+// What building does not give twice is where the blocks land on the
+// backing fs, and that moves some figures: the page cache a cold read
+// through the loop device leaves was 72 or 91 MiB for one 32 MiB file,
+// from one build to the next. A fresh backing fs lays them out anew in
+// each run, so a figure that depends on the layout must see new layouts
+// within a run too, or compare takes the run's one layout for a change
+// (kept for the whole run, pagecache's images made it flag cache-bytes
+// between two A/A runs). Such a scenario keeps its images for a pass
+// only (Env.PassImage); the timings of copyup and lookup did not move
+// with the layout (0 flagged in three A/A pairs with run-long images)
+// and keep theirs for the run (Env.Image).
 //
 // Images are kept while the backing fs has room for them beyond what the
 // largest case needs (Reserve); past that, an image is built and removed
@@ -62,10 +68,20 @@ type BuildFunc func(ctx context.Context, d drivers.Driver) (top string, err erro
 // Measure, a test) the image is built for the case and release removes
 // it.
 func (e *Env) Image(ctx context.Context, key string, build BuildFunc) (d drivers.Driver, top string, release func() error, err error) {
-	if e.Images == nil {
+	return e.image(ctx, e.Images, key, build)
+}
+
+// PassImage is Image, kept for the rest of the pass only: for a scenario
+// whose figures depend on where the image's blocks land (see Images).
+func (e *Env) PassImage(ctx context.Context, key string, build BuildFunc) (d drivers.Driver, top string, release func() error, err error) {
+	return e.image(ctx, e.PassImages, key, build)
+}
+
+func (e *Env) image(ctx context.Context, im *Images, key string, build BuildFunc) (drivers.Driver, string, func() error, error) {
+	if im == nil {
 		return e.buildImage(ctx, build)
 	}
-	return e.Images.lease(ctx, e, fmt.Sprintf("%s|%s|depth=%d", key, e.Variant, e.MaxDepth), build)
+	return im.lease(ctx, e, fmt.Sprintf("%s|%s|depth=%d", key, e.Variant, e.MaxDepth), build)
 }
 
 // buildImage makes a fresh driver and builds the image in it; release
@@ -202,7 +218,8 @@ func sameLayers(built, now []string) error {
 	return nil
 }
 
-// Close removes every kept image: the runner's at the end of each pass.
+// Close removes every kept image (the runner's, at the end of the run or
+// of each pass).
 func (im *Images) Close() error {
 	im.mu.Lock()
 	defer im.mu.Unlock()

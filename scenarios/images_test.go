@@ -23,7 +23,7 @@ import (
 // real scenarios do. leak leaves the container mounted on Close.
 type imager struct {
 	builds, prepares *atomic.Int64
-	leak             bool
+	leak, perPass    bool
 }
 
 func (imager) Name() string { return "imager" }
@@ -35,7 +35,11 @@ func (im imager) Measure(ctx context.Context, env *Env, c Case, n int) ([]Measur
 }
 func (im imager) Prepare(ctx context.Context, env *Env, c Case) (Sampler, error) {
 	im.prepares.Add(1)
-	d, top, release, err := env.Image(ctx, "imager", func(ctx context.Context, d drivers.Driver) (string, error) {
+	image := env.Image
+	if im.perPass {
+		image = env.PassImage
+	}
+	d, top, release, err := image(ctx, "imager", func(ctx context.Context, d drivers.Driver) (string, error) {
 		im.builds.Add(1)
 		return "base", d.Create(ctx, "base", "", &layerspec.Layer{Entries: []layerspec.Entry{{Path: "f", Kind: layerspec.File, Size: 1}}})
 	})
@@ -72,21 +76,22 @@ func (s *imageSampler) Sample(ctx context.Context) error {
 }
 func (s *imageSampler) Close() error { return s.close() }
 
-// A run of three passes builds each variant's image once a pass, shared
-// by the pass's two cases, each of which mounts a fresh container on it;
-// nothing is left after. An image a case left a container on is not
-// handed out again, and one that would eat into the room the largest case
-// needs is not kept.
-func TestImagesAreBuiltOncePerPass(t *testing.T) {
+// A run of three passes builds each variant's image once (Env.Image), or
+// once a pass (Env.PassImage), shared by the two cases, each of which
+// mounts a fresh container on it; nothing is left after. An image a case
+// left a container on is not handed out again, and one that would eat
+// into the room the largest case needs is not kept.
+func TestImagesAreSharedForTheRunOrThePass(t *testing.T) {
 	testenv.NeedRoot(t, "the runner mounts overlay2 on a tmpfs")
 	for _, tc := range []struct {
 		name          string
-		leak          bool
+		leak, perPass bool
 		reserve       int64
 		builds        int64
 		failedRecords int
 	}{
-		{name: "kept", builds: 3 * 2},
+		{name: "kept for the run", builds: 2},
+		{name: "kept for a pass", perPass: true, builds: 3 * 2},
 		{name: "no room", reserve: 1 << 40, builds: 3 * 2 * 2},
 		// The container left (mounted, on overlay2) fails the case that
 		// left it (its metric and the case's "all" record); the image is
@@ -98,7 +103,7 @@ func TestImagesAreBuiltOncePerPass(t *testing.T) {
 			fs, err := backing.Create(work, backing.Spec{Kind: backing.Tmpfs, Size: 64 << 20})
 			require.NoError(t, err)
 			defer fs.Close()
-			im := imager{builds: &atomic.Int64{}, prepares: &atomic.Int64{}, leak: tc.leak}
+			im := imager{builds: &atomic.Int64{}, prepares: &atomic.Int64{}, leak: tc.leak, perPass: tc.perPass}
 			p := &Plan{RunID: "t", Scenarios: []Scenario{im}, Suite: Quick, FS: fs, Count: 3, Passes: 3,
 				Variants: []drivers.Variant{{Driver: "vfs"}, {Driver: "overlay2"}}, reserve: tc.reserve}
 			failed := 0
@@ -121,7 +126,7 @@ func TestImagesAreBuiltOncePerPass(t *testing.T) {
 					names = append(names, e.Name())
 				}
 			}
-			assert.Empty(t, names, "kept images are removed at the end of each pass")
+			assert.Empty(t, names, "kept images are removed at the end")
 			mounts, err := mountutil.MountsUnder(fs.Dir)
 			require.NoError(t, err)
 			for _, m := range mounts[1:] { // [0] is the tmpfs itself

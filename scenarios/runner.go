@@ -194,14 +194,17 @@ type Progress interface {
 func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Progress) (Outcome, error) {
 	r := &runner{plan: p, sink: sink, prog: prog, steps: p.Steps(), facts: p.FS.Describe(), started: time.Now(),
 		unsupported: map[string]error{}, skip: map[int]bool{}}
-	// The cases of a pass share their images (see Images); each pass
-	// builds its own.
+	// Cases share their images (see Images), for the run or for a pass.
 	r.images = &Images{FS: p.FS, Reserve: p.spaceReserve()}
+	r.passImages = &Images{FS: p.FS, Reserve: p.spaceReserve()}
 	for r.pass = 1; r.pass <= p.PassCount() && ctx.Err() == nil; r.pass++ {
 		err := r.runPass(ctx)
-		if err = errors.Join(err, r.closeImages()); err != nil {
-			return r.out, err
+		if err = errors.Join(err, closeImages(r.passImages)); err != nil {
+			return r.out, errors.Join(err, closeImages(r.images))
 		}
+	}
+	if err := closeImages(r.images); err != nil {
+		return r.out, err
 	}
 	if prog != nil {
 		prog.Done()
@@ -258,12 +261,13 @@ type runner struct {
 	// skip holds the steps a pass found unsupported: later passes do not
 	// try them again, nor write the same "not supported" again.
 	skip map[int]bool
-	// images holds the images the interleaved cases of this pass built.
-	images *Images
+	// images holds the images the interleaved cases built for the run
+	// (Env.Image), passImages those for this pass (Env.PassImage).
+	images, passImages *Images
 }
 
-func (r *runner) closeImages() error {
-	if err := r.images.Close(); err != nil {
+func closeImages(im *Images) error {
+	if err := im.Close(); err != nil {
 		return fmt.Errorf("removing the kept images: %w", err)
 	}
 	return nil
@@ -293,7 +297,7 @@ func (r *runner) passed(st Step) bool {
 }
 
 func (r *runner) env(st Step) *Env {
-	return &Env{FS: r.plan.FS, Variant: st.Variant, MaxDepth: r.plan.MaxDepth, Images: r.images}
+	return &Env{FS: r.plan.FS, Variant: st.Variant, MaxDepth: r.plan.MaxDepth, Images: r.images, PassImages: r.passImages}
 }
 
 // supported probes a step's variant once per run; floors always run.

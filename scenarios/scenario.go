@@ -96,9 +96,10 @@ type Env struct {
 	MaxDepth int
 	// Progress, if set, is told what is happening (for the progress bar).
 	Progress func(format string, args ...any)
-	// Images, if set, keeps the images cases build (Env.Image) for the
-	// other cases of the pass.
-	Images *Images
+	// Images and PassImages, if set, keep the images cases build
+	// (Env.Image, Env.PassImage) for the other cases of the run, or of
+	// the pass.
+	Images, PassImages *Images
 }
 
 // NewDriver makes a fresh driver of the variant under test in a new

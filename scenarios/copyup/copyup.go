@@ -288,8 +288,8 @@ func (s *series) measurements() []scenarios.Measurement {
 }
 
 func prepareDriver(ctx context.Context, env *scenarios.Env, c scenarios.Case, size int64, cold bool) (_ scenarios.Sampler, err error) {
-	// Both cache states of a size sample containers on one image a pass
-	// (Env.Image).
+	// Both cache states of a size, in every pass, sample containers on
+	// one image (Env.Image).
 	d, top, cleanup, err := env.Image(ctx, "copyup/size="+units.FormatSize(size), func(ctx context.Context, d drivers.Driver) (string, error) {
 		if env.Progress != nil {
 			env.Progress("building an image with two files of %s", units.FormatSize(size))

@@ -109,7 +109,18 @@ func (Scenario) Prepare(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if err := scenarios.Settle(env.FS); err != nil {
 		return nil, errors.Join(err, closeAll())
 	}
-	s := &sampler{t: t, close: closeAll, ms: make([]scenarios.Measurement, len(ops)), reps: make([]int, len(ops))}
+	cpu, err := samplingCPU()
+	if err != nil {
+		return nil, errors.Join(err, closeAll())
+	}
+	pinned := fmt.Sprintf("sampling thread on CPU %d", cpu)
+	if env.Variant.Driver == fuseoverlayfs.Name {
+		if err := pinDaemon(dir, cpu); err != nil {
+			return nil, errors.Join(err, closeAll())
+		}
+		pinned += ", and the fuse-overlayfs daemon"
+	}
+	s := &sampler{t: t, close: closeAll, cpu: cpu, ms: make([]scenarios.Measurement, len(ops)), reps: make([]int, len(ops))}
 	if cold {
 		s.drop = func() error { return dropDentries(env.FS) }
 	}
@@ -122,16 +133,17 @@ func (Scenario) Prepare(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 			// depth).
 			s.ms[i].Floor = results.CaseKey(o.metric, results.P("cache", c.Get("cache")))
 		}
+		s.ms[i].Extra = map[string]any{"pinned": pinned}
 		if cold {
-			s.ms[i].Extra = map[string]any{"cold-by": coldBy}
+			s.ms[i].Extra["cold-by"] = coldBy
 			continue
 		}
-		r, err := batchSize(t, o)
-		if err != nil {
+		var r int
+		if err := onCPU(cpu, func() (err error) { r, err = batchSize(t, o); return err }); err != nil {
 			return nil, errors.Join(err, closeAll())
 		}
 		s.reps[i] = r
-		s.ms[i].Extra = map[string]any{"ops-per-sample": r}
+		s.ms[i].Extra["ops-per-sample"] = r
 		if why := fuseDaemonBound[o.metric]; why != "" && env.Variant.Driver == fuseoverlayfs.Name {
 			s.ms[i].Extra["depends-on"] = why
 		}
@@ -165,8 +177,8 @@ func (Scenario) Prepare(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 var fuseDaemonBound = map[string]string{
 	"stat":    "the kernel's FUSE attribute cache (fuse-overlayfs's default timeout is 1e9 s): no daemon round trip once warm",
 	"enoent":  "the kernel's FUSE negative-entry cache, under the same timeout: no daemon round trip once warm",
-	"open":    "a round trip to the fuse-overlayfs daemon per call (FUSE_OPEN, FUSE_RELEASE): the daemon's scheduling latency, about 5x higher when its thread runs on another CPU than the caller's (20 vs 106 µs here), which the scheduler picks and keeps for a while",
-	"readdir": "a round trip to the fuse-overlayfs daemon per getdents (READDIR): the daemon's scheduling latency, about 4x higher when its thread runs on another CPU than the caller's (22 vs 87 µs here), which the scheduler picks and keeps for a while",
+	"open":    "a round trip to the fuse-overlayfs daemon per call (FUSE_OPEN, FUSE_RELEASE), pinned to the caller's CPU: on another CPU it costs about 5x more (20 vs 106 µs here, BenchmarkFUSEDaemonPlacement)",
+	"readdir": "a round trip to the fuse-overlayfs daemon per getdents (READDIR), pinned to the caller's CPU: on another CPU it costs about 4x more (22 vs 87 µs here, BenchmarkFUSEDaemonPlacement)",
 }
 
 // sampler times the operations of one prepared case. Cold (drop set):
@@ -175,6 +187,7 @@ var fuseDaemonBound = map[string]string{
 // the mean of a batch of repetitions, after one more untimed repetition.
 type sampler struct {
 	t     *tree
+	cpu   int // every sample runs pinned to it (see pin.go)
 	drop  func() error
 	reps  []int
 	ms    []scenarios.Measurement
@@ -182,6 +195,10 @@ type sampler struct {
 }
 
 func (s *sampler) Sample(ctx context.Context) error {
+	return onCPU(s.cpu, func() error { return s.sample(ctx) })
+}
+
+func (s *sampler) sample(ctx context.Context) error {
 	for i, o := range ops {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -2,14 +2,20 @@ package lookup
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/unionbench/unionbench/drivers"
+	"github.com/unionbench/unionbench/drivers/fuseoverlayfs"
 	"github.com/unionbench/unionbench/internal/backing"
+	"github.com/unionbench/unionbench/internal/mountutil"
 	"github.com/unionbench/unionbench/scenarios"
 	"github.com/unionbench/unionbench/scenarios/scenariotest"
 )
@@ -111,4 +117,42 @@ func TestDepthBeyondTheDriversLimitIsNotSupported(t *testing.T) {
 	assert.NotErrorIs(t, err, drivers.ErrNotSupported, "depth 0 is bad input, not a driver limit")
 	_, err = New().Measure(context.Background(), env, scenariotest.Case("depth=4/cache=tepid"), 1)
 	assert.ErrorContains(t, err, `cache "tepid"`)
+}
+
+// fuse-overlayfs's daemon runs on the CPU the samples run on, and the
+// records say so: a warm open is a round trip to it, whose cost is where
+// the daemon runs (see pin.go).
+func TestFuseDaemonIsPinnedToTheSamplingCPU(t *testing.T) {
+	fs := scenariotest.NewFS(t, backing.Ext4, 1<<30)
+	env := scenariotest.Env(t, fs, fuseoverlayfs.Name)
+	s, err := New().Prepare(context.Background(), env, depthCase(4, "warm"))
+	if errors.Is(err, drivers.ErrNotSupported) {
+		t.Skip(err)
+	}
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, s.Close()) }()
+	require.NoError(t, s.Sample(context.Background()))
+	cpu := s.(*sampler).cpu
+	mounts, err := mountutil.MountsUnder(fs.Dir)
+	require.NoError(t, err)
+	var daemons []int
+	for _, m := range mounts {
+		if strings.HasPrefix(m.FSType, "fuse") {
+			pids, err := fuseoverlayfs.Daemons(m.Mountpoint)
+			require.NoError(t, err)
+			daemons = append(daemons, pids...)
+		}
+	}
+	require.NotEmpty(t, daemons, "a fuse-overlayfs daemon serves the container")
+	for _, pid := range daemons {
+		tid, err := innermostID(fmt.Sprintf("/proc/%d/status", pid))
+		require.NoError(t, err)
+		var set unix.CPUSet
+		require.NoError(t, unix.SchedGetaffinity(tid, &set))
+		assert.Equal(t, 1, set.Count(), "daemon %d runs on one CPU", pid)
+		assert.True(t, set.IsSet(cpu), "daemon %d on the sampling CPU %d", pid, cpu)
+	}
+	for _, m := range s.Measurements() {
+		assert.Contains(t, m.Extra["pinned"], fmt.Sprintf("CPU %d, and the fuse-overlayfs daemon", cpu), m.Metric)
+	}
 }

@@ -87,8 +87,8 @@ type Stack struct {
 }
 
 // NewStack gives a container on Image(depth), built by a driver of env's
-// variant (once a pass, Env.Image: both cache states and the mount
-// scenario share it), and creates a fresh container on it. A depth the driver cannot
+// variant (once a run, Env.Image: both cache states, every pass and the
+// mount scenario share it), and creates a fresh container on it. A depth the driver cannot
 // stack under a container is an error wrapping drivers.ErrNotSupported: a
 // limit of the driver (raised with --max-depth), reported as n/a rather
 // than a failure.

@@ -249,9 +249,10 @@ func floorSetup(ctx context.Context, env *scenarios.Env, count int, size int64) 
 
 // driverSetup builds the image and count mounted containers on it.
 func driverSetup(ctx context.Context, env *scenarios.Env, count int, size int64) (_ *setup, err error) {
-	// Every container count of a size reads one image a pass
-	// (Env.Image).
-	d, top, release, err := env.Image(ctx, "pagecache/size="+units.FormatSize(size), func(ctx context.Context, d drivers.Driver) (string, error) {
+	// Every container count of a size reads one image a pass: what a
+	// cold read leaves in the page cache depends on where its blocks
+	// landed, which each pass must draw anew (Env.PassImage).
+	d, top, release, err := env.PassImage(ctx, "pagecache/size="+units.FormatSize(size), func(ctx context.Context, d drivers.Driver) (string, error) {
 		if env.Progress != nil {
 			env.Progress("building an image with a file of %s", units.FormatSize(size))
 		}
