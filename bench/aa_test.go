@@ -30,7 +30,7 @@ const (
 
 // BenchmarkAA is the A/A test of `unionbench compare`: three quick runs
 // back to back on this machine with `unionbench run`'s defaults (ext4
-// backing, --target-ci 5%, 350 ms a case), each on a fresh backing fs, and
+// backing, --target-ci 5%, 250 ms a case), each on a fresh backing fs, and
 // every pair compared with compare's defaults. flagged-N-M is the
 // measurements flagged between runs N and M: 0 is the goal, as nothing
 // changed.

@@ -53,7 +53,7 @@ func cmdRun(args []string, stdout io.Writer) error {
 	fs.StringVar(&f.backingSize, "backing-size", "16GiB", "size of the backing filesystem (images are sparse)")
 	countFlag(fs, "count", "samples", "samples per measurement (default 5 quick, 10 full)", &f.count, &f.countSet)
 	fs.StringVar(&f.targetCI, "target-ci", "", "interleaved timings (lookup) keep sampling past --count until the 95% CI of each median is within this percent of it, or --budget is spent; 0: exactly --count samples (default 5, or 0 when --count is given)")
-	fs.StringVar(&f.budget, "budget", "", "sampling time per case and driver under --target-ci, e.g. 1s (default 350ms quick, 1.05s full)")
+	fs.StringVar(&f.budget, "budget", "", "sampling time per case and driver under --target-ci, e.g. 1s (default 250ms quick, 750ms full)")
 	countFlag(fs, "passes", "passes", fmt.Sprintf("interleaved scenarios are measured in this many passes spread over the run, each on fresh mounts, sharing --count and --budget; compare tests the pass medians (1 to 20; default %d)", scenarios.DefaultPasses), &f.passes, &f.passesSet)
 	fs.StringVar(&f.traceFunctions, "trace-functions", "", "run with the kernel's function tracer on for the functions matching this glob (e.g. 'ovl_*': a real slowdown of overlayfs alone, to check that compare catches one); recorded in every record")
 	fs.StringVar(&f.sizes, "sizes", "", "file sizes to sweep instead of the suite's, e.g. 4KiB,1MiB")
