@@ -213,8 +213,8 @@ func compareRuns(b *testing.B, runs [3]map[string][]float64, gatedKeys map[strin
 // (its floor, or its ratio's, is copy-fsync) of 1 MiB or more; the
 // absolute timing and its floor-relative twin alike.
 func gated(r *results.Record) bool {
-	if r.Variant == "" {
-		return false // a floor
+	if r.Driver == "floor" {
+		return false
 	}
 	switch r.Scenario {
 	case "lookup":
