@@ -54,7 +54,8 @@ type Plan struct {
 	Seed uint64
 	// Passes is how many times the interleaved scenarios (Preparer) are
 	// measured, one pass of all of them after the other, each case
-	// prepared afresh every pass (0 or 1: once). Count, Budget and
+	// prepared afresh every pass, on fresh containers and mounts (the
+	// images under them are shared, see Images) (0 or 1: once). Count, Budget and
 	// MaxSamples are shared out among the passes (with a fixed Count,
 	// exactly: 5 in three passes is 2, 2 and 1, and there are at most
 	// Count passes), and each pass aims at

@@ -75,11 +75,10 @@ func (sc Scenario) Measure(ctx context.Context, env *scenarios.Env, c scenarios.
 	return scenarios.MeasureBySampling(ctx, sc, env, c, n)
 }
 
-// Prepare builds the image afresh for a case, mounts its container and
-// opens the tree; each Sample of the sampler then times stat, open, enoent
-// and readdir once each (a warm one as the mean of a batch). The image is
-// built per case: the runner clears the backing fs between measurements,
-// and a build costs far less than the samples do.
+// Prepare gets the case's image (built once a run, Env.Image), mounts a
+// fresh container on it and opens the tree; each Sample of the sampler
+// then times stat, open, enoent and readdir once each (a warm one as the
+// mean of a batch), on the sampling CPU (pin.go).
 func (Scenario) Prepare(ctx context.Context, env *scenarios.Env, c scenarios.Case) (_ scenarios.Sampler, err error) {
 	keys := []string{"depth", "cache"}
 	if c.Floor {
