@@ -230,10 +230,3 @@ func (im *Images) Close() error {
 	}
 	return errors.Join(errs...)
 }
-
-// Kept is how many images are kept.
-func (im *Images) Kept() int {
-	im.mu.Lock()
-	defer im.mu.Unlock()
-	return len(im.kept)
-}

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/unionbench/unionbench/internal/mountutil"
 )
 
 // Daemons lists the processes serving the fuse-overlayfs mount at
@@ -13,7 +15,7 @@ import (
 // benchmark pins it (a FUSE round trip costs what waking it on one CPU or
 // another costs).
 func Daemons(mountpoint string) ([]int, error) {
-	want := resolve(mountpoint)
+	want := mountutil.Normalize(mountpoint)
 	procs, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil, err
@@ -32,20 +34,9 @@ func Daemons(mountpoint string) ([]int, error) {
 		if len(args) < 2 || filepath.Base(string(args[0])) != Program {
 			continue
 		}
-		if resolve(string(args[len(args)-1])) == want {
+		if mountutil.Normalize(string(args[len(args)-1])) == want {
 			pids = append(pids, pid)
 		}
 	}
 	return pids, nil
-}
-
-// resolve is path made absolute and free of symlinks, as far as it exists.
-func resolve(path string) string {
-	if abs, err := filepath.Abs(path); err == nil {
-		path = abs
-	}
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		return real
-	}
-	return path
 }

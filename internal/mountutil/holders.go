@@ -26,7 +26,7 @@ const maxHolders = 8
 // mount namespaces may not match), so it is a hint for the error message,
 // never a decision.
 func findHolders(dir string) []holder {
-	dir = normalize(dir)
+	dir = Normalize(dir)
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil

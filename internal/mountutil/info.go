@@ -17,14 +17,14 @@ func IsMountPoint(path string) (bool, error) {
 // "/foo" does not match "/foobar". A prefix that does not exist yields no
 // mounts and no error, so cleanup code can call it unconditionally.
 func MountsUnder(prefix string) ([]*mountinfo.Info, error) {
-	return mountinfo.GetMounts(mountinfo.PrefixFilter(normalize(prefix)))
+	return mountinfo.GetMounts(mountinfo.PrefixFilter(Normalize(prefix)))
 }
 
-// normalize makes path absolute, clean and free of symlinks, which is what
+// Normalize makes path absolute, clean and free of symlinks, which is what
 // mountinfo's filters compare against. A path that does not exist is
 // (or cannot be resolved) is returned absolute and clean; if nothing exists
 // there, nothing can be mounted below it and the filter matches nothing.
-func normalize(path string) string {
+func Normalize(path string) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return filepath.Clean(path)

@@ -64,7 +64,7 @@ func submounts(target string) []string {
 	}
 	var subs []string
 	for _, m := range mounts {
-		if m.Mountpoint != normalize(target) {
+		if m.Mountpoint != Normalize(target) {
 			subs = append(subs, m.Mountpoint)
 		}
 	}

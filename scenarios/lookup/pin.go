@@ -26,7 +26,7 @@ import (
 // sampled on the same CPU, so their ratios divide like by like.
 
 // samplingCPU is the CPU lookup samples run on: the last this process may
-// use (on a small VM, CPU 0 takes most interrupts).
+// use.
 func samplingCPU() (int, error) {
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
