@@ -196,8 +196,9 @@ func Run(ctx context.Context, p *Plan, sink func(*results.Record) error, prog Pr
 	r := &runner{plan: p, sink: sink, prog: prog, steps: p.Steps(), facts: p.FS.Describe(), started: time.Now(),
 		unsupported: map[string]error{}, skip: map[int]bool{}}
 	// Cases share their images (see Images), for the run or for a pass.
-	r.images = &Images{FS: p.FS, Reserve: p.spaceReserve()}
-	r.passImages = &Images{FS: p.FS, Reserve: p.spaceReserve()}
+	reserve := p.spaceReserve()
+	r.images = &Images{FS: p.FS, Reserve: reserve}
+	r.passImages = &Images{FS: p.FS, Reserve: reserve}
 	for r.pass = 1; r.pass <= p.PassCount() && ctx.Err() == nil; r.pass++ {
 		err := r.runPass(ctx)
 		if err = errors.Join(err, closeImages(r.passImages)); err != nil {
@@ -274,20 +275,26 @@ func closeImages(im *Images) error {
 	return nil
 }
 
-// spaceReserve is the free space kept images leave on the backing fs: the
-// most one case of the plan needs (Sizer), twice over, so that the largest
-// case still fits beside them whichever order the cases come in.
-func (p *Plan) spaceReserve() int64 {
-	if p.reserve != 0 {
-		return p.reserve
-	}
+// SpaceNeeded is the room the plan's largest case needs on the backing fs
+// (the most any scenario's Sizer asks for; 0 if none says).
+func (p *Plan) SpaceNeeded() int64 {
 	var need int64
 	for _, s := range p.Scenarios {
 		if sz, ok := s.(Sizer); ok {
 			need = max(need, sz.SpaceNeeded(p.Suite, p.Override(s.Cases(p.Suite))))
 		}
 	}
-	return 2 * need
+	return need
+}
+
+// spaceReserve is the free space kept images leave on the backing fs: the
+// most one case of the plan needs, twice over, so that the largest case
+// still fits beside them whichever order the cases come in.
+func (p *Plan) spaceReserve() int64 {
+	if p.reserve != 0 {
+		return p.reserve
+	}
+	return 2 * p.SpaceNeeded()
 }
 
 // passed says whether records of st carry their pass: those of an

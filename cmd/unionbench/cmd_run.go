@@ -223,12 +223,7 @@ func planRun(f *runFlags) (*runPlan, error) {
 		}
 	}
 	// Room: the largest case of every scenario must fit on the backing fs.
-	need := int64(0)
-	for _, s := range p.Scenarios {
-		if sz, ok := s.(scenarios.Sizer); ok {
-			need = max(need, sz.SpaceNeeded(p.Suite, p.Override(s.Cases(p.Suite))))
-		}
-	}
+	need := p.SpaceNeeded()
 	if rp.kind != backing.Dir && need > rp.backingSize {
 		return nil, badInput("--backing-size %s is too small for the largest case: it needs about %s (raise --backing-size or lower --sizes)", f.backingSize, units.FormatSize(roundUp(need)))
 	}
