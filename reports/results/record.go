@@ -191,7 +191,14 @@ func (r *Record) Validate() error {
 		return fmt.Errorf("missing unit")
 	}
 	if r.Schema < SchemaVersion {
-		// Schema 1 said what a record is by conventions Upgrade knows.
+		// Schema 1 said what a record is by conventions Upgrade knows,
+		// and had none of the fields that say it in schema 2: a schema-1
+		// line carrying one was not written by unionbench, and Upgrade,
+		// which overwrites status and better, would make it a record no
+		// writer produces (status ok with a reason).
+		if f := schema2Field(r); f != "" {
+			return fmt.Errorf("schema 1 record with %s, a schema 2 field", f)
+		}
 		if len(r.Samples) == 0 && r.Error == "" {
 			return fmt.Errorf("no samples and no error")
 		}
@@ -258,4 +265,28 @@ func (p *Passes) Add(r *Record) {
 		p.Samples = append(p.Samples, nil)
 	}
 	p.Samples[i] = append(p.Samples[i], r.Samples...)
+}
+
+// schema2Field names the first field of r that schema 1 did not have, or
+// "" when r has none.
+func schema2Field(r *Record) string {
+	switch {
+	case r.Status != "":
+		return "status"
+	case r.Reason != "":
+		return "reason"
+	case r.Better != "":
+		return "better"
+	case r.Floor != "":
+		return "floor"
+	case r.Exact:
+		return "exact"
+	case len(r.Rounds) > 0:
+		return "rounds"
+	case r.Pass != 0:
+		return "pass"
+	case r.Stopped != "":
+		return "stopped"
+	}
+	return ""
 }
