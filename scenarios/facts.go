@@ -16,6 +16,7 @@ func hostFacts(f hostinfo.Facts) results.Host {
 	return results.Host{
 		Kernel: f.Kernel, KernelBuild: f.KernelBuild, Arch: f.Arch, Distro: f.Distro, CPU: f.CPU, CPUs: f.CPUs,
 		MemoryBytes: f.MemoryBytes, Hypervisor: f.Hypervisor, Emulated: f.Emulated,
+		Clocksource: f.Clocksource, InstructionClock: f.InstructionClock,
 		Overlay: maps.Clone(f.Overlay), Filesystems: slices.Clone(f.Filesystems), Version: f.Version,
 	}
 }

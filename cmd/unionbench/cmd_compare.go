@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -17,7 +18,7 @@ func cmdCompare(args []string, stdout io.Writer) error {
 	threshold := fset.String("threshold", "10", "smallest change of a median that counts, in percent")
 	fdr := fset.String("fdr", fmt.Sprint(stats.DefaultFDR), "false discovery rate controlled over the timings (Benjamini-Hochberg), more than 0 and below 1")
 	absolute := fset.Bool("absolute", false, "gate the absolute timings, the floor's own too, instead of their floor-relative figures (<metric>-vs-floor, the default, which a uniformly slower or faster machine does not move); for runs of one quiet machine, or to judge the backing fs itself")
-	relative := fset.Bool("relative", true, "judge timings by their floor-relative figures: the default (--relative=false is --absolute)")
+	relative := fset.Bool("relative", true, "judge timings by their floor-relative figures: the default, except for two runs both timed by qemu's instruction counter (vm --icount), which have no host drift to cancel and gate the absolute timings unless --relative is given (--relative=false is --absolute)")
 	all := fset.Bool("all", false, "list every compared measurement with its p-value, q-value and MDE, unchanged ones too")
 	files, err := parseWithArgs(fset, args)
 	if err != nil {
@@ -43,6 +44,7 @@ func cmdCompare(args []string, stdout io.Writer) error {
 		return badInput("%v", err)
 	}
 	opt := compare.Options{Threshold: pct / 100, FDR: q, Absolute: *absolute || !*relative}
+	fset.Visit(func(f *flag.Flag) { opt.Relative = opt.Relative || f.Name == "relative" && *relative })
 	if pct == 0 {
 		opt.Threshold = -1 // no threshold, not the default one
 	}

@@ -42,7 +42,7 @@ type vmFlags struct {
 	kernels, modules                multiFlag
 	timeout, bootTimeout            time.Duration
 	out, accel, disk, cache, binary string
-	qemu, workdir                   string
+	qemu, workdir, icount           string
 	memory, cpus                    int
 }
 
@@ -64,6 +64,7 @@ func cmdVM(args []string, stdout io.Writer) error {
 	fs.StringVar(&f.cache, "cache", vm.DefaultCacheDir(), "where unpacked kernel packages are kept")
 	fs.StringVar(&f.binary, "unionbench", "", "unionbench binary to run in the guest (default this one; a static one, CGO_ENABLED=0, needs no libraries)")
 	fs.StringVar(&f.qemu, "qemu", "qemu-system-x86_64", "qemu binary")
+	fs.StringVar(&f.icount, "icount", "off", "the guest's clock is qemu's instruction counter, `SHIFT`: 2^SHIFT ns an instruction (0-10; implies tcg): timings count the guest's instructions, not the host's time, so host noise stays out of them; off: the host's clock")
 	fs.StringVar(&f.workdir, "workdir", defaultWorkdir, "directory for the guest's initramfs and sparse scratch disk while it runs (`unionbench clean` removes those of killed runs)")
 	cmds, err := parseVM(fs, &f, args)
 	if err != nil {
@@ -225,6 +226,17 @@ func vmOptions(f *vmFlags) (vm.Options, error) {
 	if err != nil {
 		return o, badInput("--accel: %v", err)
 	}
+	icount, shift := false, 0
+	if f.icount != "off" {
+		n, err := strconv.Atoi(f.icount)
+		if err != nil || n < 0 || n > 10 {
+			return o, badInput("--icount %q: want off or a shift from 0 to 10 (2^SHIFT ns an instruction)", f.icount)
+		}
+		if !auto && accel != vm.TCG {
+			return o, badInput("--icount %s with --accel %s: qemu counts instructions only when it emulates the CPU (--accel tcg)", f.icount, f.accel)
+		}
+		icount, shift, accel, auto = true, n, vm.TCG, false
+	}
 	bin := f.binary
 	if bin == "" {
 		if bin, err = os.Executable(); err != nil {
@@ -239,7 +251,7 @@ func vmOptions(f *vmFlags) (vm.Options, error) {
 		return o, err
 	}
 	o = vm.Options{
-		Qemu: f.qemu, Accel: accel, MemoryMiB: f.memory, CPUs: f.cpus, DiskBytes: disk,
+		Qemu: f.qemu, Accel: accel, ICount: icount, ICountShift: shift, MemoryMiB: f.memory, CPUs: f.cpus, DiskBytes: disk,
 		Timeout: f.timeout, BootTimeout: f.bootTimeout, Unionbench: bin,
 		ExtraModules: f.modules, WorkDir: work, Progress: os.Stderr,
 	}

@@ -6,8 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -113,10 +111,7 @@ func TestVMBootsDebianKernel(t *testing.T) {
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 		t.Fatal("qemu-system-x86_64 not installed (Debian package qemu-system-x86)")
 	}
-	kernel := testenv.VMKernel()
-	if kernel == "" {
-		kernel = debianKernel(t)
-	}
+	kernel := testenv.DebianKernel(t, filepath.Join(vm.DefaultCacheDir(), "debs"))
 	bin := filepath.Join(t.TempDir(), "unionbench")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -148,29 +143,3 @@ func TestVMBootsDebianKernel(t *testing.T) {
 	assert.FileExists(t, filepath.Join(resDir, k.Release, "console.log"))
 }
 
-// debianKernel finds or fetches a Debian kernel package for the long test.
-func debianKernel(t *testing.T) string {
-	debs := filepath.Join(vm.DefaultCacheDir(), "debs")
-	if found, _ := filepath.Glob(filepath.Join(debs, "linux-image-*.deb")); len(found) > 0 {
-		sort.Strings(found)
-		return found[len(found)-1]
-	}
-	out, err := exec.Command("apt-cache", "depends", "linux-image-amd64").Output()
-	require.NoError(t, err, "apt-cache depends linux-image-amd64 (run apt-get update first)")
-	pkg := ""
-	for _, line := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "Depends: "); ok && strings.HasPrefix(v, "linux-image-") {
-			pkg = v
-			break
-		}
-	}
-	require.NotEmpty(t, pkg, "linux-image-amd64 depends on no linux-image package:\n%s", out)
-	require.NoError(t, os.MkdirAll(debs, 0o755))
-	get := exec.Command("apt-get", "download", pkg)
-	get.Dir = debs
-	b, err := get.CombinedOutput()
-	require.NoError(t, err, "apt-get download %s: %s", pkg, b)
-	found, _ := filepath.Glob(filepath.Join(debs, pkg+"_*.deb"))
-	require.NotEmpty(t, found)
-	return found[0]
-}

@@ -15,19 +15,25 @@ import (
 
 // Facts are the host facts every result carries.
 type Facts struct {
-	Kernel      string            `json:"kernel"`         // uname -r
-	KernelBuild string            `json:"kernel_build"`   // uname -v
-	Arch        string            `json:"arch"`           // uname -m
-	Distro      string            `json:"distro"`         // PRETTY_NAME of /etc/os-release
-	CPU         string            `json:"cpu"`            // model name of the first CPU
-	CPUs        int               `json:"cpus"`           // online CPUs
-	MemoryBytes int64             `json:"memory_bytes"`   // MemTotal
-	Hypervisor  bool              `json:"hypervisor"`     // the CPU reports running under a hypervisor
-	Emulated    bool              `json:"emulated"`       // the CPU is emulated (qemu TCG): timings are not native
-	Overlay     map[string]string `json:"overlay_params"` // /sys/module/overlay/parameters
-	Filesystems []string          `json:"filesystems"`    // /proc/filesystems
-	Aufs        string            `json:"aufs,omitempty"` // /sys/module/aufs/version where the kernel has aufs
-	Version     string            `json:"unionbench"`     // unionbench's module version and VCS revision
+	Kernel      string `json:"kernel"`       // uname -r
+	KernelBuild string `json:"kernel_build"` // uname -v
+	Arch        string `json:"arch"`         // uname -m
+	Distro      string `json:"distro"`       // PRETTY_NAME of /etc/os-release
+	CPU         string `json:"cpu"`          // model name of the first CPU
+	CPUs        int    `json:"cpus"`         // online CPUs
+	MemoryBytes int64  `json:"memory_bytes"` // MemTotal
+	Hypervisor  bool   `json:"hypervisor"`   // the CPU reports running under a hypervisor
+	Emulated    bool   `json:"emulated"`     // the CPU is emulated (qemu TCG): timings are not native
+	Clocksource string `json:"clocksource"`  // the kernel's current clocksource (tsc, hpet, kvm-clock, ...)
+	// InstructionClock, when set, says the guest's clock is qemu's
+	// instruction counter (unionbench vm --icount): "icount shift=N", each
+	// instruction 2^N ns of guest time, so timings count the instructions
+	// the guest ran rather than the host's time.
+	InstructionClock string            `json:"instruction_clock,omitempty"`
+	Overlay          map[string]string `json:"overlay_params"` // /sys/module/overlay/parameters
+	Filesystems      []string          `json:"filesystems"`    // /proc/filesystems
+	Aufs             string            `json:"aufs,omitempty"` // /sys/module/aufs/version where the kernel has aufs
+	Version          string            `json:"unionbench"`     // unionbench's module version and VCS revision
 }
 
 // Read gathers the facts of this host.
@@ -45,6 +51,10 @@ func Read() Facts {
 	// CPU version 2.5+"); with KVM the host model shows through.
 	f.Emulated = strings.Contains(f.CPU, "QEMU") || strings.Contains(f.CPU, "TCG") ||
 		cmdlineHas("/proc/cmdline", EmulatedParam)
+	f.Clocksource = Clocksource()
+	if shift, ok := cmdlineValue("/proc/cmdline", ICountParam); ok {
+		f.InstructionClock = "icount shift=" + shift
+	}
 	f.CPUs = runtime.NumCPU()
 	f.MemoryBytes = memTotal()
 	f.Overlay = OverlayParams()
@@ -62,6 +72,37 @@ func Read() Facts {
 // but a named model (-cpu Skylake-Client) shows a real Intel name while
 // still emulated.
 const EmulatedParam = "unionbench.emulated=1"
+
+// ICountParam=N on the kernel command line marks a guest whose clock is
+// qemu's instruction counter at 2^N ns an instruction (`unionbench vm
+// --icount N` adds it).
+const ICountParam = "unionbench.icount"
+
+// Clocksource is the kernel's current clocksource, "" where sysfs does not
+// say. What a timing costs depends on it: tsc is read in user space
+// (vDSO), hpet and acpi_pm by a system call and a device read.
+func Clocksource() string {
+	b, err := os.ReadFile("/sys/devices/system/clocksource/clocksource0/current_clocksource")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// cmdlineValue returns the value of the word key=VALUE on the kernel
+// command line in path.
+func cmdlineValue(path, key string) (string, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", false
+	}
+	for _, w := range strings.Fields(string(b)) {
+		if v, ok := strings.CutPrefix(w, key+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
 
 // cmdlineHas reports whether the kernel command line in path has param as
 // one of its words.

@@ -22,10 +22,16 @@ import (
 
 // Options say how to boot each kernel.
 type Options struct {
-	Qemu         string        // qemu-system-x86_64 binary ("" = from PATH)
-	Accel        Accel         // KVM or TCG
-	MemoryMiB    int           // guest memory
-	CPUs         int           // guest CPUs
+	Qemu      string // qemu-system-x86_64 binary ("" = from PATH)
+	Accel     Accel  // KVM or TCG
+	MemoryMiB int    // guest memory
+	CPUs      int    // guest CPUs
+	// ICount, with TCG, makes the guest's clock qemu's instruction
+	// counter (-icount shift=ICountShift,sleep=off): guest time is the
+	// instructions the guest ran, 2^ICountShift ns each, whatever the host
+	// was doing meanwhile, and idle time passes at once.
+	ICount       bool
+	ICountShift  int
 	DiskBytes    int64         // size of the sparse scratch disk
 	Timeout      time.Duration // the whole boot, commands included
 	BootTimeout  time.Duration // until the guest's init is ready (0: Timeout)
@@ -43,6 +49,7 @@ type Result struct {
 	Source        string          `json:"source"`
 	Accel         Accel           `json:"accel"`
 	Emulated      bool            `json:"emulated"`
+	ICount        string          `json:"icount,omitempty"` // qemu's -icount, when the guest's clock counted instructions
 	Qemu          string          `json:"qemu"`
 	QemuArgs      []string        `json:"qemu_args"`
 	MemoryMiB     int             `json:"memory_mib"`
@@ -100,7 +107,7 @@ func Boot(ctx context.Context, k *Kernel, cmds []GuestCommand, dir string, opts 
 		return nil, err
 	}
 	res := &Result{
-		Release: k.Release, Source: k.Source, Accel: opts.Accel, Emulated: opts.Accel == TCG,
+		Release: k.Release, Source: k.Source, Accel: opts.Accel, Emulated: opts.Accel == TCG, ICount: icountArg(opts),
 		MemoryMiB: opts.MemoryMiB, CPUs: opts.CPUs,
 		ConsoleLog: filepath.Join(dir, "console.log"),
 	}
@@ -244,12 +251,30 @@ func makeScratchDisk(path string, size int64) error {
 // and nothing measured after an oops describes a working kernel. The
 // words after "--" are init's arguments, which make /init (unionbench) run
 // its vm command as the guest's init.
-func KernelCmdline(accel Accel) string {
+//
+// With the instruction clock (ICount) the TSC is qemu's instruction
+// counter, which no host hiccup can make jump: tsc=reliable keeps the
+// kernel's clocksource watchdog from swapping it for the HPET, whose every
+// read is a system call and an emulated device access that would sit in
+// every timed sample.
+func KernelCmdline(opts Options) string {
 	s := "console=ttyS0,115200 panic=-1 oops=panic loglevel=4 rdinit=/init"
-	if accel == TCG {
+	if opts.Accel == TCG {
 		s += " " + hostinfo.EmulatedParam
+		if opts.ICount {
+			s += fmt.Sprintf(" %s=%d clocksource=tsc tsc=reliable", hostinfo.ICountParam, opts.ICountShift)
+		}
 	}
 	return s + " -- vm"
+}
+
+// icountArg is qemu's -icount value for opts, "" without the instruction
+// clock.
+func icountArg(opts Options) string {
+	if !opts.ICount || opts.Accel != TCG {
+		return ""
+	}
+	return fmt.Sprintf("shift=%d,sleep=off", opts.ICountShift)
 }
 
 func qemuArgs(opts Options, image, initrd, scratch, results string) []string {
@@ -257,7 +282,7 @@ func qemuArgs(opts Options, image, initrd, scratch, results string) []string {
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-serial", "stdio",
 		"-m", strconv.Itoa(opts.MemoryMiB), "-smp", strconv.Itoa(opts.CPUs),
-		"-kernel", image, "-initrd", initrd, "-append", KernelCmdline(opts.Accel),
+		"-kernel", image, "-initrd", initrd, "-append", KernelCmdline(opts),
 		"-drive", "file=" + scratch + ",format=raw,if=virtio",
 		"-virtfs", "local,path=" + results + ",mount_tag=" + resultsTag + ",security_model=none,id=" + resultsTag,
 	}
@@ -266,7 +291,11 @@ func qemuArgs(opts Options, image, initrd, scratch, results string) []string {
 		// its facts and timings describe this machine.
 		return append(args, "-accel", "kvm", "-cpu", "host")
 	}
-	return append(args, "-accel", "tcg", "-cpu", "max")
+	args = append(args, "-accel", "tcg", "-cpu", "max")
+	if ic := icountArg(opts); ic != "" {
+		args = append(args, "-icount", ic)
+	}
+	return args
 }
 
 // runQemu runs qemu to the end, logging its console and following the

@@ -102,18 +102,27 @@ func TestSharedLibrariesOfAStaticProgramIsEmpty(t *testing.T) {
 }
 
 func TestKernelCmdlineMarksEmulationAndStartsVM(t *testing.T) {
-	tcg := KernelCmdline(TCG)
+	tcg := KernelCmdline(Options{Accel: TCG})
 	assert.Contains(t, strings.Fields(tcg), hostinfo.EmulatedParam)
 	assert.True(t, strings.HasSuffix(tcg, " -- vm"), "init's arguments make /init run `unionbench vm`")
 	assert.Contains(t, tcg, "panic=-1", "a panic must end qemu, not hang until the timeout")
 	assert.Contains(t, tcg, "oops=panic", "an oops must end qemu too")
-	assert.NotContains(t, KernelCmdline(KVM), hostinfo.EmulatedParam)
+	assert.NotContains(t, KernelCmdline(Options{Accel: KVM}), hostinfo.EmulatedParam)
+	assert.NotContains(t, tcg, hostinfo.ICountParam, "the host's clock unless asked")
 
 	args := strings.Join(qemuArgs(Options{Accel: TCG, MemoryMiB: 512, CPUs: 1}, "/k", "/i", "/s", "/r"), " ")
 	assert.Contains(t, args, "-no-reboot")
 	assert.Contains(t, args, "-accel tcg -cpu max")
 	assert.Contains(t, args, "-virtfs local,path=/r,mount_tag="+resultsTag)
 	assert.Contains(t, strings.Join(qemuArgs(Options{Accel: KVM, MemoryMiB: 512, CPUs: 2}, "/k", "/i", "/s", "/r"), " "), "-accel kvm -cpu host")
+	assert.NotContains(t, args, "-icount")
+
+	// The instruction clock: qemu counts, the guest is told (its results
+	// say so) and keeps the TSC, which then counts instructions too.
+	ic := Options{Accel: TCG, ICount: true, ICountShift: 3, MemoryMiB: 512, CPUs: 1}
+	assert.Contains(t, strings.Join(qemuArgs(ic, "/k", "/i", "/s", "/r"), " "), "-accel tcg -cpu max -icount shift=3,sleep=off")
+	assert.Subset(t, strings.Fields(KernelCmdline(ic)), []string{hostinfo.ICountParam + "=3", "clocksource=tsc", "tsc=reliable"})
+	assert.True(t, strings.HasSuffix(KernelCmdline(ic), " -- vm"))
 }
 
 func TestParseAccelAndMarkers(t *testing.T) {

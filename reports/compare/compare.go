@@ -104,6 +104,10 @@ type Options struct {
 	// shown, not gated): set Absolute to judge the backing fs, on runs of
 	// one quiet machine.
 	Absolute bool
+	// Relative keeps the floor-relative figures gating even where both
+	// runs were timed by an instruction clock, which otherwise makes
+	// Compare gate the absolute timings (see clockGate).
+	Relative bool
 }
 
 func (o Options) withDefaults() Options {
@@ -200,6 +204,10 @@ type Result struct {
 	// Relative says the floor-relative figures gated (not
 	// Options.Absolute).
 	Relative bool
+	// ClockNote says how the runs' clocks decided the gating: both
+	// timed by qemu's instruction counter (absolute timings gated), or
+	// one by it and one by the host's clock (not comparable as times).
+	ClockNote string
 	// FDR is the Benjamini-Hochberg correction over the timing rows:
 	// its Q, Tests (m), Discoveries and the Level MDEs are computed at.
 	FDR  stats.FDR
@@ -341,7 +349,9 @@ func observed(r *results.Record) string {
 // Compare compares NEW with BASE.
 func Compare(base, new []results.Record, opt Options) *Result {
 	opt = opt.withDefaults()
-	res := &Result{Threshold: opt.Threshold, Relative: !opt.Absolute}
+	var clockNote string
+	opt.Absolute, clockNote = clockGate(base, new, opt)
+	res := &Result{Threshold: opt.Threshold, Relative: !opt.Absolute, ClockNote: clockNote}
 	bkeys, bm, bq, bqkeys := pool(base)
 	tested := map[int]timing{} // row index: samples of a timing row
 	nkeys, nm, nq, nqkeys := pool(new)
@@ -407,6 +417,51 @@ func Compare(base, new []results.Record, opt Options) *Result {
 	slices.Sort(res.OnlyBase)
 	slices.Sort(res.OnlyNew)
 	return res
+}
+
+// clockGate decides whether the absolute timings gate, and says why when
+// the runs' clocks decided it. The floor-relative figure exists to cancel
+// drift of the host between runs; a guest timed by qemu's instruction
+// counter (vm --icount) has none to cancel, since its clock advances with
+// the instructions it runs, whatever the host does. There the ratio only
+// adds the floor's own sample noise to the driver's, so when both runs
+// were timed that way, with the same shift, the absolute timings gate
+// (unless Options.Relative). Runs on different clocks are not comparable
+// as times at all, which the note says.
+func clockGate(base, new []results.Record, opt Options) (absolute bool, note string) {
+	b, bok := instructionClock(base)
+	n, nok := instructionClock(new)
+	switch {
+	case !bok || !nok:
+		return opt.Absolute, "WARNING: BASE and NEW timed by different clocks (some records by qemu's instruction counter, some not): their timings are not comparable"
+	case b != n:
+		return opt.Absolute, fmt.Sprintf("WARNING: BASE timed by %s, NEW by %s: their timings are not comparable", clockName(b), clockName(n))
+	case b == "" || opt.Absolute:
+		return opt.Absolute, ""
+	case opt.Relative:
+		return false, fmt.Sprintf("NOTE: both runs timed by qemu's instruction counter (%s); floor-relative figures gate as asked (--relative)", b)
+	}
+	return true, fmt.Sprintf("NOTE: both runs timed by qemu's instruction counter (%s): no host drift to cancel, so the absolute timings gate (--relative keeps the floor-relative figures)", b)
+}
+
+// instructionClock is the instruction clock every record of recs names ("" for
+// the host's clock); ok is false when the records do not agree.
+func instructionClock(recs []results.Record) (clock string, ok bool) {
+	for i := range recs {
+		if c := recs[i].Host.InstructionClock; i == 0 {
+			clock = c
+		} else if c != clock {
+			return "", false
+		}
+	}
+	return clock, true
+}
+
+func clockName(instructionClock string) string {
+	if instructionClock == "" {
+		return "the host's clock"
+	}
+	return "qemu's instruction counter (" + instructionClock + ")"
 }
 
 // traceNote says which side ran under the function tracer, if either.

@@ -242,6 +242,62 @@ func TestRelativeGatesOnFloorRatios(t *testing.T) {
 	}
 }
 
+// Two runs timed by qemu's instruction counter have no host drift for
+// the floor ratio to cancel: their absolute timings gate, which finds a
+// slowdown of the driver alone that the ratios, noisy with the floor's
+// own samples, may not; --relative keeps the ratios; runs on different
+// clocks are warned of.
+func TestInstructionClockGatesAbsoluteTimings(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 21))
+	run := func(clock string, driverOnly float64) []results.Record {
+		var recs []results.Record
+		for i := range 10 {
+			metric := fmt.Sprintf("op%d", i)
+			floor, drv := timings(r, 200, 1e5), timings(r, 200, 3e5*driverOnly)
+			f := noisy(rec(metric, "ns", "floor", floor...))
+			d := noisy(rec(metric, "ns", "overlay2", drv...))
+			f.Driver, d.Driver = "floor", "overlay2"
+			ratio := make([]float64, len(drv))
+			for j := range drv {
+				ratio[j] = drv[j] / floor[j]
+			}
+			rt := noisy(rec(metric+results.FloorRatioSuffix, results.FloorRatioUnit, "overlay2", ratio...))
+			rt.Driver = "overlay2"
+			recs = append(recs, f, d, rt)
+		}
+		for i := range recs {
+			recs[i].Host.InstructionClock = clock
+		}
+		return recs
+	}
+	const icount = "icount shift=3"
+	base, slow := run(icount, 1), run(icount, 1.3)
+	res := Compare(base, slow, Options{})
+	assert.False(t, res.Relative)
+	assert.Equal(t, 30, res.FDR.Tests, "absolute timings, the floor's too, and the ratios all gate")
+	assert.Contains(t, res.ClockNote, "both runs timed by qemu's instruction counter (icount shift=3)")
+	for _, row := range res.Regressions() {
+		assert.NotContains(t, row.Key, "driver=floor", "the floor did not change")
+	}
+	assert.Len(t, res.Regressions(), 20, "the driver's absolute timings and its ratios")
+	var out strings.Builder
+	require.NoError(t, res.Write(&out))
+	assert.Contains(t, out.String(), res.ClockNote)
+
+	rel := Compare(base, slow, Options{Relative: true})
+	assert.True(t, rel.Relative)
+	assert.Equal(t, 10, rel.FDR.Tests)
+	assert.Contains(t, rel.ClockNote, "as asked (--relative)")
+
+	host := run("", 1)
+	mixed := Compare(host, slow, Options{})
+	assert.True(t, mixed.Relative, "the host's clock on one side: the default gating")
+	assert.Equal(t, "WARNING: BASE timed by the host's clock, NEW by qemu's instruction counter (icount shift=3): their timings are not comparable", mixed.ClockNote)
+	half := append(run(icount, 1)[:3], host[3:]...)
+	assert.Contains(t, Compare(half, slow, Options{}).ClockNote, "different clocks")
+	assert.Empty(t, Compare(host, run("", 1), Options{}).ClockNote)
+}
+
 // passedRecords is one run of cases measured in three passes: each pass
 // a record of its own, its median moved by a per-pass offset of spread
 // between (a fresh mount, another stretch of the machine), 100 samples

@@ -41,6 +41,9 @@ func (r *Result) write(w io.Writer, all bool) error {
 	if r.NoiseWarning != "" {
 		fmt.Fprintln(tw, r.NoiseWarning)
 	}
+	if r.ClockNote != "" {
+		fmt.Fprintln(tw, r.ClockNote)
+	}
 	if r.TraceNote != "" {
 		fmt.Fprintln(tw, r.TraceNote)
 	}

@@ -5,18 +5,23 @@ package results
 // change there cannot change what old results files mean; the runner
 // copies the facts across. JSON names are those of schema 1.
 type Host struct {
-	Kernel      string            `json:"kernel"`         // uname -r
-	KernelBuild string            `json:"kernel_build"`   // uname -v
-	Arch        string            `json:"arch"`           // uname -m
-	Distro      string            `json:"distro"`         // PRETTY_NAME of /etc/os-release
-	CPU         string            `json:"cpu"`            // model name of the first CPU
-	CPUs        int               `json:"cpus"`           // online CPUs
-	MemoryBytes int64             `json:"memory_bytes"`   // MemTotal
-	Hypervisor  bool              `json:"hypervisor"`     // the CPU reports running under a hypervisor
-	Emulated    bool              `json:"emulated"`       // the CPU is emulated (qemu TCG): timings are not native
-	Overlay     map[string]string `json:"overlay_params"` // /sys/module/overlay/parameters
-	Filesystems []string          `json:"filesystems"`    // /proc/filesystems
-	Version     string            `json:"unionbench"`     // unionbench's module version and VCS revision
+	Kernel      string `json:"kernel"`                // uname -r
+	KernelBuild string `json:"kernel_build"`          // uname -v
+	Arch        string `json:"arch"`                  // uname -m
+	Distro      string `json:"distro"`                // PRETTY_NAME of /etc/os-release
+	CPU         string `json:"cpu"`                   // model name of the first CPU
+	CPUs        int    `json:"cpus"`                  // online CPUs
+	MemoryBytes int64  `json:"memory_bytes"`          // MemTotal
+	Hypervisor  bool   `json:"hypervisor"`            // the CPU reports running under a hypervisor
+	Emulated    bool   `json:"emulated"`              // the CPU is emulated (qemu TCG): timings are not native
+	Clocksource string `json:"clocksource,omitempty"` // the kernel's clocksource (tsc, hpet, ...); absent in older results
+	// InstructionClock, when set ("icount shift=N"), says the guest's
+	// clock was qemu's instruction counter: timings count instructions
+	// (2^N ns each), not host time.
+	InstructionClock string            `json:"instruction_clock,omitempty"`
+	Overlay          map[string]string `json:"overlay_params"` // /sys/module/overlay/parameters
+	Filesystems      []string          `json:"filesystems"`    // /proc/filesystems
+	Version          string            `json:"unionbench"`     // unionbench's module version and VCS revision
 	// Noise is the run's own measure of how steady the host was; nil
 	// when not measured.
 	Noise *Noise `json:"noise,omitempty"`
