@@ -62,6 +62,9 @@ func TestVMBadInputIsOneLineAndExitCode2(t *testing.T) {
 		"missing unionbench": {[]string{"--kernel", k, "--unionbench", "/no/such/unionbench", "--", "quirks"}, "/no/such/unionbench"},
 		"unknown vm flag":    {[]string{"--kernel", k, "--kvm", "--", "quirks"}, "kvm"},
 		"workdir is root":    {[]string{"--kernel", k, "--workdir", "/", "--", "quirks"}, `--workdir "/"`},
+		"bad icount":         {[]string{"--kernel", k, "--icount", "fast", "--", "quirks"}, `--icount "fast": want off or a shift from 0 to 10`},
+		"icount too large":   {[]string{"--kernel", k, "--icount", "11", "--", "quirks"}, `--icount "11"`},
+		"icount with kvm":    {[]string{"--kernel", k, "--icount", "3", "--accel", "kvm", "--", "quirks"}, "--icount 3 with --accel kvm"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -142,4 +145,3 @@ func TestVMBootsDebianKernel(t *testing.T) {
 	}
 	assert.FileExists(t, filepath.Join(resDir, k.Release, "console.log"))
 }
-

@@ -3,6 +3,7 @@ package hostinfo
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -33,4 +34,22 @@ func TestCmdlineMarksEmulatedGuests(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, []byte("console=ttyS0 unionbench.emulated=10\n"), 0o644))
 	assert.False(t, cmdlineHas(p, EmulatedParam), "a longer word is not the flag")
 	assert.False(t, cmdlineHas(filepath.Join(t.TempDir(), "missing"), EmulatedParam))
+}
+
+// The instruction clock's shift comes from the word vm puts on the
+// guest's command line; the host's own clocksource is whatever sysfs says.
+func TestCmdlineValueReadsTheInstructionClock(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "cmdline")
+	require.NoError(t, os.WriteFile(p, []byte("console=ttyS0 "+EmulatedParam+" "+ICountParam+"=3 clocksource=tsc -- vm\n"), 0o644))
+	v, ok := cmdlineValue(p, ICountParam)
+	assert.True(t, ok)
+	assert.Equal(t, "3", v)
+	_, ok = cmdlineValue(p, "unionbench.icoun")
+	assert.False(t, ok, "a prefix of the key is not the key")
+	_, ok = cmdlineValue(filepath.Join(t.TempDir(), "missing"), ICountParam)
+	assert.False(t, ok)
+	if b, err := os.ReadFile("/sys/devices/system/clocksource/clocksource0/current_clocksource"); err == nil {
+		assert.Equal(t, strings.TrimSpace(string(b)), Read().Clocksource)
+	}
+	assert.Empty(t, Read().InstructionClock, "this host's clock is its own")
 }

@@ -141,6 +141,9 @@ func hostTable(s *dataset.Set) Table {
 			emu := c("no")
 			if r.Host.Emulated {
 				emu = Cell{Text: "YES: timings not native", Class: "bad"}
+				if r.Host.InstructionClock != "" {
+					emu.Text = "YES: timings count instructions (" + r.Host.InstructionClock + ")"
+				}
 			}
 			cpu := r.Host.CPU
 			if r.Host.CPUs > 0 {
