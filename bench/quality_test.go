@@ -71,12 +71,34 @@ const repeatabilityLimit = 0.05
 // fuse-overlayfs where supported); UNIONBENCH_COUNT sets the samples per
 // measurement (default 5, the quick suite's). The per-measurement spreads
 // go to repeatability.txt in UNIONBENCH_OUT (default: the test's temporary
-// directory, logged).
+// directory, logged). UNIONBENCH_REPEAT_RUNS=A,B,C judges three saved
+// results files the same way instead of measuring: the three runs of one
+// `unionbench vm --icount` boot, say.
 func BenchmarkRepeatability(b *testing.B) {
-	needRoot(b)
+	var saved [3][]results.Record
+	reuse := os.Getenv("UNIONBENCH_REPEAT_RUNS")
+	if reuse != "" {
+		files := strings.Split(reuse, ",")
+		if len(files) != len(saved) {
+			b.Fatalf("UNIONBENCH_REPEAT_RUNS=%q: want three results files, comma-separated", reuse)
+		}
+		for i, f := range files {
+			var err error
+			if saved[i], err = results.Read(f); err != nil {
+				b.Fatalf("UNIONBENCH_REPEAT_RUNS: %v", err)
+			}
+		}
+	} else {
+		needRoot(b)
+	}
 	count := testenv.Count(b)
 	variants := testenv.Drivers(b)
-	noise := hostNoise(b)
+	noise := 0.0
+	if reuse == "" {
+		noise = hostNoise(b)
+	} else if n := saved[0][0].Host.Noise; n != nil {
+		noise = n.Spread // the first run's own measure
+	}
 	for _, s := range []scenarios.Scenario{copyup.New(), lookup.New()} {
 		b.Run("scenario="+s.Name(), func(b *testing.B) {
 			plan := scenarios.Plan{
@@ -87,14 +109,6 @@ func BenchmarkRepeatability(b *testing.B) {
 			var runs [3]map[string][]float64
 			gatedKeys := map[string]bool{}
 			for i := range runs {
-				// A fresh backing fs per run, as each `unionbench run` makes
-				// its own: a reused one carries the previous run's layout.
-				fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: backing.Ext4, Size: 16 << 30})
-				if err != nil {
-					b.Fatal(err)
-				}
-				plan.FS = fs
-				plan.RunID = fmt.Sprintf("repeatability-%d", i)
 				runs[i] = map[string][]float64{}
 				sink := func(r *results.Record) error {
 					switch r.Status {
@@ -110,6 +124,24 @@ func BenchmarkRepeatability(b *testing.B) {
 					}
 					return nil
 				}
+				if reuse != "" {
+					for j := range saved[i] {
+						if r := &saved[i][j]; r.Scenario == s.Name() {
+							if err := sink(r); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					continue
+				}
+				// A fresh backing fs per run, as each `unionbench run` makes
+				// its own: a reused one carries the previous run's layout.
+				fs, err := backing.Create(b.TempDir(), backing.Spec{Kind: backing.Ext4, Size: 16 << 30})
+				if err != nil {
+					b.Fatal(err)
+				}
+				plan.FS = fs
+				plan.RunID = fmt.Sprintf("repeatability-%d", i)
 				_, err = scenarios.Run(context.Background(), &plan, sink, nil)
 				if cerr := fs.Close(); err == nil {
 					err = cerr
@@ -118,7 +150,7 @@ func BenchmarkRepeatability(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			spreads := compareRuns(b, runs, gatedKeys)
+			spreads := compareRuns(b, runs[:], gatedKeys)
 			relative := map[string]bool{} // absolute keys that have a floor-relative twin
 			for _, sp := range spreads {
 				if f := strings.Fields(sp.key); len(f) > 1 && strings.HasSuffix(f[1], scenarios.FloorRatioSuffix) {
@@ -166,9 +198,9 @@ type spread struct {
 	gated   bool
 }
 
-// compareRuns computes, for every measurement all three runs made, the
-// spread of the three medians, worst first.
-func compareRuns(b *testing.B, runs [3]map[string][]float64, gatedKeys map[string]bool) []spread {
+// compareRuns computes, for every measurement all the runs made, the
+// spread of their medians, worst first.
+func compareRuns(b *testing.B, runs []map[string][]float64, gatedKeys map[string]bool) []spread {
 	var out []spread
 	for key, first := range runs[0] {
 		meds := make([]float64, 0, len(runs))

@@ -102,6 +102,7 @@ func (Scenario) Prepare(ctx context.Context, env *scenarios.Env, c scenarios.Cas
 	if err != nil {
 		return nil, errors.Join(err, done())
 	}
+	t.raw = !cold // see raw.go
 	closeAll := func() error { return errors.Join(t.close(), done()) }
 	// The image was just written: its writeback must not run during the
 	// samples.

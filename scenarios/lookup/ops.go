@@ -19,6 +19,13 @@ type tree struct {
 	// fit many times over). It is allocated and touched before any timing
 	// so that the timed getdents calls take no page faults.
 	buf []byte
+	// target, absent and shared are Target, Absent and Shared as the
+	// kernel takes them, made once so that no sample times the conversion
+	// (see raw.go).
+	target, absent, shared *byte
+	// raw makes the timed calls raw system calls (warm samples; see
+	// raw.go); cold ones go through the runtime.
+	raw bool
 }
 
 func openTree(dir string, entries int) (*tree, error) {
@@ -30,7 +37,14 @@ func openTree(dir string, entries int) (*tree, error) {
 	for i := range buf {
 		buf[i] = 1
 	}
-	return &tree{root: fd, entries: entries, buf: buf}, nil
+	t := &tree{root: fd, entries: entries, buf: buf}
+	for p, name := range map[**byte]string{&t.target: Target, &t.absent: Absent, &t.shared: Shared} {
+		if *p, err = unix.BytePtrFromString(name); err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("path %q: %w", name, err)
+		}
+	}
+	return t, nil
 }
 
 func (t *tree) close() error { return unix.Close(t.root) }
@@ -53,7 +67,7 @@ var ops = []op{
 func statTarget(t *tree) (time.Duration, error) {
 	var st unix.Stat_t
 	start := time.Now()
-	err := unix.Fstatat(t.root, Target, &st, 0)
+	err := t.fstatat(t.target, Target, &st)
 	took := time.Since(start)
 	if err != nil {
 		return 0, fmt.Errorf("stat %s: %w", Target, err)
@@ -66,9 +80,9 @@ func statTarget(t *tree) (time.Duration, error) {
 
 func openTarget(t *tree) (time.Duration, error) {
 	start := time.Now()
-	fd, err := unix.Openat(t.root, Target, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := t.openat(t.target, Target, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err == nil {
-		err = unix.Close(fd)
+		err = t.closeFD(fd)
 	}
 	took := time.Since(start)
 	if err != nil {
@@ -80,7 +94,7 @@ func openTarget(t *tree) (time.Duration, error) {
 func statAbsent(t *tree) (time.Duration, error) {
 	var st unix.Stat_t
 	start := time.Now()
-	err := unix.Fstatat(t.root, Absent, &st, 0)
+	err := t.fstatat(t.absent, Absent, &st)
 	took := time.Since(start)
 	if !errors.Is(err, unix.ENOENT) {
 		return 0, fmt.Errorf("stat %s: got %v, want ENOENT", Absent, err)
@@ -92,17 +106,17 @@ func readShared(t *tree) (time.Duration, error) {
 	buf := t.buf
 	n := 0
 	start := time.Now()
-	fd, err := unix.Openat(t.root, Shared, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := t.openat(t.shared, Shared, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err == nil {
 		for {
 			var got int
-			got, err = unix.Getdents(fd, buf[n:])
+			got, err = t.getdents(fd, buf[n:])
 			if got <= 0 || err != nil {
 				break
 			}
 			n += got
 		}
-		if cerr := unix.Close(fd); err == nil {
+		if cerr := t.closeFD(fd); err == nil {
 			err = cerr
 		}
 	}
