@@ -188,32 +188,37 @@ func TestNoiseFloorsShownAndWarned(t *testing.T) {
 	assert.Contains(t, out.String(), "host noise floor: BASE not measured, NEW 10.0%")
 }
 
+// floorRun is ten timings of a floor and of overlay2 (three times the
+// floor), 200 samples each, with overlay2's per-sample floor ratios: the
+// machine scales both, driverOnly overlay2 alone.
+func floorRun(r *rand.Rand, machine, driverOnly float64) []results.Record {
+	var recs []results.Record
+	for i := range 10 {
+		metric := fmt.Sprintf("op%d", i)
+		floor := timings(r, 200, 1e5*machine)
+		drv := timings(r, 200, 3e5*machine*driverOnly)
+		f := noisy(rec(metric, "ns", "floor", floor...))
+		f.Driver = "floor"
+		d := noisy(rec(metric, "ns", "overlay2", drv...))
+		d.Driver = "overlay2"
+		ratio := make([]float64, len(drv))
+		for j := range drv {
+			ratio[j] = drv[j] / floor[j]
+		}
+		rt := noisy(rec(metric+results.FloorRatioSuffix, results.FloorRatioUnit, "overlay2", ratio...))
+		rt.Driver = "overlay2"
+		recs = append(recs, f, d, rt)
+	}
+	return recs
+}
+
 // A machine 30% slower across the board in NEW: every absolute timing,
 // the floor's included, is flagged under Absolute; by default only the floor-relative
 // figures gate, and they did not move, while a real 30% slowdown of one
 // driver relative to its floor still fails.
 func TestRelativeGatesOnFloorRatios(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 20))
-	run := func(machine, driverOnly float64) []results.Record {
-		var recs []results.Record
-		for i := range 10 {
-			metric := fmt.Sprintf("op%d", i)
-			floor := timings(r, 200, 1e5*machine)
-			drv := timings(r, 200, 3e5*machine*driverOnly)
-			f := noisy(rec(metric, "ns", "floor", floor...))
-			f.Driver = "floor"
-			d := noisy(rec(metric, "ns", "overlay2", drv...))
-			d.Driver = "overlay2"
-			ratio := make([]float64, len(drv))
-			for j := range drv {
-				ratio[j] = drv[j] / floor[j]
-			}
-			rt := noisy(rec(metric+results.FloorRatioSuffix, results.FloorRatioUnit, "overlay2", ratio...))
-			rt.Driver = "overlay2"
-			recs = append(recs, f, d, rt)
-		}
-		return recs
-	}
+	run := func(machine, driverOnly float64) []results.Record { return floorRun(r, machine, driverOnly) }
 	base := run(1, 1)
 	slowMachine := run(1.3, 1)
 	abs := Compare(base, slowMachine, Options{Absolute: true})
@@ -250,21 +255,7 @@ func TestRelativeGatesOnFloorRatios(t *testing.T) {
 func TestInstructionClockGatesAbsoluteTimings(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 21))
 	run := func(clock string, driverOnly float64) []results.Record {
-		var recs []results.Record
-		for i := range 10 {
-			metric := fmt.Sprintf("op%d", i)
-			floor, drv := timings(r, 200, 1e5), timings(r, 200, 3e5*driverOnly)
-			f := noisy(rec(metric, "ns", "floor", floor...))
-			d := noisy(rec(metric, "ns", "overlay2", drv...))
-			f.Driver, d.Driver = "floor", "overlay2"
-			ratio := make([]float64, len(drv))
-			for j := range drv {
-				ratio[j] = drv[j] / floor[j]
-			}
-			rt := noisy(rec(metric+results.FloorRatioSuffix, results.FloorRatioUnit, "overlay2", ratio...))
-			rt.Driver = "overlay2"
-			recs = append(recs, f, d, rt)
-		}
+		recs := floorRun(r, 1, driverOnly)
 		for i := range recs {
 			recs[i].Host.InstructionClock = clock
 		}
