@@ -253,10 +253,10 @@ func makeScratchDisk(path string, size int64) error {
 // its vm command as the guest's init.
 //
 // With the instruction clock (ICount) the TSC is qemu's instruction
-// counter, which no host hiccup can make jump: tsc=reliable keeps the
-// kernel's clocksource watchdog from swapping it for the HPET, whose every
-// read is a system call and an emulated device access that would sit in
-// every timed sample.
+// counter, which no host hiccup can make jump: clocksource=tsc and
+// tsc=reliable keep the kernel on it rather than on the HPET or the ACPI
+// PM timer, each read of which is an emulated device access inside every
+// timed sample. The guests' records say which clocksource they ran on.
 func KernelCmdline(opts Options) string {
 	s := "console=ttyS0,115200 panic=-1 oops=panic loglevel=4 rdinit=/init"
 	if opts.Accel == TCG {
