@@ -136,13 +136,7 @@ func guestWarmRepeatability(b *testing.B, first, second []results.Record) {
 	for i, recs := range [][]results.Record{first, second} {
 		runs[i] = map[string][]float64{}
 		for _, r := range recs {
-			cache := ""
-			for _, p := range r.Params {
-				if p.Key == "cache" {
-					cache = p.Value
-				}
-			}
-			if r.Scenario == "lookup" && cache == "warm" && r.Status == results.OK && (r.Unit == "ns" || r.Unit == results.FloorRatioUnit) {
+			if r.Scenario == "lookup" && r.Param("cache") == "warm" && r.Status == results.OK && (r.Unit == "ns" || r.Unit == results.FloorRatioUnit) {
 				k := r.Variant + " " + r.Metric + " " + paramString(&r)
 				runs[i][k] = append(runs[i][k], r.Samples...)
 			}

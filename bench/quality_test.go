@@ -259,12 +259,8 @@ func gated(r *results.Record) bool {
 		if !strings.HasPrefix(floor, "copy-fsync/") { // not the device bytes' copy-fsync-device-bytes either
 			return false
 		}
-		for _, p := range r.Params {
-			if p.Key == "size" {
-				n, err := units.ParseSize(p.Value)
-				return err == nil && n >= 1<<20
-			}
-		}
+		n, err := units.ParseSize(r.Param("size"))
+		return err == nil && n >= 1<<20
 	}
 	return false
 }

@@ -308,14 +308,7 @@ func pool(recs []results.Record) (keys []string, m map[string]*side, quirks map[
 }
 
 // cacheOf is a record's cache parameter ("" when it has none).
-func cacheOf(r *results.Record) string {
-	for _, p := range r.Params {
-		if p.Key == "cache" {
-			return p.Value
-		}
-	}
-	return ""
-}
+func cacheOf(r *results.Record) string { return r.Param("cache") }
 
 // ratioGates says whether a measurement is judged through something else
 // by default (not Options.Absolute), and so only shown: a timing through

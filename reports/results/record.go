@@ -172,6 +172,16 @@ func paramPath(ps []Param) string {
 	return b.String()
 }
 
+// Param is the value of the record's parameter key, "" when it has none.
+func (r *Record) Param(key string) string {
+	for _, p := range r.Params {
+		if p.Key == key {
+			return p.Value
+		}
+	}
+	return ""
+}
+
 // Validate checks the fields every record must have.
 func (r *Record) Validate() error {
 	switch {
